@@ -1,0 +1,101 @@
+"""Johnson et al. (2016) feed-forward style network with instance norm.
+
+The same architecture as pytorch/examples `fast_neural_style`: input RGB in
+0..255, output RGB in roughly 0..255 (clamped by the caller). Sizes must be
+multiples of 4 so the two stride-2 convolutions and the two upsamplings meet.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .instance_norm import InstanceNorm, NormStats, number_norms
+
+
+def layer_order() -> list[tuple[str, str | None]]:
+    """(conv, norm after it) in forward order: the order of the upstream weight files."""
+    res = [(f"res.{i}.{c}", f"res.{i}.{n}") for i in range(5) for c, n in (("conv1", "in1"), ("conv2", "in2"))]
+    return [("conv1", "in1"), ("conv2", "in2"), ("conv3", "in3"), *res,
+            ("up1", "in4"), ("up2", "in5"), ("conv_out", None)]
+
+
+class ConvLayer(nn.Module):
+    """Reflection padding then a convolution, so borders are not darkened."""
+
+    upsample = 1
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int = 1) -> None:
+        super().__init__()
+        self.kernel, self.stride = kernel, stride
+        self.conv = nn.Conv2d(c_in, c_out, kernel, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.pad(x, [self.kernel // 2] * 4, mode="reflect"))
+
+
+class UpsampleConvLayer(ConvLayer):
+    """Nearest ×2 upsampling then a convolution (avoids transposed-conv checkerboards)."""
+
+    upsample = 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, 3)
+        self.in1 = InstanceNorm(channels)
+        self.conv2 = ConvLayer(channels, channels, 3)
+        self.in2 = InstanceNorm(channels)
+
+    def forward(self, x, stats=None, collect=None):
+        y = F.relu(self.in1(self.conv1(x), stats, collect))
+        return x + self.in2(self.conv2(y), stats, collect)
+
+
+class TransformerNet(nn.Module):
+    """Also the shape every tiled network follows (see `painterly.tiling`):
+    conv1-in1-conv2-in2-conv3-in3, residual blocks, up1-in4-up2-in5-conv_out, `finish`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = ConvLayer(3, 32, 9)
+        self.in1 = InstanceNorm(32)
+        self.conv2 = ConvLayer(32, 64, 3, stride=2)
+        self.in2 = InstanceNorm(64)
+        self.conv3 = ConvLayer(64, 128, 3, stride=2)
+        self.in3 = InstanceNorm(128)
+        self.res = nn.ModuleList(ResidualBlock(128) for _ in range(5))
+        self.up1 = UpsampleConvLayer(128, 64, 3)
+        self.in4 = InstanceNorm(64)
+        self.up2 = UpsampleConvLayer(64, 32, 3)
+        self.in5 = InstanceNorm(32)
+        self.conv_out = ConvLayer(32, 3, 9)
+        self.num_norms = number_norms(self)
+
+    # Input and output are RGB scaled 0..255.
+    input_scale = 255.0
+
+    def finish(self, y: torch.Tensor) -> torch.Tensor:
+        """The output activation, applied after conv_out."""
+        return y
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        stats: list[NormStats] | None = None,
+        collect: list[NormStats] | None = None,
+    ) -> torch.Tensor:
+        """`stats`: use these norm statistics; `collect`: append the ones this pass computed."""
+        y = F.relu(self.in1(self.conv1(x), stats, collect))
+        y = F.relu(self.in2(self.conv2(y), stats, collect))
+        y = F.relu(self.in3(self.conv3(y), stats, collect))
+        for block in self.res:
+            y = block(y, stats, collect)
+        y = F.relu(self.in4(self.up1(y), stats, collect))
+        y = F.relu(self.in5(self.up2(y), stats, collect))
+        return self.finish(self.conv_out(y))

@@ -1,0 +1,184 @@
+"""`painterly` — stylize images, manage models, list devices."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import __version__, catalog, store
+from .errors import PainterlyError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="painterly: %(message)s")
+    try:
+        return args.func(args) or 0
+    except PainterlyError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"painterly: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("painterly: interrupted; nothing was written for the unfinished image", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="painterly", description="Neural style transfer for images.")
+    p.add_argument("--version", action="version", version=f"painterly {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("stylize", help="stylize one image or many")
+    s.add_argument("inputs", nargs="+", metavar="INPUT")
+    s.add_argument("-o", "--output", required=True,
+                   help="output file (its extension picks the format), or a folder for many inputs")
+    s.add_argument("--style", default="candy", help="a preset name (see `painterly models list`)")
+    s.add_argument("--strength", type=float, default=1.0, help="0 = original, 1 = full style (default)")
+    s.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
+    s.add_argument("--max-side", type=int, help="work at most this many pixels on the longer side")
+    s.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
+    s.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
+    s.add_argument("--precision", choices=["auto", "full", "half"], default="auto")
+    s.add_argument("--no-download", action="store_true", help="fail instead of installing a missing model")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_stylize)
+
+    m = sub.add_parser("models", help="list, install, verify or remove models")
+    msub = m.add_subparsers(dest="action", required=True)
+    msub.add_parser("list", help="the catalog and what is installed").set_defaults(func=_models_list)
+    inst = msub.add_parser("install", help="download, verify and convert models")
+    inst.add_argument("names", nargs="*")
+    inst.add_argument("--all", action="store_true")
+    inst.add_argument("--force", action="store_true", help="reinstall even if present")
+    inst.set_defaults(func=_models_install)
+    ver = msub.add_parser("verify", help="check installed models")
+    ver.add_argument("names", nargs="*")
+    ver.set_defaults(func=_models_verify)
+    rm = msub.add_parser("remove", help="delete installed models")
+    rm.add_argument("names", nargs="+")
+    rm.set_defaults(func=_models_remove)
+
+    sub.add_parser("devices", help="the compute devices found").set_defaults(func=_devices)
+    return p
+
+
+# -- stylize -----------------------------------------------------------------
+
+def _outputs(inputs: list[str], output: str) -> list[Path]:
+    out = Path(output)
+    if len(inputs) == 1 and not out.is_dir():
+        return [out]
+    if out.exists() and not out.is_dir():
+        raise PainterlyError(f"{out} is a file, but several inputs need an output folder")
+    if out.suffix and not out.exists():
+        raise PainterlyError(f"{out}: several inputs need an output folder, not a file name")
+    return [out / Path(i).name for i in inputs]
+
+
+def _stylize(args: argparse.Namespace) -> int:
+    from .engine import Stylizer
+    from .imageio import WRITABLE, load_image, save_image
+
+    catalog.preset(args.style)  # an unknown style fails before any work
+    targets = _outputs(args.inputs, args.output)
+    for t in targets:
+        if t.suffix.lower() not in WRITABLE:
+            raise PainterlyError(f"{t}: cannot write '{t.suffix or 'no extension'}' files; "
+                                 f"use one of {', '.join(sorted(WRITABLE))}")
+    st = Stylizer(device=args.device, precision=args.precision, tile=args.tile,
+                  allow_download=not args.no_download, on_message=lambda m: print(m, file=sys.stderr))
+    failures = 0
+    for src, dst in zip(args.inputs, targets):
+        try:
+            image = load_image(src)
+            st.network(catalog.preset(args.style).models[0])  # install now, before the bar starts
+            with tqdm(total=100, desc=Path(src).name, unit="%", disable=args.quiet,
+                      bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
+                def progress(fraction: float, stage: str) -> None:
+                    bar.n = round(fraction * 100)
+                    bar.set_postfix_str(stage, refresh=False)
+                    bar.refresh()
+
+                out = st.stylize(image.pixels, style=args.style, strength=args.strength,
+                                 preserve_color=args.preserve_color, max_side=args.max_side,
+                                 on_progress=progress)
+            save_image(dst, out, image.icc_profile)
+        except PainterlyError as exc:
+            if len(targets) == 1:
+                raise
+            failures += 1
+            print(f"painterly: error: {exc}", file=sys.stderr)
+    if failures:
+        print(f"painterly: {failures} of {len(targets)} images failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+# -- models --------------------------------------------------------------------
+
+def _models_list(args: argparse.Namespace) -> int:
+    for name, entry in catalog.models().items():
+        state = "installed" if store.is_installed(name) else "not installed"
+        print(f"{name:24} {entry.method:10} {entry.size / 1e6:6.1f} MB  {state:13}  {entry.licence}")
+        print(f"{'':24} {entry.attribution}")
+    print("\npresets: " + ", ".join(catalog.presets()))
+    return 0
+
+
+def _names(args: argparse.Namespace, default_all: bool) -> list[str]:
+    if getattr(args, "all", False) or (default_all and not args.names):
+        return list(catalog.models())
+    if not args.names:
+        raise PainterlyError("name the models to install, or use --all")
+    for n in args.names:
+        catalog.model(n)
+    return args.names
+
+
+def _models_install(args: argparse.Namespace) -> int:
+    for name in _names(args, default_all=False):
+        if store.is_installed(name) and not args.force:
+            print(f"{name}: already installed")
+            continue
+        entry = catalog.model(name)
+        with tqdm(total=entry.size, desc=name, unit="B", unit_scale=True) as bar:
+            store.install(name, progress=lambda done, total: bar.update(done - bar.n), force=args.force)
+        print(f"{name}: installed ({entry.licence})")
+    return 0
+
+
+def _models_verify(args: argparse.Namespace) -> int:
+    bad = 0
+    for name in _names(args, default_all=True):
+        problem = store.verify(name)
+        print(f"{name}: {problem or 'ok'}")
+        bad += problem is not None and (problem != "not installed" or bool(args.names))
+    return 1 if bad else 0
+
+
+def _models_remove(args: argparse.Namespace) -> int:
+    for name in _names(args, default_all=False):
+        print(f"{name}: {'removed' if store.remove(name) else 'was not installed'}")
+    return 0
+
+
+def _devices(args: argparse.Namespace) -> int:
+    from . import device
+
+    for d in device.list_devices():
+        print(f"{d.name:8} {d.description}")
+    print(f"auto picks: {device.resolve('auto')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The engine API: `Stylizer(...).stylize(pixels, style=..., ...)`."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import catalog, color, device as devices, pixels as px, store
+from .errors import BadImageError, OutOfMemoryError, PainterlyError
+from .models.transformer_net import TransformerNet
+from .tiling import TiledRun
+
+log = logging.getLogger("painterly")
+
+Progress = Callable[[float, str], None]
+SIZE_MULTIPLE = 4
+MIN_SIDE = 16  # the network's reflection pads need a few pixels at quarter resolution
+MIN_TILE = 128
+CONTEXT = 64  # pixels of surrounding picture kept around a selection, for the network's context
+
+
+class CancelToken(threading.Event):
+    """Set it (from any thread) to stop a running `stylize` before its next tile."""
+
+    def cancel(self) -> None:
+        self.set()
+
+
+class Stylizer:
+    """Loads models lazily and keeps them, so repeated calls only pay for the pixels."""
+
+    def __init__(self, device: str | None = "auto", precision: str = "auto", tile: int | None = None,
+                 allow_download: bool = True, on_message: Callable[[str], None] | None = None) -> None:
+        self.device = devices.resolve(device)
+        self.precision = precision
+        self.dtype = devices.compute_dtype(self.device, precision)
+        self.tile = tile
+        self.allow_download = allow_download
+        self.on_message = on_message or log.info
+        self._networks: dict[tuple[str, torch.device, torch.dtype], torch.nn.Module] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def device_description(self) -> str:
+        for d in devices.list_devices():
+            if torch.device(d.name) == self.device or d.name == str(self.device):
+                return f"{d.description} ({str(self.dtype).removeprefix('torch.')})"
+        return f"{self.device} ({str(self.dtype).removeprefix('torch.')})"
+
+    def available_presets(self) -> list[dict]:
+        result = []
+        for p in catalog.presets().values():
+            entries = [catalog.model(m) for m in p.models]
+            result.append({"name": p.name, "display_name": p.display_name, "method": p.method,
+                           "licence": ", ".join(sorted({e.licence for e in entries})),
+                           "attribution": "; ".join(e.attribution for e in entries),
+                           "installed": all(store.is_installed(m) for m in p.models)})
+        return result
+
+    # -- models ----------------------------------------------------------------
+
+    def network(self, name: str, device: torch.device | None = None) -> torch.nn.Module:
+        device = device or self.device
+        dtype = self.dtype if device == self.device else devices.compute_dtype(device, self.precision)
+        key = (name, device, dtype)
+        with self._lock:
+            if key not in self._networks:
+                state = store.load(name, self.allow_download,
+                                   on_install=lambda n: self.on_message(f"installing model '{n}'…"))
+                net = TransformerNet()
+                net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+                self._networks[key] = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
+            return self._networks[key]
+
+    # -- the public call ---------------------------------------------------------
+
+    def stylize(self, pixels: np.ndarray, style: str = "candy", strength: float = 1.0,
+                preserve_color: bool = False, mask: np.ndarray | None = None,
+                max_side: int | None = None, on_progress: Progress | None = None,
+                cancel: threading.Event | None = None, tile: int | None = None) -> np.ndarray:
+        """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back."""
+        image = px.split(pixels)
+        strength = _check_strength(strength)
+        coverage = _check_mask(mask, pixels.shape[:2])
+        preset = catalog.preset(style)
+        if strength == 0.0 or (coverage is not None and not coverage.any()):
+            return pixels.copy()
+        net = self.network(preset.models[0])  # also installs the model before any pixel work
+
+        y0, y1, x0, x1 = _region(coverage, image.rgb.shape[:2])
+        content = image.rgb[y0:y1, x0:x1]
+        source = px.fill_transparent(content, None if image.alpha is None else image.alpha[y0:y1, x0:x1])
+        report = on_progress or (lambda f, s: None)
+        stylized = self._run(net, preset.models[0], source, max_side, tile or self.tile, report, cancel)
+        if preserve_color:
+            stylized = color.preserve_color(content, stylized)
+        weight = strength if coverage is None else coverage[y0:y1, x0:x1] * strength
+        mixed = color.mix(content, stylized, weight)
+
+        rgb = image.rgb.copy()
+        rgb[y0:y1, x0:x1] = mixed
+        result = px.join(rgb, image, pixels)
+        untouched = np.ones(pixels.shape[:2], bool)
+        untouched[y0:y1, x0:x1] = np.broadcast_to(np.asarray(weight) <= 0, (y1 - y0, x1 - x0))
+        result[untouched] = pixels[untouched]  # bit-exact outside the effect
+        report(1.0, "done")
+        return result
+
+    # -- running the network -------------------------------------------------------
+
+    def _run(self, net: torch.nn.Module, name: str, rgb: np.ndarray, max_side: int | None,
+             tile: int | None, report: Progress, cancel: threading.Event | None) -> np.ndarray:
+        """Network output for an HxWx3 0..1 image, as HxWx3 0..1, at the image's own size."""
+        h, w = rgb.shape[:2]
+        work = _resize(rgb, _working_size(h, w, max_side))
+        padded, (ph, pw) = _pad(work)
+        device, tile = self.device, tile or self._auto_tile(padded.shape[0] * padded.shape[1])
+        while True:
+            try:
+                out = TiledRun(net, tile, device, next(iter(net.parameters())).dtype,
+                               on_progress=report, cancelled=cancel.is_set if cancel else None)(padded)
+                break
+            except (torch.OutOfMemoryError, MemoryError) as exc:
+                if tile > MIN_TILE:
+                    tile //= 2
+                    self.on_message(f"out of memory on {device}: retrying with {tile}-pixel tiles")
+                elif device.type != "cpu":
+                    device = torch.device("cpu")
+                    net = self.network(name, device)
+                    tile = self._auto_tile(padded.shape[0] * padded.shape[1], device)
+                    self.on_message("out of memory on the GPU: continuing on the CPU")
+                else:
+                    raise OutOfMemoryError("not enough memory even for the smallest tiles: close other "
+                                           "programs or use --max-side to work at a lower resolution") from exc
+                _free(device)
+        out = np.clip(out[:ph, :pw] / net.input_scale, 0.0, 1.0)
+        return _resize(out, (h, w))
+
+    def _auto_tile(self, pixels: int, device: torch.device | None = None) -> int:
+        """Tile side from the memory free now: a tile needs about 600 bytes per pixel."""
+        device = device or self.device
+        budget = min(devices.available_memory(device) // 4, 2 << 30)
+        side = int((budget / 600) ** 0.5) // 128 * 128
+        return max(MIN_TILE, min(side, 1024))
+
+
+def _free(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def _check_strength(strength: float) -> float:
+    try:
+        s = float(strength)
+    except (TypeError, ValueError):
+        raise PainterlyError(f"strength must be a number from 0 to 1, got {strength!r}") from None
+    if not 0.0 <= s <= 1.0:
+        raise PainterlyError(f"strength must be from 0 to 1, got {s}")
+    return s
+
+
+def _check_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray | None:
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.shape != shape:
+        raise BadImageError(f"the selection mask is {m.shape}, but the image is {shape}")
+    if m.dtype == np.uint8:
+        return m.astype(np.float32) / 255.0
+    m = m.astype(np.float32)
+    if not np.isfinite(m).all():
+        raise BadImageError("the selection mask contains NaN or infinite values")
+    return np.clip(m, 0.0, 1.0)
+
+
+def _region(coverage: np.ndarray | None, shape: tuple[int, int]) -> tuple[int, int, int, int]:
+    """The part of the image to process: the selection's bounds plus some context."""
+    h, w = shape
+    if coverage is None:
+        return 0, h, 0, w
+    ys, xs = np.nonzero(coverage.any(axis=1))[0], np.nonzero(coverage.any(axis=0))[0]
+    return (max(0, ys[0] - CONTEXT), min(h, ys[-1] + 1 + CONTEXT),
+            max(0, xs[0] - CONTEXT), min(w, xs[-1] + 1 + CONTEXT))
+
+
+def _working_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
+    if not max_side or max(h, w) <= max_side:
+        return h, w
+    if max_side < MIN_SIDE:
+        raise PainterlyError(f"max-side must be at least {MIN_SIDE} pixels, got {max_side}")
+    scale = max_side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def _resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    if rgb.shape[:2] == size:
+        return rgb
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
+    t = F.interpolate(t, size=size, mode="bicubic", antialias=True, align_corners=False)
+    return t[0].permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+def _pad(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """Mirror-pad to the network's size multiple (and minimum); returns the padded image
+    and the original size, to crop the output back."""
+    h, w = rgb.shape[:2]
+    th = max(MIN_SIDE, -(-h // SIZE_MULTIPLE) * SIZE_MULTIPLE)
+    tw = max(MIN_SIDE, -(-w // SIZE_MULTIPLE) * SIZE_MULTIPLE)
+    if (th, tw) == (h, w):
+        return rgb, (h, w)
+    mode = "reflect" if th - h < h and tw - w < w else "edge"
+    return np.pad(rgb, ((0, th - h), (0, tw - w), (0, 0)), mode=mode), (h, w)

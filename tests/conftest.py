@@ -1,0 +1,64 @@
+"""Shared test set-up: the third-party assets beside the checkout and a private data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = Path(os.environ.get("PAINTERLY_ASSETS", ROOT.parent / "shared" / "assets"))
+MODELS = ASSETS / "models"
+CONTENT = ASSETS / "content"
+STYLES = ASSETS / "styles"
+OUTPUT = ROOT / "build" / "test-output"  # images for a person to look at; ignored by git
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def painterly_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for the whole run, so each model is converted once."""
+    home = tmp_path_factory.mktemp("painterly-home")
+    os.environ["PAINTERLY_HOME"] = str(home)
+    os.environ["PAINTERLY_MODEL_MIRROR"] = str(MODELS)
+    return home
+
+
+@pytest.fixture(scope="session")
+def stylizer(painterly_home):
+    from painterly import Stylizer
+
+    return Stylizer(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def full_stylizer(painterly_home):
+    from painterly import Stylizer
+
+    return Stylizer(device="cpu", precision="full")
+
+
+def load_rgb(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    from PIL import Image
+
+    im = Image.open(CONTENT / name).convert("RGB")
+    if size:
+        im = im.resize(size, Image.LANCZOS)
+    return np.asarray(im).copy()
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float = 255.0) -> float:
+    mse = np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(peak**2 / mse))
+
+
+def save_for_review(name: str, pixels: np.ndarray) -> Path:
+    from PIL import Image
+
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    path = OUTPUT / name
+    Image.fromarray(pixels).save(path)
+    return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from painterly import CancelToken, color
 from painterly.errors import BadImageError, CancelledError, PainterlyError, UnknownStyleError
 

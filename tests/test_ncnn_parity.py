@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from painterly import store
 from painterly.models.ncnn import ModelFormatError, read_transformer_bin
 from painterly.models.transformer_net import TransformerNet

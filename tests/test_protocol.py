@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import io
 import json
-import sys
-from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugin"))
-
-from painterly_plugin import protocol as p  # noqa: E402
+from painterly_plugin import protocol as p
 
 
 def roundtrip(header: dict, payload=b"") -> tuple[dict, bytearray]:

@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     rm.set_defaults(func=_models_remove)
 
     sub.add_parser("devices", help="the compute devices found").set_defaults(func=_devices)
+    sub.add_parser("worker", help="serve the editor plug-ins over stdin/stdout").set_defaults(func=_worker)
     return p
 
 
@@ -97,7 +98,7 @@ def _stylize(args: argparse.Namespace) -> int:
     st = Stylizer(device=args.device, precision=args.precision, tile=args.tile,
                   allow_download=not args.no_download, on_message=lambda m: print(m, file=sys.stderr))
     failures = 0
-    for src, dst in zip(args.inputs, targets):
+    for src, dst in zip(args.inputs, targets, strict=True):
         try:
             image = load_image(src)
             st.network(catalog.preset(args.style).models[0])  # install now, before the bar starts
@@ -178,6 +179,12 @@ def _devices(args: argparse.Namespace) -> int:
         print(f"{d.name:8} {d.description}")
     print(f"auto picks: {device.resolve('auto')}")
     return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from painterly_plugin.worker import main as worker_main
+
+    return worker_main() or 0
 
 
 if __name__ == "__main__":

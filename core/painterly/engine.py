@@ -10,7 +10,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import catalog, color, device as devices, pixels as px, store
+from . import catalog, color, store
+from . import device as devices
+from . import pixels as px
 from .errors import BadImageError, OutOfMemoryError, PainterlyError
 from .models.transformer_net import TransformerNet
 from .tiling import TiledRun
@@ -74,7 +76,8 @@ class Stylizer:
                                    on_install=lambda n: self.on_message(f"installing model '{n}'…"))
                 net = TransformerNet()
                 net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
-                self._networks[key] = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
+                net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
+                self._networks[key] = net.keep_output_precise()
             return self._networks[key]
 
     # -- the public call ---------------------------------------------------------
@@ -122,7 +125,7 @@ class Stylizer:
         device, tile = self.device, tile or self._auto_tile(padded.shape[0] * padded.shape[1])
         while True:
             try:
-                out = TiledRun(net, tile, device, next(iter(net.parameters())).dtype,
+                out = TiledRun(net, tile, device, net.conv1.conv.weight.dtype,
                                on_progress=report, cancelled=cancel.is_set if cancel else None)(padded)
                 break
             except (torch.OutOfMemoryError, MemoryError) as exc:

@@ -158,6 +158,10 @@ class Tensor:
         q = self.data.astype(np.float64)
         shape = [1] * q.ndim
         if self.scale.size > 1:
+            if not 0 <= self.quantized_dimension < q.ndim \
+                    or q.shape[self.quantized_dimension] != self.scale.size:
+                raise ModelFormatError(f"tensor {self.name!r}: {self.scale.size} quantization scales "
+                                       f"do not fit its shape {self.shape}")
             shape[self.quantized_dimension] = -1
         zero = self.zero_point if self.zero_point is not None and self.zero_point.size else np.zeros(1)
         return ((q - zero.reshape(shape)) * self.scale.reshape(shape)).astype(np.float32)
@@ -211,7 +215,10 @@ def _options(opcode: str, t: _Table | None) -> dict[str, Any]:
     """The builtin options table, decoded by the operator's kind."""
     if t is None:
         return {}
-    act = lambda slot: ACTIVATION.get(t.scalar(slot, "<b"), "UNKNOWN")  # noqa: E731
+
+    def act(slot: int) -> str:
+        return ACTIVATION.get(t.scalar(slot, "<b"), "UNKNOWN")
+
     if opcode == "CONV_2D":
         return {"padding": PADDING.get(t.scalar(0, "<b")), "stride_w": t.scalar(1, "<i"),
                 "stride_h": t.scalar(2, "<i"), "activation": act(3),
@@ -274,12 +281,14 @@ def read_tflite(data: bytes) -> Model:
             name = codes[k]
             ins = tuple(int(v) for v in _ints(op.array(1, "<i4")))
             outs = tuple(int(v) for v in _ints(op.array(2, "<i4")))
-            for t in ins + outs:
-                if t >= len(tensors):
-                    raise ModelFormatError(f"TFLite operator {i} ({name}) refers to missing tensor {t}")
+            # -1 marks an optional input left out; nothing else may point outside the list
+            if any(not -1 <= t < len(tensors) for t in ins) or any(not 0 <= t < len(tensors) for t in outs):
+                raise ModelFormatError(f"TFLite operator {i} ({name}) refers to a missing tensor")
             operators.append(Operator(i, name, ins, outs, _options(name, op.table(4))))
-        return Model(version, root.string(3), tensors, operators,
-                     tuple(_ints(graph.array(1, "<i4"))), tuple(_ints(graph.array(2, "<i4"))))
+        inputs, outputs = tuple(_ints(graph.array(1, "<i4"))), tuple(_ints(graph.array(2, "<i4")))
+        if any(not 0 <= t < len(tensors) for t in inputs + outputs):
+            raise ModelFormatError("TFLite graph inputs or outputs refer to a missing tensor")
+        return Model(version, root.string(3), tensors, operators, inputs, outputs)
     except (struct.error, ValueError, UnicodeDecodeError) as e:
         raise ModelFormatError(f"TFLite file is corrupt: {e}") from e
 

@@ -1,0 +1,421 @@
+"""Start the worker process and talk to it. Standard library only (runs in the editor).
+
+    with WorkerClient() as client:
+        data, w, h, stride = client.stylize(pixels, w, h, "rgba8", stride, "candy",
+                                            on_progress=cb, cancel_event=ev)
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import protocol as p
+
+Progress = Callable[[float, str], None]
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding painterly_plugin/
+_STDERR_TAIL_LINES = 40
+
+
+class PainterlyClientError(Exception):
+    """Anything that went wrong talking to the worker; `str()` is for the user.
+
+    `code` is the worker's error code (see protocol.E_*) or one of the
+    client's own: "start_failed", "worker_died", "timeout", "protocol".
+    """
+
+    def __init__(self, message: str, code: str = "error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PainterlyCancelled(PainterlyClientError):
+    """The user cancelled; the worker is still running and usable."""
+
+    def __init__(self, message: str = "Cancelled.") -> None:
+        super().__init__(message, p.E_CANCELLED)
+
+
+def config_dir() -> Path:
+    """The per-user config folder that holds `painterly/settings.json`."""
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support"
+    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+
+
+def settings_worker_python() -> str | None:
+    """`worker_python` from the settings file, or None if absent/unreadable.
+
+    Stand-in until painterly_plugin.settings exists; a broken file must not
+    stop the plug-in, it just falls through to the next choice.
+    """
+    try:
+        data = json.loads((config_dir() / "painterly" / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("worker_python") if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def resolve_python(python: str | None = None) -> str:
+    return python or os.environ.get("PAINTERLY_PYTHON") or settings_worker_python() or sys.executable
+
+
+def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The worker's environment: ours, minus the editor's Python settings, plus `extra`."""
+    env = dict(os.environ)
+    # The editor's own PYTHONHOME/PYTHONPATH (GIMP, Krita bundles) would make
+    # the venv's Python load the editor's stdlib or packages.
+    env.pop("PYTHONHOME", None)
+    env.pop("PYTHONPATH", None)
+    env.update(extra or {})
+    ours = [str(_PACKAGE_ROOT)]
+    core = _PACKAGE_ROOT.parent / "core"
+    if (core / "painterly" / "__init__.py").is_file():  # running from a checkout
+        ours.append(str(core))
+    if env.get("PYTHONPATH"):
+        ours.append(env["PYTHONPATH"])
+    env["PYTHONPATH"] = os.pathsep.join(ours)
+    env["PYTHONUNBUFFERED"] = "1"  # log lines reach the stderr tail as they happen
+    env.setdefault("PYTHONIOENCODING", "utf-8")
+    return env
+
+
+class WorkerClient:
+    """One worker process, started on demand and restarted once if it died."""
+
+    def __init__(
+        self,
+        python: str | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        start_timeout: float = 300.0,
+        close_timeout: float = 10.0,
+        cancel_grace: float = 60.0,
+    ) -> None:
+        self.python = resolve_python(python)
+        self.env = env
+        self.start_timeout = start_timeout  # torch import + device probe can be slow on a cold disk
+        self.close_timeout = close_timeout
+        self.cancel_grace = cancel_grace  # a worker that ignores cancel this long is killed
+        self.hello_info: dict[str, Any] | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._replies: queue.Queue[tuple[dict[str, Any], bytearray] | BaseException] = queue.Queue()
+        self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
+        self._threads: list[threading.Thread] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()  # one request at a time, like the worker
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def __enter__(self) -> WorkerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def start(self) -> dict[str, Any]:
+        """Start the worker (if not running) and return its hello reply."""
+        with self._lock:
+            return self._ensure_started()
+
+    def close(self) -> None:
+        """Ask the worker to exit; kill it if it does not within `close_timeout`."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            try:
+                p.write_message(proc.stdin, p.shutdown_request())
+                proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(self.close_timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._reap(proc)
+
+    def presets(self) -> list[dict[str, Any]]:
+        return list(self.start().get("presets", []))
+
+    def device(self) -> str:
+        return str(self.start().get("device", ""))
+
+    # -- requests ------------------------------------------------------------------
+
+    def stylize(
+        self,
+        pixels: bytes | bytearray | memoryview,
+        width: int,
+        height: int,
+        fmt: str,
+        stride: int,
+        style: str,
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        mask: bytes | bytearray | memoryview | None = None,
+        on_progress: Progress | None = None,
+        cancel_event: threading.Event | None = None,
+        *,
+        max_side: int | None = None,
+    ) -> tuple[bytearray, int, int, int]:
+        """Stylize raw pixels; returns (pixels, width, height, stride). Blocks until done.
+
+        Raises PainterlyCancelled when `cancel_event` was set, PainterlyClientError otherwise.
+        """
+        mask_len = memoryview(mask).nbytes if mask is not None else 0
+        with self._lock:
+            rid = next(self._ids)
+            header = p.stylize_request(
+                rid, style=style, fmt=fmt, width=width, height=height, stride=stride, strength=strength,
+                preserve_color=preserve_color, max_side=max_side, mask_bytes=mask_len,
+            )
+            try:
+                p.validate_stylize(header, memoryview(pixels).nbytes + mask_len)
+            except p.ProtocolError as exc:
+                raise PainterlyClientError(str(exc), p.E_BAD_REQUEST) from None
+            if cancel_event is not None and cancel_event.is_set():
+                raise PainterlyCancelled()  # cheaper than shipping the layer just to cancel it
+            parts = [pixels] if mask is None else [pixels, mask]
+            try:
+                self._send_request(header, parts)
+                reply, payload = self._await_reply(rid, on_progress, cancel_event)
+            except PainterlyClientError:
+                raise
+            except BaseException:
+                # on_progress raised, or KeyboardInterrupt: the worker is left
+                # mid-request, so drop it rather than have it answer "busy" next time.
+                self._kill()
+                raise
+            try:
+                img = p.validate_result(reply, len(payload))
+            except p.ProtocolError as exc:
+                raise PainterlyClientError(f"The worker sent a malformed result: {exc}", "protocol") from None
+            return payload, img.width, img.height, img.stride
+
+    # -- internals -----------------------------------------------------------------
+
+    def _ensure_started(self) -> dict[str, Any]:
+        if self.running and self.hello_info is not None:
+            return self.hello_info
+        if self._proc is not None:  # died since the last request: clean up, start afresh
+            self._kill()
+        self._spawn()
+        rid = next(self._ids)
+        try:
+            p.write_message(self._proc.stdin, p.hello_request(rid))
+            reply, _ = self._await_reply(rid, None, None, timeout=self.start_timeout, starting=True)
+        except PainterlyClientError:
+            self._kill()
+            raise
+        except OSError:  # it exited before reading the hello
+            raise self._start_failed("it exited") from None
+        if reply.get("protocol") != p.PROTOCOL_VERSION:
+            self._kill()
+            raise PainterlyClientError(
+                f"The Painterly worker speaks protocol version {reply.get('protocol')!r}, this plug-in "
+                f"speaks {p.PROTOCOL_VERSION}: install the plug-in and the engine from the same release.",
+                p.E_VERSION,
+            )
+        self.hello_info = reply
+        return reply
+
+    def _spawn(self) -> None:
+        self._stderr.clear()
+        self._replies = queue.Queue()
+        self.hello_info = None
+        kwargs: dict[str, Any] = {}
+        if sys.platform == "win32":
+            kwargs["creationflags"] = subprocess.CREATE_NO_WINDOW  # no console window flashing up
+        try:
+            proc = subprocess.Popen(
+                [self.python, "-m", "painterly_plugin.worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=worker_env(self.env), **kwargs,
+            )
+        except OSError as exc:
+            raise PainterlyClientError(
+                f"Could not start the Painterly worker with Python '{self.python}': {exc}. "
+                "Set the worker Python in the Painterly settings (or PAINTERLY_PYTHON) "
+                "to the Python of the venv Painterly is installed in.",
+                "start_failed",
+            ) from None
+        self._proc = proc
+        self._threads = [
+            threading.Thread(target=_read_replies, args=(proc.stdout, self._replies), daemon=True),
+            threading.Thread(target=_read_stderr, args=(proc.stderr, self._stderr), daemon=True),
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _send_request(self, header: dict[str, Any], payload: Any) -> None:
+        for attempt in (1, 2):
+            self._ensure_started()
+            try:
+                p.write_message(self._proc.stdin, header, payload)
+                return
+            except OSError:
+                if attempt == 2:
+                    raise self._died("while receiving the request") from None
+                self._kill()  # died while idle (or just now): restart once and resend
+
+    def _await_reply(
+        self,
+        rid: Any,
+        on_progress: Progress | None,
+        cancel_event: threading.Event | None,
+        timeout: float | None = None,
+        starting: bool = False,
+    ) -> tuple[dict[str, Any], bytearray]:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        cancel_deadline: float | None = None
+        while True:
+            if cancel_event is not None and cancel_event.is_set() and cancel_deadline is None:
+                cancel_deadline = time.monotonic() + self.cancel_grace
+                try:
+                    p.write_message(self._proc.stdin, p.cancel_request(rid))
+                except (OSError, AttributeError):
+                    pass  # a dead (or closed) worker shows up as EOF on the reply stream
+            now = time.monotonic()
+            if cancel_deadline is not None and now > cancel_deadline:
+                self._kill()
+                raise PainterlyCancelled("Cancelled (the worker did not stop in time and was restarted).")
+            if deadline is not None and now > deadline:
+                self._kill()
+                raise PainterlyClientError(
+                    f"The Painterly worker did not answer within {timeout:.0f} s.{self._tail()}", "timeout"
+                )
+            try:
+                item = self._replies.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if isinstance(item, BaseException):
+                if isinstance(item, (EOFError, p.TruncatedError)):
+                    raise (self._start_failed("it exited") if starting else self._died("during the request"))
+                self._kill()
+                raise PainterlyClientError(f"The Painterly worker sent garbage: {item}", "protocol")
+            header, payload = item
+            mtype, mid = header.get("type"), header.get("id")
+            if mtype == "error" and mid in (rid, None):
+                code = str(header.get("code") or "error")
+                message = str(header.get("message") or "unknown error")
+                if code == p.E_CANCELLED:
+                    raise PainterlyCancelled()
+                raise PainterlyClientError(message, code)
+            if mid != rid:
+                continue  # leftovers of an earlier, abandoned request
+            if mtype == "progress":
+                if on_progress is not None:
+                    on_progress(float(header.get("fraction", 0.0)), str(header.get("stage", "")))
+            elif mtype in ("result", "hello"):
+                return header, payload
+
+    def _kill(self) -> None:
+        proc, self._proc = self._proc, None
+        self.hello_info = None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        self._reap(proc)
+
+    def _reap(self, proc: subprocess.Popen[bytes]) -> None:
+        for t in self._threads:
+            t.join(2.0)
+        self._threads = []
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+
+    def _exit_status(self) -> str:
+        proc = self._proc
+        if proc is None:
+            return "it is gone"
+        try:
+            code = proc.wait(5.0)
+        except subprocess.TimeoutExpired:
+            return "it stopped answering"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            hint = " — possibly out of memory" if name == "SIGKILL" else ""
+            return f"it was killed by {name}{hint}"
+        return f"exit code {code}"
+
+    def _tail(self) -> str:
+        for t in self._threads[1:]:
+            t.join(1.0 if self._proc is not None and self._proc.poll() is not None else 0.0)
+        lines = [line for line in self._stderr if line.strip()]
+        return ("\nLast worker log lines:\n" + "\n".join(lines[-15:])) if lines else ""
+
+    def _died(self, when: str) -> PainterlyClientError:
+        status = self._exit_status()
+        err = PainterlyClientError(
+            f"The Painterly worker stopped unexpectedly {when} ({status}). Your image was not changed; "
+            f"the next request starts a new worker.{self._tail()}",
+            "worker_died",
+        )
+        self._kill()
+        return err
+
+    def _start_failed(self, why: str) -> PainterlyClientError:
+        status = self._exit_status() if self._proc is not None else ""
+        err = PainterlyClientError(
+            f"The Painterly worker could not start with Python '{self.python}': {why}"
+            f"{' (' + status + ')' if status else ''}.{self._tail()}",
+            "start_failed",
+        )
+        self._kill()
+        return err
+
+
+def _read_replies(stream: Any, out: queue.Queue[Any]) -> None:
+    # Any failure ends the reader: the client kills a worker that sends garbage.
+    while True:
+        try:
+            out.put(p.read_message(stream))
+        except (EOFError, p.ProtocolError) as exc:
+            out.put(exc)
+            return
+        except (OSError, ValueError) as exc:  # the pipe was closed under us
+            out.put(EOFError(str(exc)))
+            return
+
+
+def _read_stderr(stream: Any, tail: collections.deque[str]) -> None:
+    # Drained continuously: a full stderr pipe would block the worker.
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip()
+        tail.append(line)
+        if os.environ.get("PAINTERLY_WORKER_LOG_ECHO"):
+            print(line, file=sys.stderr)

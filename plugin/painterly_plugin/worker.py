@@ -1,0 +1,299 @@
+"""The worker process: `python -m painterly_plugin.worker`, run in Painterly's venv.
+
+Reads protocol requests on stdin, answers on stdout, logs on stderr. The only
+module under plugin/ that may import numpy and painterly (lazily, so that a
+broken venv still answers `hello` with a readable error instead of dying).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import traceback
+from typing import IO, Any
+
+from . import protocol as p
+
+log = logging.getLogger("painterly.worker")
+
+# Engine exception class name -> error code; matched by name along the MRO so
+# this table needs no import of the engine.
+_ENGINE_CODES = {
+    "CancelledError": p.E_CANCELLED,
+    "BadImageError": p.E_BAD_IMAGE,
+    "UnknownStyleError": p.E_UNKNOWN_STYLE,
+    "ModelNotInstalledError": p.E_MODEL_NOT_INSTALLED,
+    "ModelDownloadError": p.E_MODEL_DOWNLOAD,
+    "OutOfMemoryError": p.E_OUT_OF_MEMORY,
+    "ProtocolError": p.E_PROTOCOL,
+    "PainterlyError": p.E_ENGINE,
+}
+_DTYPES = {"rgba8": "=u1", "rgba16": "=u2", "rgbaf32": "=f4"}
+
+
+class _Job:
+    def __init__(self, params: p.StylizeParams, token: Any) -> None:
+        self.params = params
+        self.token = token
+        self.thread: threading.Thread | None = None
+
+
+class Worker:
+    """One engine, one request at a time, a main loop that stays free to read `cancel`."""
+
+    def __init__(self, stdin: IO[bytes], stdout: IO[bytes]) -> None:
+        self._in = stdin
+        self._out = stdout
+        self._write_lock = threading.Lock()  # progress (job thread) and replies (main) interleave
+        self._state_lock = threading.Lock()
+        self._job: _Job | None = None
+        self._stylizer: Any = None
+
+    # -- plumbing -------------------------------------------------------------
+
+    def send(self, header: dict[str, Any], payload: Any = b"") -> None:
+        with self._write_lock:
+            try:
+                p.write_message(self._out, header, payload)
+            except (BrokenPipeError, OSError, ValueError) as exc:
+                # The editor went away; the main loop will see EOF and exit.
+                log.warning("could not write a %s reply: %s", header.get("type"), exc)
+
+    def error(self, request_id: Any, code: str, message: str) -> None:
+        log.info("error %s for request %r: %s", code, request_id, message)
+        self.send(p.error_reply(request_id, code, message))
+
+    def stylizer(self) -> Any:
+        if self._stylizer is None:
+            try:
+                from painterly import Stylizer
+            except Exception as exc:  # noqa: BLE001 - any import failure means the same to the user
+                raise _EngineUnavailable(
+                    f"The Painterly engine cannot be loaded by {sys.executable}: {exc}. "
+                    "Point the plug-in's worker Python at the venv Painterly was installed into."
+                ) from exc
+            self._stylizer = Stylizer(device=os.environ.get("PAINTERLY_DEVICE") or "auto")
+        return self._stylizer
+
+    # -- main loop -----------------------------------------------------------
+
+    def serve(self) -> int:
+        while True:
+            try:
+                header, payload = p.read_message(self._in)
+            except EOFError:
+                log.info("stdin closed; exiting")
+                break
+            except p.TruncatedError as exc:
+                self.error(exc.request_id, p.E_PROTOCOL, str(exc))
+                break
+            except p.ProtocolError as exc:
+                self.error(exc.request_id, exc.code, str(exc))
+                if exc.unread_payload:
+                    try:
+                        p.discard(self._in, exc.unread_payload)
+                    except p.TruncatedError:
+                        break
+                continue
+            if not self.dispatch(header, payload):
+                break
+        self.stop_job()
+        return 0
+
+    def dispatch(self, header: dict[str, Any], payload: bytearray) -> bool:
+        """Handle one request; False means shut down."""
+        mtype, rid = header["type"], header.get("id")
+        if mtype not in p.REQUEST_TYPES:
+            self.error(rid, p.E_BAD_REQUEST, f"unknown request type {mtype!r}")
+        elif payload and mtype != "stylize":
+            self.error(rid, p.E_BAD_REQUEST, f"a {mtype} request carries no payload")
+        elif mtype == "shutdown":
+            log.info("shutdown requested")
+            return False
+        elif mtype == "hello":
+            self.hello(header)
+        elif mtype == "cancel":
+            self.cancel(rid)
+        else:
+            self.start_stylize(header, payload)
+        return True
+
+    def hello(self, header: dict[str, Any]) -> None:
+        rid = header.get("id")
+        theirs = header.get("protocol")
+        if theirs != p.PROTOCOL_VERSION:
+            self.error(rid, p.E_VERSION, f"The plug-in speaks protocol version {theirs!r} but the worker "
+                       f"speaks {p.PROTOCOL_VERSION}: install the plug-in and engine from the same release.")
+            return
+        try:
+            st = self.stylizer()
+            device, presets = st.device_description, _jsonable(st.available_presets())
+        except Exception as exc:  # noqa: BLE001 - answered as an error reply
+            self.error(rid, *_classify(exc))
+            return
+        self.send(p.hello_reply(rid, device, presets))
+
+    def cancel(self, rid: Any) -> None:
+        if rid is None:
+            self.error(None, p.E_BAD_REQUEST, "a cancel request needs the 'id' of the request to cancel")
+            return
+        with self._state_lock:
+            job = self._job
+        # A cancel that crosses the result on the wire is normal, so no error for it.
+        if job is not None and job.params.request_id == rid:
+            log.info("cancelling request %r", rid)
+            job.token.cancel()
+        else:
+            log.info("cancel for request %r, which is not running; ignored", rid)
+
+    def start_stylize(self, header: dict[str, Any], payload: bytearray) -> None:
+        rid = header.get("id")
+        try:
+            params = p.validate_stylize(header, len(payload))
+        except p.ProtocolError as exc:
+            self.error(rid, exc.code, str(exc))
+            return
+        try:
+            self.stylizer()  # first: it turns a broken engine import into a readable error
+            from painterly import CancelToken
+
+            token = CancelToken()
+        except Exception as exc:  # noqa: BLE001
+            self.error(rid, *_classify(exc))
+            return
+        with self._state_lock:
+            if self._job is not None:
+                busy = self._job.params.request_id
+            else:
+                busy = None
+                job = self._job = _Job(params, token)
+        if busy is not None:
+            self.error(rid, p.E_BUSY, f"the worker is still busy with request {busy!r}; cancel it or wait")
+            return
+        job.thread = threading.Thread(target=self._run, args=(job, payload), name=f"stylize-{rid}")
+        job.thread.daemon = True
+        job.thread.start()
+
+    def stop_job(self, timeout: float = 10.0) -> None:
+        with self._state_lock:
+            job = self._job
+        if job is not None and job.thread is not None:
+            job.token.cancel()
+            job.thread.join(timeout)
+
+    # -- the job thread ----------------------------------------------------------
+
+    def _run(self, job: _Job, payload: bytearray) -> None:
+        prm = job.params
+        reply: tuple[dict[str, Any], Any]
+        try:
+            pixels, mask = _arrays(prm, payload)
+            del payload
+            last = [0.0]
+
+            def on_progress(fraction: float, stage: str) -> None:
+                # Fractions never go back on the wire, even if the engine re-plans.
+                last[0] = max(last[0], min(1.0, float(fraction)))
+                self.send(p.progress_reply(prm.request_id, last[0], str(stage)))
+
+            out = self.stylizer().stylize(
+                pixels, style=prm.style, strength=prm.strength, preserve_color=prm.preserve_color,
+                mask=mask, max_side=prm.max_side, on_progress=on_progress, cancel=job.token,
+            )
+            out = _check_output(out, pixels)
+            img = prm.image
+            reply = (p.result_reply(prm.request_id, img.fmt, img.width, img.height,
+                                    img.width * img.bytes_per_pixel), out)
+        except BaseException as exc:  # noqa: BLE001 - every outcome must reach the editor
+            reply = (p.error_reply(prm.request_id, *_classify(exc)), b"")
+        # Free the slot before replying: the editor may send its next request
+        # the instant it reads this reply, and must not be told "busy".
+        with self._state_lock:
+            self._job = None
+        if reply[0]["type"] == "error":
+            log.info("request %r failed: %s", prm.request_id, reply[0]["message"])
+        self.send(*reply)
+
+
+class _EngineUnavailable(Exception):
+    pass
+
+
+def _arrays(prm: p.StylizeParams, payload: bytearray) -> tuple[Any, Any]:
+    import numpy as np
+
+    img = prm.image
+    dtype = np.dtype(_DTYPES[img.fmt])
+    # A view over the payload honouring the row stride; no copy of the layer.
+    pixels = np.ndarray((img.height, img.width, 4), dtype=dtype, buffer=payload,
+                        strides=(img.stride, img.bytes_per_pixel, dtype.itemsize))
+    mask = None
+    if prm.mask_bytes:
+        mask = np.frombuffer(payload, np.uint8, prm.mask_bytes, img.pixel_bytes)
+        mask = mask.reshape(img.height, img.width)
+    return pixels, mask
+
+
+def _check_output(out: Any, pixels: Any) -> Any:
+    import numpy as np
+
+    if out.shape != pixels.shape or out.dtype != pixels.dtype:
+        raise RuntimeError(f"the engine returned {out.shape} {out.dtype} for {pixels.shape} {pixels.dtype}")
+    return np.ascontiguousarray(out)
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    """(code, user-readable message) for an exception raised while serving a request."""
+    if isinstance(exc, _EngineUnavailable):
+        return p.E_ENGINE_UNAVAILABLE, str(exc)
+    for cls in type(exc).__mro__:
+        code = _ENGINE_CODES.get(cls.__name__)
+        if code and cls.__module__.startswith("painterly"):
+            return code, str(exc) or cls.__name__
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return p.E_OUT_OF_MEMORY, "Out of memory: try a smaller layer or a lower working resolution."
+    log.error("internal error:\n%s", "".join(traceback.format_exception(exc)))
+    return p.E_INTERNAL, f"Internal error in the Painterly worker ({type(exc).__name__}: {exc}); see its log."
+
+
+def _jsonable(presets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    import json
+
+    return json.loads(json.dumps(presets, default=str))
+
+
+def _claim_stdio() -> tuple[IO[bytes], IO[bytes]]:
+    """Take private copies of fds 0/1 for the protocol and point the real ones elsewhere.
+
+    torch, tqdm and friends print to stdout (and some read stdin); once fd 1 is
+    stderr and fd 0 is /dev/null, no stray print or read can corrupt the stream.
+    """
+    proto_in = os.fdopen(os.dup(0), "rb")
+    proto_out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.stderr
+    return proto_in, proto_out
+
+
+def main() -> int:
+    proto_in, proto_out = _claim_stdio()
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=os.environ.get("PAINTERLY_LOG_LEVEL", "INFO").upper(),
+        format="painterly-worker %(levelname)s %(name)s: %(message)s",
+    )
+    log.info("worker started (pid %d, %s)", os.getpid(), sys.executable)
+    try:
+        return Worker(proto_in, proto_out).serve()
+    except KeyboardInterrupt:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

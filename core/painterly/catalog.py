@@ -51,7 +51,7 @@ def models() -> dict[str, ModelEntry]:
 def presets() -> dict[str, Preset]:
     result = {}
     for name, fields in _read("presets.toml")["presets"].items():
-        result[name] = Preset(name, fields["display_name"], fields["method"], (fields["model"],))
+        result[name] = Preset(name, fields["display_name"], fields["method"], tuple(fields["models"]))
     return result
 
 

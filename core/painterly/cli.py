@@ -41,7 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("inputs", nargs="+", metavar="INPUT")
     s.add_argument("-o", "--output", required=True,
                    help="output file (its extension picks the format), or a folder for many inputs")
-    s.add_argument("--style", default="candy", help="a preset name (see `painterly models list`)")
+    s.add_argument("--style", dest="styles", action="append", metavar="NAME",
+                   help="a preset (see `painterly models list`) or a style image; repeat to mix styles")
+    s.add_argument("--style-image", dest="styles", action="append", metavar="PATH",
+                   help="any image as the style (a painting, a texture); repeatable")
+    s.add_argument("--weights", type=_weights, help="mixing weights for several styles, e.g. 0.7,0.3")
+    s.add_argument("--style-size", type=int, default=256,
+                   help="size the style image is read at (default 256): smaller = bolder, larger strokes")
     s.add_argument("--strength", type=float, default=1.0, help="0 = original, 1 = full style (default)")
     s.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
     s.add_argument("--max-side", type=int, help="work at most this many pixels on the longer side")
@@ -85,11 +91,19 @@ def _outputs(inputs: list[str], output: str) -> list[Path]:
     return [out / Path(i).name for i in inputs]
 
 
+def _weights(text: str) -> list[float]:
+    try:
+        return [float(w) for w in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"weights must be numbers separated by commas, got '{text}'") from None
+
+
 def _stylize(args: argparse.Namespace) -> int:
     from .engine import Stylizer
     from .imageio import WRITABLE, load_image, save_image
 
-    catalog.preset(args.style)  # an unknown style fails before any work
+    style = args.styles or ["candy"]
+    style = style[0] if len(style) == 1 else style
     targets = _outputs(args.inputs, args.output)
     for t in targets:
         if t.suffix.lower() not in WRITABLE:
@@ -97,11 +111,11 @@ def _stylize(args: argparse.Namespace) -> int:
                                  f"use one of {', '.join(sorted(WRITABLE))}")
     st = Stylizer(device=args.device, precision=args.precision, tile=args.tile,
                   allow_download=not args.no_download, on_message=lambda m: print(m, file=sys.stderr))
+    st.prepare(style, args.weights)  # an unknown style fails, and models install, before any image is read
     failures = 0
     for src, dst in zip(args.inputs, targets, strict=True):
         try:
             image = load_image(src)
-            st.network(catalog.preset(args.style).models[0])  # install now, before the bar starts
             with tqdm(total=100, desc=Path(src).name, unit="%", disable=args.quiet,
                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
                 def progress(fraction: float, stage: str) -> None:
@@ -109,9 +123,9 @@ def _stylize(args: argparse.Namespace) -> int:
                     bar.set_postfix_str(stage, refresh=False)
                     bar.refresh()
 
-                out = st.stylize(image.pixels, style=args.style, strength=args.strength,
+                out = st.stylize(image.pixels, style=style, strength=args.strength,
                                  preserve_color=args.preserve_color, max_side=args.max_side,
-                                 on_progress=progress)
+                                 on_progress=progress, style_weights=args.weights, style_size=args.style_size)
             save_image(dst, out, image.icc_profile)
         except PainterlyError as exc:
             if len(targets) == 1:

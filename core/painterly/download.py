@@ -12,6 +12,7 @@ import http.client
 import os
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -27,8 +28,8 @@ def source_for(entry: ModelEntry) -> str:
     mirror = os.environ.get("PAINTERLY_MODEL_MIRROR", "").strip()
     if not mirror:
         return entry.url
-    if "://" in mirror:
-        return mirror.rstrip("/") + "/" + entry.mirror_path
+    if "://" in mirror:  # mirror paths may climb out of the models folder (paintings sit beside it)
+        return urllib.parse.urljoin(mirror.rstrip("/") + "/", entry.mirror_path)
     return str(Path(mirror).expanduser().resolve() / entry.mirror_path)
 
 

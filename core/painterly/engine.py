@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from . import catalog, color, store
+from . import catalog, color, store, styles
 from . import device as devices
 from . import pixels as px
-from .errors import BadImageError, OutOfMemoryError, PainterlyError
+from .errors import BadImageError, OutOfMemoryError, PainterlyError, UnknownStyleError
+from .models.magenta import MagentaTransformer, StylePredictor
 from .models.transformer_net import TransformerNet
 from .tiling import TiledRun
 
 log = logging.getLogger("painterly")
 
 Progress = Callable[[float, str], None]
+StyleArg = str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]
 SIZE_MULTIPLE = 4
 MIN_SIDE = 16  # the network's reflection pads need a few pixels at quarter resolution
 MIN_TILE = 128
@@ -44,8 +46,9 @@ class Stylizer:
         self.tile = tile
         self.allow_download = allow_download
         self.on_message = on_message or log.info
-        self._networks: dict[tuple[str, torch.device, torch.dtype], torch.nn.Module] = {}
+        self._models: dict[tuple, object] = {}
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
 
     @property
     def device_description(self) -> str:
@@ -66,43 +69,155 @@ class Stylizer:
 
     # -- models ----------------------------------------------------------------
 
-    def network(self, name: str, device: torch.device | None = None) -> torch.nn.Module:
+    def _cached(self, key: tuple, build: Callable[[], object]):
+        with self._lock:
+            if key not in self._models:
+                self._models[key] = build()
+            return self._models[key]
+
+    def _state(self, name: str) -> dict[str, np.ndarray]:
+        return store.load(name, self.allow_download,
+                          on_install=lambda n: self.on_message(f"installing model '{n}'…"))
+
+    def network(self, name: str, device: torch.device | None = None) -> TransformerNet:
+        """A preset's feed-forward network, in the compute precision, on `device`."""
         device = device or self.device
         dtype = self.dtype if device == self.device else devices.compute_dtype(device, self.precision)
-        key = (name, device, dtype)
-        with self._lock:
-            if key not in self._networks:
-                state = store.load(name, self.allow_download,
-                                   on_install=lambda n: self.on_message(f"installing model '{n}'…"))
-                net = TransformerNet()
-                net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
-                net = net.eval().requires_grad_(False).to(device=device, dtype=dtype)
-                self._networks[key] = net.keep_output_precise()
-            return self._networks[key]
+
+        def build() -> TransformerNet:
+            net = TransformerNet()
+            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self._state(name).items()})
+            return net.eval().requires_grad_(False).to(device=device, dtype=dtype).keep_output_precise()
+
+        return self._cached(("network", name, device, dtype), build)
+
+    def transformer(self, device: torch.device | None = None) -> MagentaTransformer:
+        """Magenta's transformer. Always float32: at 8–32 channels it is cheap, and half
+        precision would cost accuracy for no real gain."""
+        device = device or self.device
+
+        def build() -> MagentaTransformer:
+            net = MagentaTransformer()
+            state = self._state("magenta_transformer")
+            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
+            return net.eval().requires_grad_(False).to(device)
+
+        return self._cached(("transformer", device), build)
+
+    def predictor(self) -> StylePredictor:
+        return self._cached(("predictor",), lambda: styles.load_predictor(self._state("magenta_predictor")))
+
+    def _painting(self, name: str) -> dict[str, np.ndarray]:
+        return self._cached(("painting", name), lambda: self._state(name))
+
+    def prepare(self, style: StyleArg, style_weights: Sequence[float] | None = None) -> None:
+        """Check the style (and mixing weights) and install every model it needs."""
+        resolved = self._resolve(style)
+        styles.check_weights(len(resolved), None if style_weights is None else list(style_weights))
+        self._prepare(resolved)
+
+    def _prepare(self, resolved: list[tuple[str, object]]) -> None:
+        for kind, value in resolved:
+            if kind == "network":
+                self.network(str(value))
+                continue
+            if kind == "painting":
+                self._painting(str(value))
+            self.predictor()
+            self.transformer()
+
+    def _resolve(self, style: StyleArg) -> list[tuple[str, object]]:
+        """[(kind, value)]: ("network", name), ("painting", name) or ("image", HxWx3 0..1)."""
+        items = list(style) if isinstance(style, (list, tuple)) else [style]
+        if not items:
+            raise UnknownStyleError("no style given: name a preset or give a style image")
+        resolved: list[tuple[str, object]] = []
+        for item in items:
+            if isinstance(item, np.ndarray):
+                resolved.append(("image", styles.style_image_rgb(item)))
+            elif isinstance(item, str) and item in catalog.presets():
+                p = catalog.preset(item)
+                resolved.append(("network", item) if p.method == "network" else ("painting", p.models[0]))
+            elif styles.is_path_like(item):
+                resolved.append(("image", styles.style_image_rgb(item)))
+            else:
+                catalog.preset(str(item))  # raises the "unknown style" error with the preset list
+        if len(resolved) > 1 and any(kind == "network" for kind, _ in resolved):
+            raise PainterlyError("network presets cannot be mixed; mix painting presets or style images")
+        return resolved
+
+    def style_vector(self, style: StyleArg, weights: Sequence[float] | None = None,
+                     style_size: int = styles.DEFAULT_STYLE_SIZE) -> torch.Tensor:
+        """The (mixed) [1,100] style vector of painting presets and/or style images."""
+        return self._vector(self._resolve(style), weights, style_size)
+
+    def _vector(self, resolved: list[tuple[str, object]], weights: Sequence[float] | None,
+                style_size: int) -> torch.Tensor:
+        size = styles.check_style_size(style_size)
+        vectors = []
+        for kind, value in resolved:
+            if kind == "network":
+                raise PainterlyError(f"'{value}' is a network preset; it has no style vector")
+            if kind == "painting":
+                stored = self._painting(str(value))
+                if size == styles.DEFAULT_STYLE_SIZE:
+                    vectors.append(torch.from_numpy(stored["style_vector"].copy()).view(1, -1))
+                    continue
+                value = stored["pixels"].astype(np.float32) / 255.0
+            vectors.append(styles.style_vector(self.predictor(), value, size))
+        return styles.mix(vectors, None if weights is None else list(weights))
 
     # -- the public call ---------------------------------------------------------
 
-    def stylize(self, pixels: np.ndarray, style: str = "candy", strength: float = 1.0,
+    def stylize(self, pixels: np.ndarray, style: StyleArg = "candy", strength: float = 1.0,
                 preserve_color: bool = False, mask: np.ndarray | None = None,
                 max_side: int | None = None, on_progress: Progress | None = None,
-                cancel: threading.Event | None = None, tile: int | None = None) -> np.ndarray:
-        """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back."""
+                cancel: threading.Event | None = None, tile: int | None = None,
+                style_weights: Sequence[float] | None = None,
+                style_size: int = styles.DEFAULT_STYLE_SIZE) -> np.ndarray:
+        """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back.
+
+        `style`: a preset name, a style image (path or array), or a list of painting
+        presets / style images mixed by `style_weights`. Network presets blend their
+        output with the original by `strength`; arbitrary styles blend the style
+        vector with the content's own vector (Magenta's method)."""
         image = px.split(pixels)
         strength = _check_strength(strength)
         coverage = _check_mask(mask, pixels.shape[:2])
-        preset = catalog.preset(style)
+        resolved = self._resolve(style)
+        styles.check_weights(len(resolved), None if style_weights is None else list(style_weights))
+        if resolved[0][0] != "network":
+            styles.check_style_size(style_size)
         if strength == 0.0 or (coverage is not None and not coverage.any()):
             return pixels.copy()
-        net = self.network(preset.models[0])  # also installs the model before any pixel work
+        report = on_progress or (lambda f, s: None)
+        self._prepare(resolved)  # installs what is missing before any pixel work
 
         y0, y1, x0, x1 = _region(coverage, image.rgb.shape[:2])
         content = image.rgb[y0:y1, x0:x1]
         source = px.fill_transparent(content, None if image.alpha is None else image.alpha[y0:y1, x0:x1])
-        report = on_progress or (lambda f, s: None)
-        stylized = self._run(net, preset.models[0], source, max_side, tile or self.tile, report, cancel)
+        tile = tile or self.tile
+        if resolved[0][0] == "network":
+            name = str(resolved[0][1])
+            stylized = self._run(lambda device: self.network(name, device), source, max_side, tile, report, cancel)
+            effect = strength
+        else:
+            vector = self._vector(resolved, style_weights, style_size)
+            if strength < 1.0:
+                own = styles.style_vector(self.predictor(), source, styles.DEFAULT_STYLE_SIZE)
+                vector = strength * vector + (1.0 - strength) * own
+
+            def styled(device: torch.device) -> MagentaTransformer:
+                net = self.transformer(device)
+                net.set_style(vector)
+                return net
+
+            with self._run_lock:  # the transformer holds the style in its norms
+                stylized = self._run(styled, source, max_side, tile, report, cancel)
+            effect = 1.0  # the strength is already in the vector
         if preserve_color:
             stylized = color.preserve_color(content, stylized)
-        weight = strength if coverage is None else coverage[y0:y1, x0:x1] * strength
+        weight = effect if coverage is None else coverage[y0:y1, x0:x1] * effect
         mixed = color.mix(content, stylized, weight)
 
         rgb = image.rgb.copy()
@@ -116,13 +231,16 @@ class Stylizer:
 
     # -- running the network -------------------------------------------------------
 
-    def _run(self, net: torch.nn.Module, name: str, rgb: np.ndarray, max_side: int | None,
-             tile: int | None, report: Progress, cancel: threading.Event | None) -> np.ndarray:
-        """Network output for an HxWx3 0..1 image, as HxWx3 0..1, at the image's own size."""
+    def _run(self, network_on: Callable[[torch.device], torch.nn.Module], rgb: np.ndarray,
+             max_side: int | None, tile: int | None, report: Progress,
+             cancel: threading.Event | None) -> np.ndarray:
+        """Network output for an HxWx3 0..1 image, as HxWx3 0..1, at the image's own size.
+        `network_on(device)` gives the network ready to run on that device."""
         h, w = rgb.shape[:2]
-        work = _resize(rgb, _working_size(h, w, max_side))
+        work = px.resize(rgb, _working_size(h, w, max_side))
         padded, (ph, pw) = _pad(work)
         device, tile = self.device, tile or self._auto_tile(padded.shape[0] * padded.shape[1])
+        net = network_on(device)
         while True:
             try:
                 out = TiledRun(net, tile, device, net.conv1.conv.weight.dtype,
@@ -134,7 +252,7 @@ class Stylizer:
                     self.on_message(f"out of memory on {device}: retrying with {tile}-pixel tiles")
                 elif device.type != "cpu":
                     device = torch.device("cpu")
-                    net = self.network(name, device)
+                    net = network_on(device)
                     tile = self._auto_tile(padded.shape[0] * padded.shape[1], device)
                     self.on_message("out of memory on the GPU: continuing on the CPU")
                 else:
@@ -142,7 +260,7 @@ class Stylizer:
                                            "programs or use --max-side to work at a lower resolution") from exc
                 _free(device)
         out = np.clip(out[:ph, :pw] / net.input_scale, 0.0, 1.0)
-        return _resize(out, (h, w))
+        return px.resize(out, (h, w))
 
     def _auto_tile(self, pixels: int, device: torch.device | None = None) -> int:
         """Tile side from the memory free now: a tile needs about 600 bytes per pixel."""
@@ -198,14 +316,6 @@ def _working_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
         raise PainterlyError(f"max-side must be at least {MIN_SIDE} pixels, got {max_side}")
     scale = max_side / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
-
-
-def _resize(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    if rgb.shape[:2] == size:
-        return rgb
-    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
-    t = F.interpolate(t, size=size, mode="bicubic", antialias=True, align_corners=False)
-    return t[0].permute(1, 2, 0).clamp(0, 1).numpy()
 
 
 def _pad(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:

@@ -32,30 +32,38 @@ class LoadedImage:
     icc_profile: bytes | None
 
 
-def load_image(path: str | os.PathLike) -> LoadedImage:
-    p = Path(path)
-    if not p.is_file():
-        raise BadImageError(f"{p}: no such file")
-    Image.MAX_IMAGE_PIXELS = max_pixels()
+def load_image(path: str | os.PathLike | bytes, name: str | None = None) -> LoadedImage:
+    """Read a file (or its bytes; `name` then labels the messages)."""
+    if isinstance(path, bytes):
+        data, p = path, Path(name or "image")
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise BadImageError(f"{p}: no such file")
+        data = p.read_bytes()
+    limit = Image.MAX_IMAGE_PIXELS
     try:
+        Image.MAX_IMAGE_PIXELS = max_pixels()  # Pillow's own bomb check, at our limit
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(p) as im:
+            with Image.open(io.BytesIO(data)) as im:
                 check_size(im.height, im.width)
                 icc = im.info.get("icc_profile")
                 orientation = im.getexif().get(0x0112, 1)
-                if _is_png16(p):
-                    pixels = _read_png16(p)
+                if _is_png16(data):
+                    pixels = _read_png16(data)
                 else:
                     im.load()
                     pixels = _to_array(im)
-    except PainterlyError:
-        raise
+    except PainterlyError as exc:
+        raise type(exc)(f"{p}: {exc}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadImageError(f"{p}: refused as a possible decompression bomb ({exc}); "
                             "raise PAINTERLY_MAX_PIXELS if the image is genuine") from None
     except (OSError, SyntaxError, ValueError, EOFError, png.Error, zlib.error) as exc:
         raise BadImageError(f"{p}: not a readable image ({exc}); is the file complete?") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
     return LoadedImage(_orient(pixels, orientation), icc)
 
 
@@ -64,14 +72,12 @@ def _to_array(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGBA" if has_alpha else "RGB"))
 
 
-def _is_png16(p: Path) -> bool:
-    with open(p, "rb") as f:
-        head = f.read(26)
-    return head[:8] == PNG_SIGNATURE and head[12:16] == b"IHDR" and head[24] == 16
+def _is_png16(data: bytes) -> bool:
+    return data[:8] == PNG_SIGNATURE and data[12:16] == b"IHDR" and len(data) > 24 and data[24] == 16
 
 
-def _read_png16(p: Path) -> np.ndarray:
-    width, height, rows, info = png.Reader(filename=str(p)).asDirect()
+def _read_png16(data: bytes) -> np.ndarray:
+    width, height, rows, info = png.Reader(bytes=data).asDirect()
     planes = info["planes"]
     data = np.vstack([np.asarray(r, np.uint16) for r in rows]).reshape(height, width, planes)
     if planes <= 2:  # gray (+ alpha): spread the gray to RGB

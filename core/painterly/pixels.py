@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
 from .errors import BadImageError
 
@@ -112,3 +114,12 @@ def _push_pull(premul: np.ndarray, weight: np.ndarray) -> np.ndarray:
     own = premul / np.maximum(weight, 1e-8)[..., None]
     t = np.clip(weight, 0.0, 1.0)[..., None]
     return own * t + up * (1.0 - t)
+
+
+def resize(rgb: np.ndarray, size: tuple[int, int], mode: str = "bicubic") -> np.ndarray:
+    """HxWx3 0..1 to `size`, antialiased when shrinking."""
+    if rgb.shape[:2] == size:
+        return rgb
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).unsqueeze(0)
+    t = F.interpolate(t, size=size, mode=mode, antialias=True, align_corners=False)
+    return t[0].permute(1, 2, 0).clamp(0, 1).numpy()

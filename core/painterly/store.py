@@ -17,15 +17,6 @@ from safetensors.numpy import save_file
 
 from . import catalog, download, paths
 from .errors import ModelDownloadError, ModelNotInstalledError, PainterlyError
-from .models.ncnn import read_transformer_bin
-
-# converter name -> bytes of the upstream file -> state dict
-Converter = Callable[[bytes], dict[str, np.ndarray]]
-CONVERTERS: dict[str, Converter] = {"ncnn-transformer": read_transformer_bin}
-
-
-def register_converter(name: str, fn: Converter) -> None:
-    CONVERTERS[name] = fn
 
 
 def model_path(name: str) -> Path:
@@ -42,6 +33,8 @@ def install(name: str, progress: download.Progress | None = None, force: bool = 
     target = model_path(name)
     if target.is_file() and not force:
         return target
+    from .converters import CONVERTERS  # converters may load other models through this module
+
     converter = CONVERTERS.get(entry.converter)
     if converter is None:
         raise PainterlyError(f"{name}: no converter '{entry.converter}' in this version of Painterly")

@@ -17,7 +17,9 @@ statistics of the norms it contains are known exactly:
 
 Two groups are computed twice (conv1 for its statistics, up2 for its), which
 costs about 17 % of the network's work; that is the price of exact tiles.
-The networks must follow the shape of `TransformerNet` (see there).
+The networks must follow the shape of `TransformerNet` (see there); a network
+whose output needs whole-image work after the last convolution does it in
+`finalize(out)`, and norms with `needs_stats = False` are not measured.
 """
 
 from __future__ import annotations
@@ -238,7 +240,10 @@ class TiledRun:
             + sum(conv_cost([b.conv1]) * 2 for b in blocks) * quarter \
             + conv_cost([net.up1]) * quarter + (conv_cost(tail1) + conv_cost(tail2)) * h * w / 4
 
-        stats[net.in1.index] = self._stats(src, head1, stats, 1, "statistics")
+        if net.in1.needs_stats:
+            stats[net.in1.index] = self._stats(src, head1, stats, 1, "statistics")
+        else:
+            self._total -= conv_cost(head1) * h * w
         half, stats[net.in2.index] = self._store(src, head2, stats, 1, "encoding")
         x, stats[net.in3.index] = self._store(map_source(half), mid, stats, 2, "encoding")
         del half
@@ -260,4 +265,6 @@ class TiledRun:
             out[y:y + core.shape[2], x0:x0 + core.shape[3]] = core[0].permute(1, 2, 0).float().cpu().numpy()
 
         self._run(map_source(half), tail2, stats, 2, "decoding", write)
-        return out
+        # a network may end in something that needs the whole output (Magenta: a last norm)
+        finalize = getattr(net, "finalize", None)
+        return out if finalize is None else finalize(out)

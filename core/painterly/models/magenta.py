@@ -129,8 +129,9 @@ class StylePredictor(nn.Module):
 
 
 class NoNorm(InstanceNorm):
-    """A place in the `TransformerNet` shape where Magenta has no norm: passes x through.
-    (The tiled executor still measures its statistics; they are not used.)"""
+    """A place in the `TransformerNet` shape where Magenta has no norm: passes x through."""
+
+    needs_stats = False
 
     def __init__(self, channels: int) -> None:
         super().__init__(channels)

@@ -38,10 +38,14 @@ class InstanceNorm(nn.Module):
                 collect.append((mean, var))
         else:
             mean, var = stats[self.index]
-        scale = self.weight.float().view(1, -1, 1, 1) * torch.rsqrt(var + self.eps)
-        shift = self.bias.float().view(1, -1, 1, 1) - mean * scale
+        scale, shift = self.affine(mean, var)
         # one fused multiply-add in the activation dtype keeps bf16 tiles fast
         return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+
+    def affine(self, mean: torch.Tensor, var: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The norm as y = x·scale + shift, for given statistics (float32, [1,C,1,1])."""
+        scale = self.weight.float().view(1, -1, 1, 1) * torch.rsqrt(var + self.eps)
+        return scale, self.bias.float().view(1, -1, 1, 1) - mean * scale
 
 
 def number_norms(module: nn.Module) -> int:

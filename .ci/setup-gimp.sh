@@ -12,11 +12,14 @@
 # unmounted on exit, failure included. Env: PAINTERLY_GIMP_ROOT (where the root
 # goes), DEBIAN_MIRROR (the archive debootstrap and apt use).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$SELF")/.."
 export DEBIAN_FRONTEND=noninteractive
-if [ "$(id -u)" != 0 ]; then exec sudo -E bash "$0" "$@"; fi
+if [ "$(id -u)" != 0 ]; then exec sudo -E bash "$SELF" "$@"; fi
 
-PACKAGES=(gimp python3 python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4)
+PACKAGES=(gimp python3 python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4
+    fonts-dejavu-core  # text layers
+    xvfb xdotool)      # the dialog test: an X server of its own, a key press on OK
 # Shared libraries the worker's Python (the host's venv, bind-mounted into the
 # chroot) and its wheels load: ctypes, zlib/bz2/lzma, hashlib, OpenMP, C++.
 WORKER_LIBS=(libffi8 zlib1g libbz2-1.0 liblzma5 libssl3t64 libsqlite3-0 libgomp1 libstdc++6)
@@ -39,7 +42,7 @@ READY=$GIMP_ROOT/.painterly-gimp-ready     # GIMP installed: the test looks for 
 # script or by debootstrap) disappears with it even if it is killed; the trap
 # unmounts explicitly as well.
 if [ -z "${PAINTERLY_SETUP_NS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
-    PAINTERLY_SETUP_NS=1 exec unshare --mount --propagation private bash "$0" "$@"
+    PAINTERLY_SETUP_NS=1 exec unshare --mount --propagation private bash "$SELF" "$@"
 fi
 
 MOUNTED=()
@@ -57,6 +60,7 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
+trap "exit 143" TERM INT HUP
 bind() {  # bind <source> <target inside the root>
     mkdir -p "$2"
     mount --bind "$1" "$2"

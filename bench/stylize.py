@@ -32,7 +32,6 @@ def case(kind: str, mp: float, repeats: int, device: str, precision: str) -> dic
 
     import numpy as np
     import torch
-
     from painterly import Stylizer
 
     side = int((mp * 2**20) ** 0.5) // 4 * 4

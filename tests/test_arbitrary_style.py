@@ -8,10 +8,9 @@ import sys
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from painterly import color
 from painterly.errors import BadImageError, PainterlyError
+from PIL import Image
 
 from .conftest import STYLES, load_rgb, psnr, save_for_review
 

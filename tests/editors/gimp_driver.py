@@ -5,6 +5,7 @@ input files and the output folder; each case calls plug-in-painterly-stylize thr
 non-interactively, exactly as a script would, and records the outcome: status, message, the
 layer stack, and raw pixel dumps of the layers for the test to compare. A case that raises is
 recorded with its traceback; the driver itself never raises, so GIMP always quits.
+With "interactive": true in the job (the full GIMP under Xvfb), only the dialog case runs.
 """
 
 import json
@@ -54,12 +55,12 @@ def stack(image):
     return [layer_info(layer) for layer in image.get_layers()]
 
 
-def call(procedure, image=None, drawables=None, **args):
+def call(procedure, image=None, drawables=None, run_mode=Gimp.RunMode.NONINTERACTIVE, **args):
     proc = Gimp.get_pdb().lookup_procedure(procedure)
     if proc is None:
         raise RuntimeError(f"procedure {procedure} is not registered: the plug-in did not load")
     cfg = proc.create_config()
-    cfg.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    cfg.set_property("run-mode", run_mode)
     if image is not None:
         cfg.set_property("image", image)
         cfg.set_core_object_array("drawables", drawables)
@@ -75,12 +76,52 @@ def call(procedure, image=None, drawables=None, **args):
     return {"status": status.value_nick, "message": message}
 
 
+BATCH, INTERACTIVE = [], []
+
+
 def case(fn):
+    BATCH.append(fn)
+    return fn
+
+
+def interactive_case(fn):
+    INTERACTIVE.append(fn)
+    return fn
+
+
+def run(fn):
     try:
         RESULTS[fn.__name__] = fn()
     except Exception:  # noqa: BLE001 - recorded for the test to report
         RESULTS[fn.__name__] = {"exception": traceback.format_exc()}
-    return fn
+
+
+@interactive_case
+def dialog_repeat_reshow():
+    """In the full GIMP under Xvfb; the test answers each dialog with keys (xdotool).
+
+    1. INTERACTIVE with a style image file (or a preset): the dialog opens on the values given,
+       OK runs them and GIMP remembers them.
+    2. WITH_LAST_VALS (Filters ▸ Repeat): the remembered values win over the ones passed.
+    3. INTERACTIVE again (Filters ▸ Re-show): the dialog opens on the remembered values; the test
+       picks the first preset in the combo and presses OK.
+    Each new layer goes directly above the source, so the newest is always second from the bottom.
+    """
+    image = load(JOB["content"])
+    Gimp.Display.new(image)
+    source = image.get_layers()[0]
+    first = {"style": JOB["style_file"], "strength": 1.0} if JOB.get("style_file") else \
+        {"style": "mosaic", "strength": 0.5}
+    r = {"first": first}
+    r["dialog"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.INTERACTIVE, **first)
+    r["after_dialog"] = stack(image)
+    r["dialog_new"] = dump(image.get_layers()[-2], "dialog-new.raw")
+    r["repeat"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.WITH_LAST_VALS, style="udnie", strength=0.3)
+    r["after_repeat"] = stack(image)
+    r["reshow"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.INTERACTIVE, style="udnie", strength=0.3)
+    r["after_reshow"] = stack(image)
+    r["reshow_new"] = dump(image.get_layers()[-2], "reshow-new.raw")
+    return r
 
 
 @case
@@ -102,19 +143,21 @@ def basic():
 
 @case
 def offset():
-    """A layer at an offset in a larger canvas, above a background layer."""
+    """A layer at an offset in a larger canvas, inside a layer group, above a background layer."""
     w, h = JOB["size"]
     image = Gimp.Image.new(w + 80, h + 60, Gimp.ImageBaseType.RGB)
     background = Gimp.Layer.new(image, "Background", w + 80, h + 60, Gimp.ImageType.RGB_IMAGE, 100.0,
                                 Gimp.LayerMode.NORMAL)
     image.insert_layer(background, None, 0)
     background.fill(Gimp.FillType.WHITE)
+    grp = Gimp.GroupLayer.new(image, "Group")
+    image.insert_layer(grp, None, 0)
     layer = Gimp.file_load_layer(Gimp.RunMode.NONINTERACTIVE, image, Gio.File.new_for_path(JOB["content"]))
-    image.insert_layer(layer, None, 0)
+    image.insert_layer(layer, grp, 0)
     layer.set_offsets(*JOB["offset"])
     r = call(STYLIZE, image, [layer], style="candy", strength=1.0)
     r["stack"] = stack(image)
-    r["new"] = dump(image.get_layers()[0], "offset-new.raw")
+    r["new"] = dump(grp.get_children()[0], "offset-new.raw")
     r["source"] = dump(layer, "offset-source.raw")
     image.delete()
     return r
@@ -184,6 +227,27 @@ def grayscale():
 
 
 @case
+def indexed():
+    image = load(JOB["content"])
+    image.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 16, False, False, "")
+    r = call(STYLIZE, image, [image.get_layers()[0]], style="candy")
+    r["stack"] = stack(image)
+    image.delete()
+    return r
+
+
+@case
+def two_layers():
+    image = load(JOB["content"])
+    second = image.get_layers()[0].copy()
+    image.insert_layer(second, None, 0)
+    r = call(STYLIZE, image, image.get_layers(), style="candy")
+    r["stack"] = stack(image)
+    image.delete()
+    return r
+
+
+@case
 def group():
     image = load(JOB["content"])
     layer = image.get_layers()[0]
@@ -213,18 +277,21 @@ def preferences():
     return call(PREFERENCES)
 
 
-if JOB.get("style_file"):
-    @case
-    def style_file():
-        image = load(JOB["content"])
-        source = image.get_layers()[0]
-        r = call(STYLIZE, image, [source], style=JOB["style_file"])
-        r["stack"] = stack(image)
-        if r["status"] == "success":
-            r["new"] = dump(image.get_layers()[0], "style-file-new.raw")
-        image.delete()
-        return r
+@case
+def style_file():
+    if not JOB.get("style_file"):
+        return {"status": "not-run"}
+    image = load(JOB["content"])
+    source = image.get_layers()[0]
+    r = call(STYLIZE, image, [source], style=JOB["style_file"])
+    r["stack"] = stack(image)
+    if r["status"] == "success":
+        r["new"] = dump(image.get_layers()[0], "style-file-new.raw")
+    image.delete()
+    return r
 
 
+for fn in INTERACTIVE if JOB.get("interactive") else BATCH:
+    run(fn)
 with open(os.path.join(OUT, "results.json"), "w", encoding="utf-8") as f:
     json.dump(RESULTS, f, indent=1)

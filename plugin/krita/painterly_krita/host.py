@@ -1,0 +1,96 @@
+"""The panel's view of Krita: the active document, layer and selection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from painterly_plugin.panel import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice
+from painterly_plugin.qt import QtGui
+
+from . import layers, session
+
+STYLE_IMAGE_SIDE = 1024  # style images are analysed at 256 px; more would only cost time
+
+
+def _krita() -> Any:
+    from krita import Krita  # only inside Krita
+
+    return Krita.instance()
+
+
+class KritaHost(Host):
+    """Works on the active document and layer, or on what `target()` returns (scripts, tests)."""
+
+    supports_layer_style = True
+
+    def __init__(self, target: Callable[[], tuple[Any, Any]] | None = None) -> None:
+        self.target = target
+
+    def document(self) -> Any:
+        doc = self.target()[0] if self.target else _krita().activeDocument()
+        if doc is None:
+            raise HostError("Open an image first.")
+        return doc
+
+    def layer(self) -> tuple[Any, Any]:
+        doc = self.document()
+        node = self.target()[1] if self.target else doc.activeNode()
+        layers.check_node(node)
+        return doc, node
+
+    def preview_image(self, max_side: int) -> Preview:
+        doc, node = self.layer()
+        bounds = layers.Rect.of(node.bounds())
+        if bounds.empty:
+            raise HostError(f"“{node.name()}” is empty.")
+        sel = layers.selection_of(doc)
+        rect, caption = bounds, f"“{node.name()}”"
+        if sel is not None:
+            rect = bounds.intersected(layers.Rect(sel.x(), sel.y(), sel.width(), sel.height()))
+            if rect.empty:
+                raise HostError(f"The selection does not touch “{node.name()}”.")
+            caption = f"Selection in “{node.name()}”"
+        image, mask = layers.read_scaled(node, rect, max_side, sel)
+        image = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+        pixels = layers.qimage_bytes(image, 4)
+        mask_bytes = layers.qimage_bytes(mask, 1) if mask is not None else None
+        scale = max(rect.w, rect.h) / max(image.width(), image.height())
+        if scale > 1.05:
+            caption += f", at 1:{scale:.1f} (the result has finer detail)"
+        return Preview(ImageData(pixels, image.width(), image.height(), "rgba8", 0, mask_bytes), caption)
+
+    def begin_apply(self, choice: StyleChoice, strength: float, preserve_color: bool) -> ApplyJob:
+        doc, node = self.layer()
+        read = layers.read_layer(doc, node)
+        name = layers.layer_name(choice.label, strength)
+        where = "the selection in " if read.selection_used else ""
+
+        def finish(data: Any, width: int, height: int, stride: int) -> Any:
+            return layers.add_result_layer(read, data, width, height, stride, name)
+
+        return ApplyJob(read.image, finish, f"{where}“{node.name()}” ({read.region.w}×{read.region.h})")
+
+    def style_layers(self) -> list[tuple[str, str]]:
+        try:
+            doc = self.document()
+        except HostError:
+            return []
+        return [(layers.node_key(n), n.name()) for n in layers.walk(doc.topLevelNodes())
+                if n.type() == "paintlayer" and not n.bounds().isEmpty()]
+
+    def style_from_layer(self, key: str) -> StyleChoice:
+        doc = self.document()
+        node = layers.find_node(doc, key)
+        if node is None:
+            raise HostError("That layer no longer exists.")
+        layers.check_node(node)
+        bounds = layers.Rect.of(node.bounds())
+        if bounds.empty:
+            raise HostError(f"“{node.name()}” is empty.")
+        image, _ = layers.read_scaled(node, bounds, STYLE_IMAGE_SIDE)
+        path = session.temp_dir() / f"style-{uuid.uuid4().hex[:12]}.png"
+        if not image.save(str(path), "PNG"):
+            raise HostError(f"Could not write the style image {path}.")
+        return StyleChoice(str(path), f"{node.name()} style", "layer")

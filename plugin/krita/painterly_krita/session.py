@@ -1,0 +1,77 @@
+"""One worker per Krita session: started on first use, closed when Krita quits."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from painterly_plugin.client import WorkerClient, settings_worker_python
+
+_lock = threading.Lock()
+_client: WorkerClient | None = None
+_tmp: Path | None = None
+
+
+def worker_python() -> str:
+    """The Python that runs the worker: PAINTERLY_PYTHON, the settings file, or a Python on PATH.
+
+    Krita's own `sys.executable` may be Krita itself (Windows, macOS, AppImage), which must
+    never be started as "python -m painterly_plugin.worker"; a bare system Python then gets
+    started instead and answers with a clear "the engine cannot be loaded" message.
+    """
+    explicit = os.environ.get("PAINTERLY_PYTHON") or settings_worker_python()
+    if explicit:
+        return explicit
+    exe = sys.executable or ""
+    if Path(exe).name.lower().startswith("python"):
+        return exe
+    return shutil.which("python3") or shutil.which("python") or exe or "python3"
+
+
+def client() -> WorkerClient:
+    """The session's WorkerClient (the process itself starts on its first request)."""
+    global _client
+    with _lock:
+        if _client is None:
+            _client = WorkerClient(python=worker_python())
+        return _client
+
+
+def temp_dir() -> Path:
+    """A private folder for style images exported from layers; removed at shutdown."""
+    global _tmp
+    with _lock:
+        if _tmp is None or not _tmp.is_dir():
+            _tmp = Path(tempfile.mkdtemp(prefix="painterly-krita-"))
+        return _tmp
+
+
+def style_label(style: str) -> str:
+    """A preset's display name, or a style image's file name without extension."""
+    info = _client.hello_info if _client is not None else None
+    for preset in (info or {}).get("presets", []):
+        if isinstance(preset, dict) and preset.get("name") == style:
+            return str(preset.get("display_name") or style)
+    if os.sep in style or "/" in style or Path(style).suffix:
+        return Path(style).stem or style
+    return style.replace("_", " ").title()
+
+
+def shutdown() -> None:
+    """Close the worker and remove temporary files (Krita is closing)."""
+    global _client, _tmp
+    with _lock:
+        c, _client = _client, None
+        tmp, _tmp = _tmp, None
+    if c is not None:
+        c.close()
+    if tmp is not None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+atexit.register(shutdown)

@@ -1,0 +1,397 @@
+"""The Krita plug-in inside real Krita 5, headless, with the real worker subprocess.
+
+The plug-in is installed the way a user has it: `painterly_krita.desktop`, `painterly_krita/`
+and `painterly_plugin/` copied into `$HOME/.local/share/krita/pykrita/` of a fresh HOME, and
+enabled in `kritarc`. Krita's own Python (the system's, with PyQt5) runs it; the worker runs
+on this venv's Python (PAINTERLY_PYTHON), which finds the engine through its editable install.
+
+* kritarunner (offscreen): `krita_driver.py` runs every scripting case in ONE Krita start
+  (8-bit, 16-bit integer, 16/32-bit float, selection, offset layer, refusals); each test checks
+  one case's raw layer bytes against the CLI's output or the engine's.
+* the full window under Xvfb: a test-only extension triggers the real action, drives the
+  dialog and exports; the test checks the exported pixels.
+
+Without Krita these tests skip, unless PAINTERLY_REQUIRE_EDITORS=1 (CI), where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ..conftest import CONTENT, MODELS, OUTPUT, psnr, save_for_review
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+REQUIRE = os.environ.get("PAINTERLY_REQUIRE_EDITORS") == "1"
+PHOTO = CONTENT / "kodim23.png" if (CONTENT / "kodim23.png").exists() else CONTENT / "kodim08.png"
+SIZE = (256, 192)
+RUNNER_TIMEOUT = 240  # every case in one start: ~12 s Krita with a new HOME, ~3 s worker, ~1 s per case
+GUI_TIMEOUT = 240
+# Parity with the CLI (same preset, same device): on 0..255
+MAX_MEAN_ABS = 1.5
+MIN_PSNR = 40.0
+
+SELECTION = (12, 10, 48, 36)  # small, near a corner: only a part of the layer travels to the worker
+FEATHER = 6
+OFFSET_LAYER = (90, 70, 128, 96)  # x, y, w, h of an extra, partly transparent layer
+
+CASES = [
+    {"name": "u8", "export": True},
+    {"name": "u16", "depth": "U16"},
+    {"name": "f16", "depth": "F16"},
+    {"name": "f32", "depth": "F32"},
+    {"name": "selection", "selection": list(SELECTION), "feather": FEATHER, "strength": 0.8},
+    {"name": "offset", "offset_layer": list(OFFSET_LAYER), "style": "mosaic", "strength": 0.6,
+     "preserve_color": True},
+    {"name": "host", "host": True, "selection": [64, 48, 128, 96], "feather": 8},
+    {"name": "group", "make": "group"},
+    {"name": "vector", "make": "vector"},
+    {"name": "empty", "make": "empty"},
+    {"name": "gray", "model": "GRAYA", "depth": "U8"},
+    {"name": "outside", "offset_layer": list(OFFSET_LAYER), "selection": [0, 0, 40, 40]},  # misses the layer
+]
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def krita_missing() -> str:
+    for tool in ("krita", "kritarunner"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (run .ci/setup-krita.sh)"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def krita() -> None:
+    why = krita_missing()
+    if why:
+        if REQUIRE:
+            pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
+        pytest.skip(why)
+
+
+def install_plugin(home: Path, extra: tuple[Path, ...] = ()) -> Path:
+    """Install the plug-in into a fresh HOME as a user has it; returns the pykrita folder."""
+    pykrita = home / ".local" / "share" / "krita" / "pykrita"
+    pykrita.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "plugin" / "krita" / "painterly_krita", pykrita / "painterly_krita", ignore=ignore)
+    shutil.copy2(ROOT / "plugin" / "krita" / "painterly_krita.desktop", pykrita)
+    shutil.copytree(ROOT / "plugin" / "painterly_plugin", pykrita / "painterly_plugin", ignore=ignore)
+    enabled = ["painterly_krita"]
+    for plugin in extra:  # test-only extensions: <name>.desktop + <name>/
+        shutil.copytree(plugin, pykrita / plugin.name, ignore=ignore)
+        shutil.copy2(plugin.with_suffix(".desktop"), pykrita)
+        enabled.append(plugin.name)
+    (home / ".config").mkdir(parents=True, exist_ok=True)
+    lines = ["[python]"] + [f"enable_{name}=true" for name in enabled]
+    (home / ".config" / "kritarc").write_text("\n".join(lines) + "\n")
+    return pykrita
+
+
+def krita_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTHON", "XDG_", "QT_", "KRITA", "PAINTERLY_", "DISPLAY"))}
+    env.update(
+        HOME=str(home),
+        LANG="C.UTF-8",
+        PAINTERLY_PYTHON=sys.executable,  # the worker runs on this venv's Python
+        PAINTERLY_HOME=os.environ["PAINTERLY_HOME"],  # the session's converted models
+        PAINTERLY_MODEL_MIRROR=os.environ.get("PAINTERLY_MODEL_MIRROR", str(MODELS)),
+        PAINTERLY_DEVICE="cpu",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run_krita(cmd: list[str], env: dict[str, str], timeout: int, log: Path) -> int:
+    """Run Krita under `timeout`, in its own process group (Xvfb, the worker) that is cleaned up."""
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(["timeout", "--kill-after=10", str(timeout), *cmd], env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return proc.wait(timeout + 30)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # leftovers (Xvfb, a worker) of this run only
+            except ProcessLookupError:
+                pass
+            proc.wait()
+
+
+def log_tail(path: Path, lines: int = 60) -> str:
+    text = path.read_text(errors="replace").splitlines() if path.exists() else ["(no log)"]
+    return "\n".join(text[-lines:])
+
+
+@pytest.fixture(scope="module")
+def picture(tmp_path_factory) -> Path:
+    """A Kodak photo at 256×192 as an 8-bit RGB PNG."""
+    path = tmp_path_factory.mktemp("krita-input") / "in.png"
+    Image.open(PHOTO).convert("RGB").resize(SIZE, Image.LANCZOS).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cli_candy(picture, tmp_path_factory) -> np.ndarray:
+    """The CLI's output for the same picture and preset: the reference for the plug-in."""
+    out = tmp_path_factory.mktemp("krita-cli") / "candy.png"
+    env = dict(os.environ, PAINTERLY_DEVICE="cpu")
+    done = subprocess.run([sys.executable, "-m", "painterly.cli", "stylize", str(picture), "-o", str(out),
+                           "--style", "candy", "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return np.asarray(Image.open(out).convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def runner(krita, picture, tmp_path_factory) -> tuple[dict, Path, Path]:
+    """Every scripting case in one kritarunner start; returns (summary, output folder, pykrita)."""
+    base = tmp_path_factory.mktemp("krita-runner")
+    home, out = base / "home", base / "out"
+    pykrita = install_plugin(home)
+    config = base / "config.json"
+    config.write_text(json.dumps({"input": str(picture), "out": str(out), "cases": CASES}))
+    env = krita_env(home, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.pathsep.join([str(pykrita), str(HERE)]))
+    log = base / "krita.log"
+    rc = run_krita(["kritarunner", "-s", "krita_driver", "-f", "run", str(config)], env, RUNNER_TIMEOUT, log)
+    summary_file = out / "summary.json"
+    summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
+    assert (out / "done").exists(), f"kritarunner rc={rc}; {summary.get('crash', '')}\n{log_tail(log)}"
+    return summary, out, pykrita
+
+
+def case(runner, name: str) -> tuple[dict, Path]:
+    summary, out, _ = runner
+    result = summary["cases"][name]
+    assert "crash" not in result, result["crash"]
+    return result, out / name
+
+
+# ---------------------------------------------------------------- raw layer bytes
+
+
+def layer(folder: Path, which: str, info: dict) -> np.ndarray:
+    """A raw dump in Krita's layout → HxWx4 RGBA array of the layer's own dtype."""
+    x, y, w, h = info["bounds"]
+    data = (folder / f"{which}.raw").read_bytes()
+    dtype = {"U8": np.uint8, "U16": np.dtype("=u2"), "F16": np.dtype("=f2"), "F32": np.dtype("=f4")}[info["depth"]]
+    a = np.frombuffer(data, dtype).reshape(h, w, 4)
+    if info["depth"] in ("U8", "U16"):
+        a = a[..., [2, 1, 0, 3]]  # BGRA → RGBA
+    return a
+
+
+def to_255(a: np.ndarray) -> np.ndarray:
+    if a.dtype == np.uint8:
+        return a.astype(np.float64)
+    if a.dtype == np.uint16:
+        return a.astype(np.float64) / 257.0
+    return a.astype(np.float64) * 255.0
+
+
+def assert_close(got: np.ndarray, want: np.ndarray, what: str) -> None:
+    got, want = to_255(got), to_255(want)
+    mad = float(np.mean(np.abs(got - want)))
+    quality = psnr(got, want)
+    assert mad <= MAX_MEAN_ABS and quality >= MIN_PSNR, f"{what}: mean |diff| {mad:.3f}/255, PSNR {quality:.1f} dB"
+
+
+# ---------------------------------------------------------------- kritarunner cases
+
+
+def test_installed_copy_runs_with_the_venv_worker(runner):
+    summary, _, pykrita = runner
+    # Krita imported the copies in its pykrita folder, not the checkout ...
+    assert Path(summary["painterly_krita"]).is_relative_to(pykrita)
+    assert Path(summary["painterly_plugin"]).is_relative_to(pykrita)
+    assert summary["python"].startswith("3.")  # Krita's own Python, no torch in it
+    # ... and the worker ran on the venv's Python, finding the engine through its editable install.
+    assert summary["worker_python"] == sys.executable and summary["worker_pid"]
+
+
+def test_8bit_layer_matches_cli(runner, picture, cli_candy):
+    result, folder = case(runner, "u8")
+    src = np.asarray(Image.open(picture).convert("RGBA"))
+    before = layer(folder, "source_before", result["source"])
+    after = layer(folder, "source_after", result["source_after"])
+    assert np.array_equal(before, src) and np.array_equal(after, before), "the source layer changed"
+    new = layer(folder, "new", result["new"])
+    assert result["new"]["name"] == "Candy 100%" and result["new"]["bounds"] == [0, 0, *SIZE]
+    assert result["layers"] == ["Background", "Candy 100%"], "the new layer must sit right above the source"
+    assert (new[..., 3] == 255).all()
+    assert_close(new[..., :3], cli_candy, "new 8-bit layer vs CLI")
+    assert result["exported"]
+    exported = np.asarray(Image.open(folder / "export.png").convert("RGB"))
+    assert_close(exported, cli_candy, "exported PNG vs CLI")
+    save_for_review("krita_runner_candy.png", new)
+
+
+def test_16bit_integer_layer_matches_cli(runner, picture, cli_candy):
+    result, folder = case(runner, "u16")
+    assert result["new"]["depth"] == "U16" and result["new"]["name"] == "Candy 100%"
+    before = layer(folder, "source_before", result["source"])
+    after = layer(folder, "source_after", result["source_after"])
+    assert np.array_equal(after, before), "the source layer changed"
+    src = np.asarray(Image.open(picture).convert("RGBA")).astype(np.int64) * 257
+    diff = np.abs(before - src)  # Krita's 8→16-bit conversion (LCMS) rounds, but only just
+    assert diff.mean() < 1.0 and diff.max() <= 64
+    new = layer(folder, "new", result["new"])
+    assert (new[..., 3] == 65535).all()
+    assert_close(new[..., :3], cli_candy, "new 16-bit layer vs CLI")
+    # real 16-bit output, not 8-bit values scaled up
+    assert np.count_nonzero(new[..., :3] % 257) > new[..., :3].size // 2
+
+
+@pytest.mark.parametrize("name", ["f16", "f32"])
+def test_float_layers_match_cli(runner, cli_candy, name):
+    result, folder = case(runner, name)
+    assert result["new"]["depth"] == name.upper() and result["new"]["profile"] == result["source"]["profile"]
+    before = layer(folder, "source_before", result["source"])
+    after = layer(folder, "source_after", result["source_after"])
+    assert np.array_equal(after.view(np.uint8), before.view(np.uint8)), "the source layer changed"
+    new = layer(folder, "new", result["new"])
+    assert np.isfinite(new).all() and (new[..., 3] == 1.0).all()
+    assert_close(new[..., :3], cli_candy, f"new {name} layer vs CLI")
+
+
+def test_selection_changes_only_inside(runner, stylizer):
+    result, folder = case(runner, "selection")
+    assert result["new"]["name"] == "Candy 80%"
+    src = layer(folder, "source_before", result["source"])
+    new = layer(folder, "new", result["new"])
+    mask = np.frombuffer((folder / "mask.raw").read_bytes(), np.uint8).reshape(src.shape[:2])
+    assert 0 < np.count_nonzero(mask == 255) and np.count_nonzero((mask > 0) & (mask < 255)), "want soft edges"
+    outside = mask == 0
+    assert np.array_equal(new[outside], src[outside]), "pixels outside the selection must be bit-identical"
+    inside = mask == 255
+    assert np.abs(new[inside].astype(int) - src[inside]).mean() > 10, "inside the selection nothing happened"
+    assert np.array_equal(new[..., 3], src[..., 3])
+    # the same as the engine given the whole layer and the mask (the plug-in sent only a crop)
+    want = stylizer.stylize(np.ascontiguousarray(src), style="candy", strength=0.8, mask=mask)
+    assert_close(new, want, "selection result vs engine")
+    assert np.array_equal(layer(folder, "source_after", result["source_after"]), src)
+
+
+def test_offset_layer_keeps_bounds_and_alpha(runner, stylizer):
+    result, folder = case(runner, "offset")
+    assert result["source"]["bounds"] == list(OFFSET_LAYER) == result["new"]["bounds"]
+    assert result["new"]["name"] == "Mosaic 60%"
+    assert result["layers"] == ["Background", "Offset", "Mosaic 60%"]
+    src = layer(folder, "source_before", result["source"])
+    new = layer(folder, "new", result["new"])
+    assert np.array_equal(new[..., 3], src[..., 3]) and src[..., 3].min() < 128
+    want = stylizer.stylize(np.ascontiguousarray(src), style="mosaic", strength=0.6, preserve_color=True)
+    visible = src[..., 3] > 0
+    assert_close(new[visible], want[visible], "offset layer vs engine")
+
+
+def test_preview_and_style_from_layer(runner, stylizer):
+    result, folder = case(runner, "host")
+    # the preview: the selection's bounds (~140×108 once feathered) read at every other pixel and row,
+    # then smoothed down to at most 64 pixels
+    x, y, w, h = result["selection_rect"]
+    pw, ph = result["preview"]["size"]
+    assert max(pw, ph) == 64 and abs(pw / ph - w / h) < 0.05 and result["preview"]["fmt"] == "rgba8"
+    assert result["preview"]["mask"] and "Selection" in result["preview"]["caption"]
+    src = layer(folder, "source_before", result["source"])
+    preview = np.frombuffer((folder / "preview.raw").read_bytes(), np.uint8).reshape(ph, pw, 4)
+
+    def off(dx: int) -> float:  # mean |diff| on RGB against the layer's crop, shifted by dx
+        crop = np.ascontiguousarray(src[y : y + h, x + dx : x + dx + w])
+        want = np.asarray(Image.fromarray(crop).resize((pw, ph), Image.BILINEAR))
+        return float(np.abs(preview[..., :3].astype(int) - want[..., :3]).mean())
+
+    # a detailed photo decimated 2:1 differs by ~12/255 from a filtered downscale; 4 px off, by ~35
+    assert off(0) < 16 and off(0) < off(4) / 2, "the preview is not the selected part of the layer"
+    mask = np.frombuffer((folder / "preview_mask.raw").read_bytes(), np.uint8).reshape(ph, pw)
+    assert mask[ph // 2, pw // 2] == 255 and mask[0, 0] < 128, "the preview mask must follow the selection"
+    # "Style from layer": the layer exported to a PNG, used as the style image
+    assert result["style_layers"] == ["Background"]
+    assert result["choice"] == ["layer", "Background style"]
+    style = np.asarray(Image.open(folder / "style.png").convert("RGBA"))
+    assert np.array_equal(style, src), "a small layer is exported at full resolution, unchanged"
+    assert result["new"]["name"] == "Background style 100%"
+    new = layer(folder, "new", result["new"])
+    assert np.array_equal(layer(folder, "source_after", result["source_after"]), src)
+    want = stylizer.stylize(np.ascontiguousarray(src), style=str(folder / "style.png"))
+    assert_close(new, want, "style-from-layer result vs engine")
+
+
+@pytest.mark.parametrize("name, words", [
+    ("group", "group layer"),
+    ("vector", "vector layer"),
+    ("empty", "is empty"),
+    ("gray", "Grayscale colour model"),
+    ("outside", "selection does not touch"),
+])
+def test_unusable_layers_are_refused_with_a_message(runner, name, words):
+    result, _ = case(runner, name)
+    assert words in result.get("error", ""), result
+    assert result["layers_after_error"] == result["layers_before"], "a refused request must add nothing"
+
+
+# ---------------------------------------------------------------- the full window
+
+
+@pytest.fixture(scope="module")
+def gui_run(krita, picture, tmp_path_factory) -> tuple[dict, Path]:
+    if shutil.which("xvfb-run") is None:
+        if REQUIRE:
+            pytest.fail("PAINTERLY_REQUIRE_EDITORS=1 but xvfb-run is not installed")
+        pytest.skip("xvfb-run is not installed (run .ci/setup-krita.sh)")
+    base = tmp_path_factory.mktemp("krita-gui")
+    home, out = base / "home", base / "out"
+    out.mkdir()
+    install_plugin(home, extra=(HERE / "krita_gui_plugin" / "painterly_test_driver",))
+    config = base / "config.json"
+    config.write_text(json.dumps({"input": str(picture), "out": str(out), "style": "mosaic",
+                                  "strength_percent": 90, "watchdog": GUI_TIMEOUT - 30}))
+    env = krita_env(home, PAINTERLY_TEST_CONFIG=str(config))
+    log = base / "krita.log"
+    rc = run_krita(["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"], env, GUI_TIMEOUT, log)
+    result_file = out / "result.json"
+    assert result_file.exists(), f"Krita exited with {rc} and wrote no result\n{log_tail(log)}"
+    result = json.loads(result_file.read_text())
+    assert rc == 0 and "error" not in result, f"rc={rc}: {result.get('error')}\n{result.get('steps')}\n{log_tail(log)}"
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    for shot in ("krita_window.png", "krita_docker.png"):  # for a person to look at
+        if (out / shot).exists():
+            shutil.copy2(out / shot, OUTPUT / shot)
+    return result, out
+
+
+def test_dialog_through_the_real_action(gui_run, picture, stylizer):
+    result, out = gui_run
+    assert result["action_text"] == "Painterly Style Transfer…"
+    assert "painterly_docker" in result["dockers"]
+    assert not result["worker_before_action"], "a visible docker alone must not start the worker"
+    assert result["docker_presets"] == len(result["presets"]), "the docker's panel shares the session's worker"
+    assert result["options"] == {"style": "mosaic", "strength": 0.9, "preserve_color": False}
+    assert result["busy_after_click"], "Apply must return at once and run in the background"
+    assert result["max_tick_gap"] < 1.0, f"the GUI froze for {result['max_tick_gap']:.2f} s during Apply"
+    assert result["progress"] and result["progress"][-1][0] == 1.0
+    assert result["new_name"] == "Mosaic 90%" and result["layers"] == ["Background", "Mosaic 90%"]
+    assert "Mosaic 90%" in result["status"]
+    # the source stays the active layer: the preview and a second Apply work on the original
+    assert result["active_after_apply"] == result["active_later"] == "Background"
+    assert "Background" in result["preview_caption"]
+    assert result["after_undo"] == ["Background"], "Apply must be one undoable step"
+    src = np.asarray(Image.open(picture).convert("RGBA"))
+    after = np.frombuffer((out / "source_after.raw").read_bytes(), np.uint8).reshape(*src.shape)[..., [2, 1, 0, 3]]
+    assert np.array_equal(after, src), "the source layer changed"
+    assert result["exported"]
+    exported = np.asarray(Image.open(out / "export.png").convert("RGB"))
+    want = stylizer.stylize(np.asarray(Image.open(picture).convert("RGB")), style="mosaic", strength=0.9)
+    assert_close(exported, want, "exported PNG vs engine")

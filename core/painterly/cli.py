@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-side", type=int, help="work at most this many pixels on the longer side")
     s.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
     s.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
-    s.add_argument("--precision", choices=["auto", "full", "half"], default="auto")
+    s.add_argument("--precision", choices=["auto", "full", "half"],
+                   help="auto: bf16 on CPUs that have it, fp16 on GPUs (or PAINTERLY_PRECISION)")
     s.add_argument("--no-download", action="store_true", help="fail instead of installing a missing model")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_stylize)

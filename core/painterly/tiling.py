@@ -193,6 +193,7 @@ class TiledRun:
     device: torch.device
     dtype: torch.dtype
     spill_bytes: int = 1 << 30
+    precise_output: bool = False  # last convolution in float32 (for 16-bit and float images)
     on_progress: Progress | None = None
     cancelled: Callable[[], bool] | None = None
 
@@ -269,7 +270,8 @@ class TiledRun:
         head1, head2 = [net.conv1], [net.conv1, net.in1, relu, net.conv2]
         mid = [net.in2, relu, net.conv3]
         tail1 = [net.in4, relu, net.up2]
-        tail2 = [*tail1, net.in5, relu, net.conv_out, net.finish]
+        conv_out = net.conv_out.precise_copy() if self.precise_output else net.conv_out
+        tail2 = [*tail1, net.in5, relu, conv_out, net.finish]
         quarter = (h // 4) * (w // 4)
         self._total = (conv_cost(head1) + conv_cost(head2)) * h * w + conv_cost(mid) * h * w / 4 \
             + sum(conv_cost([b.conv1]) * 2 for b in blocks) * quarter \

@@ -219,14 +219,9 @@ class Stylizer:
             with self._run_lock:  # the transformer holds the style in its norms
                 stylized = self._run(styled, source, max_side, tile, report, cancel)
             effect = 1.0  # the strength is already in the vector
-        if preserve_color:
-            stylized = color.preserve_color(content, stylized)
         weight = effect if coverage is None else coverage[y0:y1, x0:x1] * effect
-        mixed = color.mix(content, stylized, weight)
-
-        rgb = image.rgb.copy()
-        rgb[y0:y1, x0:x1] = mixed
-        result = px.join(rgb, image, pixels)
+        _blend_into(content, stylized, weight, preserve_color)  # image.rgb is ours: no copy
+        result = px.join(image.rgb, image, pixels)
         untouched = np.ones(pixels.shape[:2], bool)
         untouched[y0:y1, x0:x1] = np.broadcast_to(np.asarray(weight) <= 0, (y1 - y0, x1 - x0))
         result[untouched] = pixels[untouched]  # bit-exact outside the effect
@@ -266,7 +261,10 @@ class Stylizer:
                     raise OutOfMemoryError("not enough memory even for the smallest tiles: close other "
                                            "programs or use --max-side to work at a lower resolution") from exc
                 _free(device)
-        out = np.clip(out[:ph, :pw] / net.input_scale, 0.0, 1.0)
+        out = out[:ph, :pw]
+        if net.input_scale != 1.0:
+            out /= net.input_scale
+        np.clip(out, 0.0, 1.0, out=out)
         return px.resize(out, (h, w))
 
     def _auto_tile(self, pixels: int, device: torch.device | None = None) -> int:
@@ -284,6 +282,19 @@ class Stylizer:
             largest = 64 * (2 if self.dtype != torch.float32 else 4)  # bytes per pixel, widest upsampled map
             side = min(side, int((30e6 / largest) ** 0.5) // 64 * 64)
         return max(MIN_TILE, min(side, 2048))
+
+
+def _blend_into(content: np.ndarray, stylized: np.ndarray, weight: np.ndarray | float,
+                preserve_color: bool, rows: int = 256) -> None:
+    """content ← the stylized picture, colour-preserved and mixed by `weight`, a band
+    of rows at a time: the colour conversions make several temporaries, and whole
+    16-megapixel ones would double the peak memory."""
+    for y in range(0, content.shape[0], rows):
+        c, s = content[y:y + rows], stylized[y:y + rows]
+        w = weight if np.isscalar(weight) else weight[y:y + rows]
+        if preserve_color:
+            s = color.preserve_color(c, s)
+        c[...] = s if np.isscalar(w) and w == 1.0 else color.mix(c, s, w)
 
 
 def _free(device: torch.device) -> None:

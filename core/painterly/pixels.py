@@ -56,13 +56,16 @@ def split(pixels: np.ndarray) -> Planar:
     check_size(pixels.shape[0], pixels.shape[1])
     if pixels.dtype == np.float32 and not np.isfinite(pixels).all():
         raise BadImageError("the image contains NaN or infinite values: fix or clamp them first")
-    data = pixels.astype(np.float32) / _SCALE[pixels.dtype]
+    data = pixels.astype(np.float32)  # a new array, scaled in place to spare a copy
+    if _SCALE[pixels.dtype] != 1.0:
+        data *= np.float32(1.0 / _SCALE[pixels.dtype])
     channels = 0 if pixels.ndim == 2 else pixels.shape[2]
     if channels == 0:
         rgb, alpha = np.repeat(data[..., None], 3, axis=2), None
     else:
         rgb, alpha = data[..., :3], (data[..., 3] if channels == 4 else None)
-    return Planar(np.clip(rgb, 0.0, 1.0), alpha, pixels.dtype, channels)
+    np.clip(rgb, 0.0, 1.0, out=rgb)  # rgb is ours (a view of `data` or a new array)
+    return Planar(rgb, alpha, pixels.dtype, channels)
 
 
 def join(rgb: np.ndarray, like: Planar, original: np.ndarray) -> np.ndarray:

@@ -23,6 +23,8 @@ def painterly_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data folder for the whole run, so each model is converted once."""
     home = tmp_path_factory.mktemp("painterly-home")
     os.environ["PAINTERLY_HOME"] = str(home)
+    # The plug-ins' settings file: a private one, so a developer's own settings never leak into a test
+    os.environ["PAINTERLY_CONFIG_DIR"] = str(tmp_path_factory.mktemp("painterly-config"))
     os.environ["PAINTERLY_MODEL_MIRROR"] = str(MODELS)
     return home
 

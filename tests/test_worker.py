@@ -271,6 +271,7 @@ def test_close_shuts_down_cleanly(env):
 
 def test_python_choice(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("PAINTERLY_CONFIG_DIR", raising=False)  # conftest's private settings folder
     monkeypatch.delenv("PAINTERLY_PYTHON", raising=False)
     if sys.platform not in ("win32", "darwin"):
         assert WorkerClient().python == sys.executable

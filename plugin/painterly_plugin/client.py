@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import itertools
-import json
 import os
 import queue
 import signal
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import protocol as p
+from . import settings
 
 Progress = Callable[[float, str], None]
 
@@ -49,39 +49,39 @@ class PainterlyCancelled(PainterlyClientError):
 
 
 def config_dir() -> Path:
-    """The per-user config folder that holds `painterly/settings.json`."""
-    if sys.platform == "win32":
-        return Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Application Support"
-    return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    """The per-user config folder that holds `painterly/settings.json` (see `settings.settings_dir`)."""
+    return settings.platform_config_dir()
 
 
 def settings_worker_python() -> str | None:
-    """`worker_python` from the settings file, or None if absent/unreadable.
+    """`worker_python` from the settings file, or None when it is not set.
 
-    Stand-in until painterly_plugin.settings exists; a broken file must not
-    stop the plug-in, it just falls through to the next choice.
+    A broken settings file never stops the plug-in: `settings.load` reports it and
+    gives defaults, and the caller falls through to its next choice.
     """
-    try:
-        data = json.loads((config_dir() / "painterly" / "settings.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = data.get("worker_python") if isinstance(data, dict) else None
-    return value if isinstance(value, str) and value else None
+    return settings.load().worker_python or None
 
 
 def resolve_python(python: str | None = None) -> str:
     return python or os.environ.get("PAINTERLY_PYTHON") or settings_worker_python() or sys.executable
 
 
-def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The worker's environment: ours, minus the editor's Python settings, plus `extra`."""
+def worker_env(extra: dict[str, str] | None = None, *, apply_settings: bool = True) -> dict[str, str]:
+    """The worker's environment: ours, minus the editor's Python settings, plus the
+    Painterly settings (device, precision, tile, model folder), plus `extra`.
+
+    A variable already set in the environment (PAINTERLY_DEVICE=cpu krita) wins over
+    the settings file; `extra` wins over both. `apply_settings=False` leaves the
+    settings out (for the preferences dialog, which reads the file itself).
+    """
     env = dict(os.environ)
     # The editor's own PYTHONHOME/PYTHONPATH (GIMP, Krita bundles) would make
     # the venv's Python load the editor's stdlib or packages.
     env.pop("PYTHONHOME", None)
     env.pop("PYTHONPATH", None)
+    if apply_settings:
+        for key, value in settings.worker_env().items():
+            env.setdefault(key, value)
     env.update(extra or {})
     ours = [str(_PACKAGE_ROOT)]
     core = _PACKAGE_ROOT.parent / "core"

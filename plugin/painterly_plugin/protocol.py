@@ -20,11 +20,18 @@ Requests (editor → worker)::
 
 Replies (worker → editor)::
 
-    {"type": "hello", "id": ID, "protocol": 1, "device": "...", "presets": [...]}
+    {"type": "hello", "id": ID, "protocol": 1, "device": "...", "presets": [...],
+     "devices": [...], "models": [...], "runtime": {...}}     # the last three optional
     {"type": "progress", "id": ID, "fraction": 0.0..1.0, "stage": "..."}
     {"type": "result", "id": ID, "format": F, "width": W, "height": H, "stride": S,
      "payload_bytes": S*H}
     {"type": "error", "id": ID | null, "code": CODE, "message": "..."}
+
+The hello's optional extras: ``devices`` — every compute device found,
+``{"name": "cuda:0", "description": "...", "memory_bytes": N | null}``;
+``models`` — the catalog, ``{"name", "display_name", "method", "size", "licence",
+"attribution", "installed"}``; ``runtime`` — ``{"python", "python_version",
+"painterly", "torch", "data_dir", "device_name", "precision", "tile"}``.
 
 Each stylize gets zero or more ``progress`` (fractions never decrease) and
 then exactly one ``result`` or ``error``. IDs are ints or strings chosen by
@@ -264,14 +271,27 @@ def shutdown_request() -> dict[str, Any]:
     return {"type": "shutdown"}
 
 
-def hello_reply(request_id: Any, device: str, presets: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+def hello_reply(
+    request_id: Any,
+    device: str,
+    presets: list[dict[str, Any]],
+    *,
+    devices: list[dict[str, Any]] | None = None,
+    models: list[dict[str, Any]] | None = None,
+    runtime: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    reply = {
         "type": "hello",
         "id": request_id,
         "protocol": PROTOCOL_VERSION,
         "device": device,
         "presets": presets,
     }
+    # Optional extras (the preferences dialog shows them); a reader must cope with their absence.
+    for key, value in (("devices", devices), ("models", models), ("runtime", runtime)):
+        if value is not None:
+            reply[key] = value
+    return reply
 
 
 def progress_reply(request_id: Any, fraction: float, stage: str) -> dict[str, Any]:

@@ -74,7 +74,9 @@ class Worker:
                     f"The Painterly engine cannot be loaded by {sys.executable}: {exc}. "
                     "Point the plug-in's worker Python at the venv Painterly was installed into."
                 ) from exc
-            self._stylizer = Stylizer(device=os.environ.get("PAINTERLY_DEVICE") or "auto")
+            tile = _tile_setting()
+            self._stylizer = Stylizer(device=os.environ.get("PAINTERLY_DEVICE") or "auto",
+                                      precision=os.environ.get("PAINTERLY_PRECISION") or "auto", tile=tile)
         return self._stylizer
 
     # -- main loop -----------------------------------------------------------
@@ -133,7 +135,7 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - answered as an error reply
             self.error(rid, *_classify(exc))
             return
-        self.send(p.hello_reply(rid, device, presets))
+        self.send(p.hello_reply(rid, device, presets, devices=_devices(), models=_models(), runtime=_runtime(st)))
 
     def cancel(self, rid: Any) -> None:
         if rid is None:
@@ -221,6 +223,65 @@ class _EngineUnavailable(Exception):
     pass
 
 
+class _BadSetting(Exception):
+    pass
+
+
+def _tile_setting() -> int | None:
+    """PAINTERLY_TILE: the tile side in pixels; unset, empty or 0 = from free memory."""
+    raw = os.environ.get("PAINTERLY_TILE", "").strip()
+    try:
+        tile = int(raw or 0)
+    except ValueError:
+        tile = -1
+    if tile < 0:
+        raise _BadSetting(f"The tile size (PAINTERLY_TILE or the Painterly settings) must be 0 for automatic "
+                          f"or a number of pixels, not {raw!r}.")
+    return tile or None
+
+
+# The hello reply's optional extras, for the preferences dialog. Each is best effort: a
+# failure only leaves the field out (and is logged), it never fails the hello.
+
+
+def _devices() -> list[dict[str, Any]] | None:
+    try:
+        from painterly import device
+
+        return [{"name": d.name, "description": d.description, "memory_bytes": d.memory_bytes}
+                for d in device.list_devices()]
+    except Exception:  # noqa: BLE001
+        log.exception("could not list the devices")
+        return None
+
+
+def _models() -> list[dict[str, Any]] | None:
+    try:
+        from painterly import catalog, store
+
+        return [{"name": e.name, "display_name": e.display_name, "method": e.method, "size": e.size,
+                 "licence": e.licence, "attribution": e.attribution, "installed": store.is_installed(e.name)}
+                for e in catalog.models().values()]
+    except Exception:  # noqa: BLE001
+        log.exception("could not list the models")
+        return None
+
+
+def _runtime(st: Any) -> dict[str, Any] | None:
+    try:
+        import platform
+
+        import torch
+        from painterly import __version__, paths
+
+        return {"python": sys.executable, "python_version": platform.python_version(), "painterly": __version__,
+                "torch": torch.__version__, "data_dir": str(paths.data_dir()), "device_name": str(st.device),
+                "precision": st.precision, "tile": st.tile or 0}
+    except Exception:  # noqa: BLE001
+        log.exception("could not describe the runtime")
+        return None
+
+
 def _arrays(prm: p.StylizeParams, payload: bytearray) -> tuple[Any, Any]:
     import numpy as np
 
@@ -248,6 +309,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
     """(code, user-readable message) for an exception raised while serving a request."""
     if isinstance(exc, _EngineUnavailable):
         return p.E_ENGINE_UNAVAILABLE, str(exc)
+    if isinstance(exc, _BadSetting):
+        return p.E_ENGINE, str(exc)
     for cls in type(exc).__mro__:
         code = _ENGINE_CODES.get(cls.__name__)
         if code and cls.__module__.startswith("painterly"):

@@ -38,6 +38,7 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 from painterly_plugin import client as pclient  # noqa: E402
+from painterly_plugin import settings as psettings  # noqa: E402
 
 STYLIZE_PROC = "plug-in-painterly-stylize"
 PREFERENCES_PROC = "plug-in-painterly-preferences"
@@ -294,7 +295,7 @@ def _stylize_dialog(procedure, config, presets):
 def run_preferences(procedure, config, data):
     """Open the Qt preferences dialog in the worker's Python (it has Qt; GIMP's Python may not)."""
     python = pclient.resolve_python()
-    env = pclient.worker_env()
+    env = pclient.worker_env(apply_settings=False)  # the dialog reads and edits the settings itself
     module = "painterly_plugin.preferences"
     try:
         probe = subprocess.run(
@@ -308,8 +309,8 @@ def run_preferences(procedure, config, data):
     if probe.returncode == 3:
         return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR,
                         "The Painterly preferences are not installed yet (no module "
-                        f"'{module}' in the Python '{python}'). Update Painterly, or set the worker "
-                        "Python in ~/.config/painterly/settings.json or PAINTERLY_PYTHON meanwhile.")
+                        f"'{module}' in the Python '{python}'). Update Painterly (python installer.py), or set "
+                        f"worker_python in {psettings.settings_path()} or PAINTERLY_PYTHON meanwhile.")
     if probe.returncode != 0:
         tail = probe.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
         return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR,

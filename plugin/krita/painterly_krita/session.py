@@ -42,6 +42,23 @@ def client() -> WorkerClient:
         return _client
 
 
+def restart() -> None:
+    """Use the settings as they are now (after the preferences were saved): the next request starts a
+    new worker with the current worker Python, device, precision and model folder. The old worker is
+    closed once its running request, if any, has finished."""
+    global _client
+    with _lock:
+        old, _client = _client, None
+    if old is not None:
+        threading.Thread(target=_close_when_idle, args=(old,), name="painterly-restart", daemon=True).start()
+
+
+def _close_when_idle(old: WorkerClient) -> None:
+    with old._lock:  # held by a running request; closing in the middle would fail it
+        pass
+    old.close()
+
+
 def temp_dir() -> Path:
     """A private folder for style images exported from layers; removed at shutdown."""
     global _tmp

@@ -47,7 +47,7 @@ from torch import nn
 from .instance_norm import InstanceNorm, NormStats, number_norms
 from .ncnn import ModelFormatError
 from .tflite import Model, Operator, read_tflite
-from .transformer_net import ConvLayer, ResidualBlock, UpsampleConvLayer
+from .transformer_net import ConvLayer, ResidualBlock, UpsampleConvLayer, run_layers
 
 STYLE_DIM = 100
 # The graph adds this fp16 constant (1e-5 as stored) to the variance.
@@ -242,14 +242,7 @@ class MagentaTransformer(nn.Module):
         stats: list[NormStats] | None = None,
         collect: list[NormStats] | None = None,
     ) -> torch.Tensor:
-        y = F.relu(self.in1(self.conv1(x), stats, collect))
-        y = F.relu(self.in2(self.conv2(y), stats, collect))
-        y = F.relu(self.in3(self.conv3(y), stats, collect))
-        for block in self.res:
-            y = block(y, stats, collect)
-        y = F.relu(self.in4(self.up1(y), stats, collect))
-        y = F.relu(self.in5(self.up2(y), stats, collect))
-        y = self.finish(self.conv_out(y))
+        y = run_layers(self, x, stats, collect)
         return torch.sigmoid(self.in6(y, stats, collect))
 
     def layers(self) -> list[tuple[str, ConvLayer, str | None, str]]:

@@ -112,11 +112,17 @@ class TransformerNet(nn.Module):
         collect: list[NormStats] | None = None,
     ) -> torch.Tensor:
         """`stats`: use these norm statistics; `collect`: append the ones this pass computed."""
-        y = F.relu(self.in1(self.conv1(x), stats, collect))
-        y = F.relu(self.in2(self.conv2(y), stats, collect))
-        y = F.relu(self.in3(self.conv3(y), stats, collect))
-        for block in self.res:
-            y = block(y, stats, collect)
-        y = F.relu(self.in4(self.up1(y), stats, collect))
-        y = F.relu(self.in5(self.up2(y), stats, collect))
-        return self.finish(self.conv_out(y))
+        return run_layers(self, x, stats, collect)
+
+
+def run_layers(net: nn.Module, x: torch.Tensor, stats: list[NormStats] | None,
+               collect: list[NormStats] | None) -> torch.Tensor:
+    """The forward pass of any network with the shape of `TransformerNet`."""
+    y = F.relu(net.in1(net.conv1(x), stats, collect))
+    y = F.relu(net.in2(net.conv2(y), stats, collect))
+    y = F.relu(net.in3(net.conv3(y), stats, collect))
+    for block in net.res:
+        y = block(y, stats, collect)
+    y = F.relu(net.in4(net.up1(y), stats, collect))
+    y = F.relu(net.in5(net.up2(y), stats, collect))
+    return net.finish(net.conv_out(y))

@@ -24,7 +24,3 @@ def data_dir() -> Path:
 
 def models_dir() -> Path:
     return data_dir() / "models"
-
-
-def cache_dir() -> Path:
-    return data_dir() / "cache"

@@ -195,7 +195,7 @@ class StylePanel(QtWidgets.QWidget):
         font = self.credit_label.font()
         font.setPointSizeF(max(6.0, font.pointSizeF() * 0.85))
         self.credit_label.setFont(font)
-        _soften(self.credit_label)
+        soften(self.credit_label)
 
         self.file_button = QtWidgets.QPushButton("Style from file…")
         self.file_button.setToolTip("Use any picture as the style (a painting, a texture, a photo)")
@@ -254,7 +254,7 @@ class StylePanel(QtWidgets.QWidget):
         self.preview_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored)
         self.preview_caption = QtWidgets.QLabel()
         self.preview_caption.setFont(font)
-        _soften(self.preview_caption)
+        soften(self.preview_caption)
         self.preview_caption.setWordWrap(True)
         self.live_check = QtWidgets.QCheckBox("Live preview")
         self.live_check.setChecked(True)
@@ -855,13 +855,14 @@ def _icon(image: QtGui.QImage) -> QtGui.QIcon:
     return QtGui.QIcon(QtGui.QPixmap.fromImage(scaled))
 
 
-def _soften(label: QtWidgets.QLabel) -> None:
-    """Secondary text: the text colour moved a third of the way to the background (any theme)."""
+def soften(label: QtWidgets.QLabel, amount: float = 0.35) -> None:
+    """Secondary text: the text colour moved `amount` of the way to the background (any theme)."""
     pal = label.palette()
     fg = pal.color(QtGui.QPalette.ColorRole.WindowText)
     bg = pal.color(QtGui.QPalette.ColorRole.Window)
-    mixed = QtGui.QColor(round(fg.red() * 0.65 + bg.red() * 0.35), round(fg.green() * 0.65 + bg.green() * 0.35),
-                         round(fg.blue() * 0.65 + bg.blue() * 0.35))
+    keep = 1.0 - amount
+    mixed = QtGui.QColor(round(fg.red() * keep + bg.red() * amount), round(fg.green() * keep + bg.green() * amount),
+                         round(fg.blue() * keep + bg.blue() * amount))
     pal.setColor(QtGui.QPalette.ColorRole.WindowText, mixed)
     label.setPalette(pal)
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from . import client as pclient
 from . import settings as psettings
+from .panel import soften
 from .qt import Qt, QtCore, QtGui, QtWidgets, Signal, exec_, is_deleted
 
 PROBE_TIMEOUT = 180.0  # s: a cold torch import on a slow disk
@@ -178,7 +179,7 @@ class PreferencesDialog(QtWidgets.QDialog):
                                   "less memory and give the same result; larger ones are a little faster.")
         self.tile_spin.editingFinished.connect(self._snap_tile)
         tile_hint = QtWidgets.QLabel("Smaller tiles use less memory; the result is the same.")
-        _soften(tile_hint)
+        soften(tile_hint, 0.4)
         tile_row = QtWidgets.QHBoxLayout()
         tile_row.addWidget(self.tile_spin)
         tile_row.addWidget(tile_hint, 1)
@@ -186,7 +187,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         self.env_label = QtWidgets.QLabel()
         self.env_label.setObjectName("painterly-env-note")
         self.env_label.setWordWrap(True)
-        _soften(self.env_label)
+        soften(self.env_label, 0.4)
 
         # Wrapped labels estimate their height for a narrow width; a sensible minimum width keeps
         # the form from reserving blank lines under them.
@@ -283,7 +284,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
         self.file_label = QtWidgets.QLabel()
-        _soften(self.file_label)
+        soften(self.file_label, 0.4)
         self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         bottom = QtWidgets.QHBoxLayout()
         bottom.addWidget(self.file_label, 1)
@@ -695,16 +696,6 @@ def _fallback_python() -> str:
 
 def _html(text: Any) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
-
-
-def _soften(label: QtWidgets.QLabel) -> None:
-    pal = label.palette()
-    fg = pal.color(QtGui.QPalette.ColorRole.WindowText)
-    bg = pal.color(QtGui.QPalette.ColorRole.Window)
-    mixed = QtGui.QColor(round(fg.red() * 0.6 + bg.red() * 0.4), round(fg.green() * 0.6 + bg.green() * 0.4),
-                         round(fg.blue() * 0.6 + bg.blue() * 0.4))
-    pal.setColor(QtGui.QPalette.ColorRole.WindowText, mixed)
-    label.setPalette(pal)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -261,15 +261,21 @@ def cli_stylize(src: Path, dst: Path, style: str) -> subprocess.CompletedProcess
                           capture_output=True, text=True, timeout=300, env=os.environ.copy())
 
 
-@pytest.fixture(scope="module")
-def session(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, painterly_home: Path) -> Session:
-    work = tmp_path_factory.mktemp("gimp")
+def _workdir(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path, Path, Path]:
+    """A run folder: a fresh HOME with the plug-in installed, an output folder, the content PNG."""
+    work = tmp_path_factory.mktemp(name)
     home, out = work / "home", work / "out"
     home.mkdir()
     out.mkdir()
     install_plugin(home)
     content_png = work / "content.png"
     Image.open(PHOTO).convert("RGB").resize(SIZE, Image.LANCZOS).save(content_png)
+    return work, home, out, content_png
+
+
+@pytest.fixture(scope="module")
+def session(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, painterly_home: Path) -> Session:
+    work, home, out, content_png = _workdir(tmp_path_factory, "gimp")
     content = np.asarray(Image.open(content_png).convert("RGB"))
 
     # The reference: the CLI, same preset, same device. It also installs the model into
@@ -513,13 +519,7 @@ def dialog_run(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, sessio
         if REQUIRE:
             pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
         pytest.skip(why)
-    work = tmp_path_factory.mktemp("gimp-dialog")
-    home, out = work / "home", work / "out"
-    home.mkdir()
-    out.mkdir()
-    install_plugin(home)
-    content_png = work / "content.png"
-    Image.open(PHOTO).convert("RGB").resize(SIZE, Image.LANCZOS).save(content_png)
+    work, home, out, content_png = _workdir(tmp_path_factory, "gimp-dialog")
     style_file = str(STYLE_FILE) if session.cli_style_file is not None else None
     (work / "job.json").write_text(json.dumps({"out": str(out), "content": str(content_png), "interactive": True,
                                                "style_file": style_file}))

@@ -55,7 +55,7 @@ def test_install_over_http(server, tmp_path) -> None:
     path = store.install("mosaic", progress=lambda done, total: progress.append((done, total)))
     assert path.is_file() and store.verify("mosaic") is None
     assert progress[-1] == (catalog.model("mosaic").size,) * 2
-    assert _left_over(tmp_path) == ["mosaic.safetensors"]
+    assert _left_over(tmp_path) == ["mosaic.safetensors", "mosaic.sha256"]
 
 
 def test_wrong_checksum_installs_nothing(server, tmp_path) -> None:
@@ -91,4 +91,9 @@ def test_damaged_installed_model_is_reported(server, tmp_path) -> None:
     path.write_bytes(path.read_bytes()[:1000])
     assert store.verify("udnie") is not None
     with pytest.raises(ModelDownloadError, match="damaged"):
-        store.load("udnie")
+        store.load("udnie", allow_download=False)
+    installs = []
+    state = store.load("udnie", on_install=installs.append)  # downloads allowed: mended, and said so
+    assert installs == ["the installed model 'udnie' failed its check (damaged: the file does not match the "
+                        "checksum recorded when it was installed): reinstalling it…"]
+    assert store.verify("udnie") is None and state

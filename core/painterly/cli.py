@@ -10,8 +10,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import __version__, catalog, store
+from . import __version__, catalog, store, styles
 from .errors import PainterlyError
+from .files import Terminated, os_error_message, terminate_cleanly
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,15 +21,25 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
                         format="painterly: %(message)s")
     try:
-        return args.func(args) or 0
+        with terminate_cleanly():  # SIGTERM/SIGHUP unwind like Ctrl-C: temporary files are removed
+            return args.func(args) or 0
     except PainterlyError as exc:
         if args.debug:
             traceback.print_exc()
         print(f"painterly: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # what the OS refused in a place that has no message of its own
+        if args.debug:
+            traceback.print_exc()
+        print(f"painterly: error: {os_error_message(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("painterly: interrupted; nothing was written for the unfinished image", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(f"painterly: stopped by signal {exc.signum}; nothing was written for the unfinished image",
+              file=sys.stderr)
+        return int(exc.code or 1)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
     s.add_argument("--precision", choices=["auto", "full", "half"],
                    help="auto: bf16 on CPUs that have it, fp16 on GPUs (or PAINTERLY_PRECISION)")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace output files that exist already (an input is never replaced)")
     s.add_argument("--no-download", action="store_true", help="fail instead of installing a missing model")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_stylize)
@@ -81,16 +94,6 @@ def _parser() -> argparse.ArgumentParser:
 
 # -- stylize -----------------------------------------------------------------
 
-def _outputs(inputs: list[str], output: str) -> list[Path]:
-    out = Path(output)
-    if len(inputs) == 1 and not out.is_dir():
-        return [out]
-    if out.exists() and not out.is_dir():
-        raise PainterlyError(f"{out} is a file, but several inputs need an output folder")
-    if out.suffix and not out.exists():
-        raise PainterlyError(f"{out}: several inputs need an output folder, not a file name")
-    return [out / Path(i).name for i in inputs]
-
 
 def _weights(text: str) -> list[float]:
     try:
@@ -100,23 +103,27 @@ def _weights(text: str) -> list[float]:
 
 
 def _stylize(args: argparse.Namespace) -> int:
-    from .engine import Stylizer
-    from .imageio import WRITABLE, load_image, save_image
+    from .engine import Stylizer, check_options
+    from .imageio import load_image, save_image
+    from .outputs import plan_outputs
 
     style = args.styles or ["candy"]
     style = style[0] if len(style) == 1 else style
-    targets = _outputs(args.inputs, args.output)
-    for t in targets:
-        if t.suffix.lower() not in WRITABLE:
-            raise PainterlyError(f"{t}: cannot write '{t.suffix or 'no extension'}' files; "
-                                 f"use one of {', '.join(sorted(WRITABLE))}")
+    style_files = [s for s in args.styles or [] if styles.is_path_like(s)]
+    check_options(strength=args.strength, max_side=args.max_side, tile=args.tile, style_size=args.style_size)
+    styles.check_weights(len(args.styles or ["candy"]), args.weights)
+    plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite)
+    for note in plan.notes:
+        print(f"painterly: {note}", file=sys.stderr)
     st = Stylizer(device=args.device, precision=args.precision, tile=args.tile,
                   allow_download=not args.no_download, on_message=lambda m: print(m, file=sys.stderr))
     st.prepare(style, args.weights)  # an unknown style fails, and models install, before any image is read
-    failures = 0
-    for src, dst in zip(args.inputs, targets, strict=True):
+    failed: list[str] = []
+    for src, dst in plan.pairs:
         try:
             image = load_image(src)
+            for warning in image.warnings:
+                print(f"painterly: warning: {warning}", file=sys.stderr)
             with tqdm(total=100, desc=Path(src).name, unit="%", disable=args.quiet,
                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
                 def progress(fraction: float, stage: str) -> None:
@@ -129,12 +136,12 @@ def _stylize(args: argparse.Namespace) -> int:
                                  on_progress=progress, style_weights=args.weights, style_size=args.style_size)
             save_image(dst, out, image.icc_profile)
         except PainterlyError as exc:
-            if len(targets) == 1:
+            if len(plan.pairs) == 1:
                 raise
-            failures += 1
+            failed.append(src)
             print(f"painterly: error: {exc}", file=sys.stderr)
-    if failures:
-        print(f"painterly: {failures} of {len(targets)} images failed", file=sys.stderr)
+    if failed:
+        print(f"painterly: {len(failed)} of {len(plan.pairs)} images failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 
@@ -143,7 +150,8 @@ def _stylize(args: argparse.Namespace) -> int:
 
 def _models_list(args: argparse.Namespace) -> int:
     for name, entry in catalog.models().items():
-        state = "installed" if store.is_installed(name) else "not installed"
+        problem = store.verify(name)
+        state = "installed" if problem is None else "not installed" if problem == "not installed" else "damaged"
         print(f"{name:24} {entry.method:10} {entry.size / 1e6:6.1f} MB  {state:13}  {entry.licence}")
         print(f"{'':24} {entry.attribution}")
     print("\npresets: " + ", ".join(catalog.presets()))
@@ -162,12 +170,15 @@ def _names(args: argparse.Namespace, default_all: bool) -> list[str]:
 
 def _models_install(args: argparse.Namespace) -> int:
     for name in _names(args, default_all=False):
-        if store.is_installed(name) and not args.force:
+        problem = store.verify(name)
+        if problem is None and not args.force:
             print(f"{name}: already installed")
             continue
+        if problem not in (None, "not installed"):
+            print(f"{name}: the installed copy is damaged ({problem}); reinstalling")
         entry = catalog.model(name)
         with tqdm(total=entry.size, desc=name, unit="B", unit_scale=True) as bar:
-            store.install(name, progress=lambda done, total: bar.update(done - bar.n), force=args.force)
+            store.install(name, progress=lambda done, total: bar.update(done - bar.n), force=True)
         print(f"{name}: installed ({entry.licence})")
     return 0
 

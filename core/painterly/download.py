@@ -7,6 +7,7 @@ early, a wrong size or a wrong checksum leaves nothing behind.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import os
@@ -19,9 +20,13 @@ from pathlib import Path
 
 from .catalog import ModelEntry
 from .errors import ModelDownloadError
+from .files import TEMP_PREFIX, TEMP_SUFFIX, os_error_message
 
 Progress = Callable[[int, int], None]  # bytes done, bytes total
 CHUNK = 1 << 16
+# Errors of the local disk while writing the download, not of the source: they get the
+# disk's message ("the disk is full…"), not "could not fetch … check the network".
+LOCAL_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
 def source_for(entry: ModelEntry) -> str:
@@ -37,8 +42,13 @@ def fetch(entry: ModelEntry, directory: Path, progress: Progress | None = None,
           timeout: float = 60.0) -> Path:
     """Download `entry` into a new temporary file inside `directory` and return its path."""
     source = source_for(entry)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{entry.name}-", suffix=".part", dir=directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        # the name `files.remove_stale_temporaries` recognises, should this process be killed
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=directory)
+    except OSError as exc:
+        raise ModelDownloadError(f"{entry.name}: {os_error_message(exc, directory, 'write into')}; "
+                                 "or set PAINTERLY_HOME to a folder you can write") from None
     digest, done = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as out, _open(source, timeout) as stream:
@@ -64,6 +74,8 @@ def fetch(entry: ModelEntry, directory: Path, progress: Progress | None = None,
         return Path(tmp)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and getattr(exc, "errno", None) in LOCAL_WRITE_ERRORS:
+            raise ModelDownloadError(f"{entry.name}: {os_error_message(exc, directory, 'write into')}") from None
         if isinstance(exc, (OSError, http.client.HTTPException)) and not isinstance(exc, ModelDownloadError):
             raise ModelDownloadError(f"{entry.name}: could not fetch {source}: {_reason(exc)}; check the "
                                      "network or set PAINTERLY_MODEL_MIRROR to a folder with the files") from exc

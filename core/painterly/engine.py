@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -24,7 +25,7 @@ Progress = Callable[[float, str], None]
 StyleArg = str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]
 SIZE_MULTIPLE = 4
 MIN_SIDE = 16  # the network's reflection pads need a few pixels at quarter resolution
-MIN_TILE = 128
+MIN_TILE, MAX_TILE = 128, 8192  # a 1-pixel tile took 85 s instead of 2 s; 8192 is already ~40 GB of activations
 CONTEXT = 64  # pixels of surrounding picture kept around a selection, for the network's context
 
 
@@ -46,7 +47,7 @@ class Stylizer:
             raise PainterlyError(f"precision must be auto, full or half, got '{precision}'")
         self.precision = precision
         self.dtype = devices.compute_dtype(self.device, precision)
-        self.tile = tile
+        self.tile = check_tile(tile)
         self.allow_download = allow_download
         self.on_message = on_message or log.info
         self._models: dict[tuple, object] = {}
@@ -79,8 +80,7 @@ class Stylizer:
             return self._models[key]
 
     def _state(self, name: str) -> dict[str, np.ndarray]:
-        return store.load(name, self.allow_download,
-                          on_install=lambda n: self.on_message(f"installing model '{n}'…"))
+        return store.load(name, self.allow_download, on_install=self.on_message)
 
     def network(self, name: str, device: torch.device | None = None) -> TransformerNet:
         """A preset's feed-forward network, in the compute precision, on `device`."""
@@ -185,12 +185,12 @@ class Stylizer:
         output with the original by `strength`; arbitrary styles blend the style
         vector with the content's own vector (Magenta's method)."""
         image = px.split(pixels)
-        strength = _check_strength(strength)
+        check_options(strength=strength, max_side=max_side, tile=tile, style_size=style_size)
+        strength = float(strength)
+        tile = check_tile(tile) or self.tile
         coverage = _check_mask(mask, pixels.shape[:2])
         resolved = self._resolve(style)
         styles.check_weights(len(resolved), None if style_weights is None else list(style_weights))
-        if resolved[0][0] != "network":
-            styles.check_style_size(style_size)
         if strength == 0.0 or (coverage is not None and not coverage.any()):
             return pixels.copy()
         report = on_progress or (lambda f, s: None)
@@ -199,7 +199,6 @@ class Stylizer:
         y0, y1, x0, x1 = _region(coverage, image.rgb.shape[:2])
         content = image.rgb[y0:y1, x0:x1]
         source = px.fill_transparent(content, None if image.alpha is None else image.alpha[y0:y1, x0:x1])
-        tile = tile or self.tile
         if resolved[0][0] == "network":
             name = str(resolved[0][1])
             stylized = self._run(lambda device: self.network(name, device), source, max_side, tile, report, cancel,
@@ -336,11 +335,47 @@ def _region(coverage: np.ndarray | None, shape: tuple[int, int]) -> tuple[int, i
             max(0, xs[0] - CONTEXT), min(w, xs[-1] + 1 + CONTEXT))
 
 
+def check_options(*, strength: float = 1.0, max_side: int | None = None, tile: int | None = None,
+                  style_size: int = styles.DEFAULT_STYLE_SIZE) -> None:
+    """Refuse out-of-range options with a one-line `PainterlyError`, before any work: the
+    command line calls it before it installs models or reads images."""
+    _check_strength(strength)
+    _check_max_side(max_side)
+    check_tile(tile)
+    styles.check_style_size(style_size)
+
+
+def _whole(value: object) -> int | None:
+    """`value` as an int when it is a whole number type (numpy's too), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        return None
+
+
+def check_tile(tile: int | None) -> int | None:
+    """A tile side in pixels; None or 0 means "from free memory"."""
+    value = _whole(tile)
+    if tile is None or value == 0:
+        return None
+    if value is None or not MIN_TILE <= value <= MAX_TILE:
+        raise PainterlyError(f"the tile size must be 0 (automatic) or a whole number of pixels from {MIN_TILE} "
+                             f"to {MAX_TILE}, got {tile}")
+    return value
+
+
+def _check_max_side(max_side: int | None) -> None:
+    value = _whole(max_side)
+    if max_side is not None and (value is None or value < MIN_SIDE):
+        raise PainterlyError(f"max-side must be a whole number of at least {MIN_SIDE} pixels "
+                             f"(leave it out for no limit), got {max_side}")
+
+
 def _working_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
-    if not max_side or max(h, w) <= max_side:
+    if max_side is None or max(h, w) <= max_side:
         return h, w
-    if max_side < MIN_SIDE:
-        raise PainterlyError(f"max-side must be at least {MIN_SIDE} pixels, got {max_side}")
     scale = max_side / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
 

@@ -9,17 +9,24 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import BadImageError
+from .errors import BadImageError, PainterlyError
 
 DEFAULT_MAX_PIXELS = 256_000_000
 
 
 def max_pixels() -> int:
     """The largest image accepted (`PAINTERLY_MAX_PIXELS`); also the decompression-bomb limit."""
-    try:
-        return int(os.environ.get("PAINTERLY_MAX_PIXELS", DEFAULT_MAX_PIXELS))
-    except ValueError:
+    text = os.environ.get("PAINTERLY_MAX_PIXELS", "").strip()
+    if not text:
         return DEFAULT_MAX_PIXELS
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise PainterlyError(f"PAINTERLY_MAX_PIXELS must be a whole number of pixels above 0 "
+                             f"(the default is {DEFAULT_MAX_PIXELS}), got '{text}'")
+    return value
 
 
 _SCALE = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0, np.dtype(np.float32): 1.0}

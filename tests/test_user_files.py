@@ -352,3 +352,14 @@ def test_a_bad_pixel_limit_is_refused(tmp_path, photo, value) -> None:
                               env={"PAINTERLY_MAX_PIXELS": value}))
     assert f"PAINTERLY_MAX_PIXELS must be a whole number of pixels above 0 (the default is 256000000), " \
            f"got '{value}'" in line
+
+
+def test_a_full_temporary_folder_does_not_crash_the_tiler() -> None:
+    # A stored feature map above the spill size lives in a mapped temporary file; on a full
+    # folder its first write used to kill the process with SIGBUS.
+    script = ("import torch; from painterly.tiling import allocate_map; "
+              "t = allocate_map((1, 8, 1024, 1024), torch.float32, torch.device('cpu'), spill_bytes=1); "
+              "t.fill_(1); print('sum', int(t.sum()))")
+    r = _in_a_full_folder(f'TMPDIR="$FULL" {sys.executable} -c "{script}"; echo "rc=$?"')
+    assert "sum 8388608" in r.stdout and "rc=0" in r.stdout, r.stdout + r.stderr
+    assert "cannot hold a 34 MB feature map" in r.stderr

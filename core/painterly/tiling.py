@@ -25,6 +25,7 @@ whose output needs whole-image work after the last convolution does it in
 from __future__ import annotations
 
 import copy
+import logging
 import math
 import os
 import tempfile
@@ -39,6 +40,7 @@ from .errors import CancelledError
 from .models.instance_norm import InstanceNorm, NormStats
 from .models.transformer_net import ConvLayer
 
+log = logging.getLogger("painterly")
 Op = Callable[..., torch.Tensor]
 Progress = Callable[[float, str], None]
 
@@ -168,16 +170,34 @@ class RunningStats:
 def allocate_map(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device,
                  spill_bytes: int) -> torch.Tensor:
     """A stored feature map; above `spill_bytes` on the CPU it lives in a temporary
-    file mapped into memory, so the OS can page it out instead of running out."""
+    file mapped into memory, so the OS can page it out instead of running out.
+
+    The file's blocks are reserved up front (posix_fallocate): a sparse file on a
+    temporary folder that fills up mid-run would kill the process with SIGBUS at
+    the first write into a page the disk cannot hold. When they cannot be reserved,
+    the map is kept in memory instead, and if that does not fit either the usual
+    out-of-memory path (smaller tiles, then a clear message) takes over."""
     numel = math.prod(shape)
     nbytes = numel * torch.empty((), dtype=dtype).element_size()
     if device.type != "cpu" or nbytes <= spill_bytes:
         return torch.empty(shape, dtype=dtype, device=device)
-    fd, path = tempfile.mkstemp(prefix="painterly-map-", suffix=".bin")
-    os.close(fd)
     try:
+        fd, path = tempfile.mkstemp(prefix="painterly-map-", suffix=".bin")
+    except OSError as exc:
+        log.warning("no temporary file for a %.0f MB feature map (%s): keeping it in memory", nbytes / 1e6, exc)
+        return torch.empty(shape, dtype=dtype, device=device)
+    try:
+        if hasattr(os, "posix_fallocate"):
+            os.posix_fallocate(fd, 0, nbytes)
+        else:  # pragma: no cover - macOS and Windows have no posix_fallocate
+            os.ftruncate(fd, nbytes)
         return torch.from_file(path, shared=True, size=numel, dtype=dtype).view(shape)
+    except OSError as exc:
+        log.warning("the temporary folder cannot hold a %.0f MB feature map (%s): keeping it in memory",
+                    nbytes / 1e6, exc)
+        return torch.empty(shape, dtype=dtype, device=device)
     finally:
+        os.close(fd)
         try:
             os.unlink(path)  # the mapping keeps the data alive on POSIX
         except OSError:

@@ -288,6 +288,368 @@ def test_uninstall_restores_kritarc_and_removes_the_models(krita_home):
     assert left == [".config", ".config/kritarc"], left
 
 
+# ---------------------------------------------------------------- hostile layouts: links, foreign files, errors
+
+
+def pykrita_of(home: Path) -> Path:
+    return home / ".local" / "share" / "krita" / "pykrita"
+
+
+def manifest_of(home: Path) -> Path:
+    return home / ".local" / "share" / "painterly" / "install-manifest.json"
+
+
+def krita_install(home: Path, *extra: str) -> None:
+    ok(run(home, "--editor", "krita", "--venv", VENV, "--skip-models", *extra))
+
+
+def one_line_errors(done: subprocess.CompletedProcess) -> None:
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout, done.stderr[-3000:]
+
+
+def only_settings_left(home: Path) -> None:
+    left = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert left == [".config", ".config/painterly", ".config/painterly/settings.json"], left
+
+
+def test_uninstall_does_not_follow_a_link_where_its_folder_was(tmp_path):
+    home, foreign = tmp_path / "home", tmp_path / "elsewhere"
+    krita_install(home)
+    package = pykrita_of(home) / "painterly_plugin"
+    # Someone's own copy (the same files, so hashes match) with its own bytecode, linked in its place.
+    package.rename(foreign)
+    (foreign / "__pycache__").mkdir()
+    for name in ("client.cpython-311.pyc", "theirs.cpython-311.pyc"):
+        (foreign / "__pycache__" / name).write_bytes(b"not the installer's")
+    package.symlink_to(foreign)
+    before = snapshot(foreign)
+    done = run(home, "--uninstall")
+    one_line_errors(done)
+    assert done.returncode == 1
+    assert f"left alone {package}: it is a symbolic link, which the installer did not make" in done.stdout
+    assert snapshot(foreign) == before and package.is_symlink(), "nothing is removed through a link"
+    assert not (pykrita_of(home) / "painterly_krita").exists(), "what is really the installer's goes"
+    left = json.loads(manifest_of(home).read_text())
+    assert str(package / "client.py") in left["files"] and str(package) in left["dirs"]
+    assert not any("painterly_krita" in p for p in left["files"]), "the manifest lists only what is left"
+    # once the link is gone, a second run finishes the job
+    package.unlink()
+    assert "Painterly was uninstalled" in ok(run(home, "--uninstall"))
+    only_settings_left(home)
+    assert snapshot(foreign) == before
+
+
+def test_uninstall_leaves_a_file_replaced_by_a_link_or_a_folder(tmp_path):
+    home, foreign = tmp_path / "home", tmp_path / "theirs.py"
+    krita_install(home)
+    kdir = pykrita_of(home) / "painterly_krita"
+    foreign.write_bytes((kdir / "host.py").read_bytes())  # identical: the hash cannot tell
+    (kdir / "host.py").unlink()
+    (kdir / "host.py").symlink_to(foreign)
+    (kdir / "layers.py").unlink()
+    (kdir / "layers.py").mkdir()
+    (kdir / "layers.py" / "notes.txt").write_text("mine\n")
+    done = run(home, "--uninstall")
+    one_line_errors(done)
+    assert done.returncode == 1
+    assert f"left alone {kdir / 'host.py'}: it is a symbolic link, which the installer did not make" in done.stdout
+    assert f"left alone {kdir / 'layers.py'}: it is now a folder, which the installer did not make" in done.stdout
+    assert (kdir / "host.py").is_symlink() and foreign.is_file() and (kdir / "layers.py" / "notes.txt").is_file()
+    assert not (kdir / "session.py").exists()
+    assert "not completely uninstalled" in done.stdout and manifest_of(home).is_file()
+
+
+def test_uninstall_keeps_a_folder_holding_foreign_files_and_finishes_later(tmp_path):
+    home = tmp_path / "home"
+    krita_install(home)
+    package = pykrita_of(home) / "painterly_plugin"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(pykrita_of(home))], check=True)
+    ours = sorted((package / "__pycache__").glob("client.*.pyc"))
+    theirs = package / "__pycache__" / "mymodule.cpython-311.pyc"
+    theirs.write_bytes(b"someone else's bytecode")
+    (package / "notes.txt").write_text("mine\n")
+    done = run(home, "--uninstall")
+    one_line_errors(done)
+    assert done.returncode == 1
+    assert f"kept {package}: it holds files the installer did not make: __pycache__, notes.txt" in done.stdout
+    assert theirs.read_bytes() == b"someone else's bytecode" and (package / "notes.txt").is_file()
+    assert ours and not any(p.exists() for p in ours), "the bytecode of the installer's own files goes"
+    assert not (package / "client.py").exists()
+    assert json.loads(manifest_of(home).read_text())["dirs"], "the folders still to remove stay listed"
+    theirs.unlink()
+    (package / "notes.txt").unlink()
+    ok(run(home, "--uninstall"))
+    only_settings_left(home)
+
+
+def test_uninstall_keeps_changed_files_listed_until_force(tmp_path):
+    home = tmp_path / "home"
+    krita_install(home)
+    protocol = pykrita_of(home) / "painterly_plugin" / "protocol.py"
+    protocol.write_text(protocol.read_text() + "# edited by hand\n")
+    done = run(home, "--uninstall")
+    assert done.returncode == 1
+    assert f"kept (changed since it was installed; --force removes it) {protocol}" in done.stdout
+    assert list(json.loads(manifest_of(home).read_text())["files"]) == [str(protocol)]
+    ok(run(home, "--uninstall", "--force"))
+    only_settings_left(home)
+
+
+def test_uninstall_leaves_a_venv_replaced_by_a_link(tmp_path):
+    home, foreign = tmp_path / "home", tmp_path / "their-venv"
+    krita_install(home)
+    (foreign / "bin").mkdir(parents=True)
+    (foreign / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    venv = home / ".local" / "share" / "painterly" / "venv"
+    venv.symlink_to(foreign)
+    manifest = json.loads(manifest_of(home).read_text())  # as if the installer had made a venv there
+    manifest["venv"] = {"path": str(venv), "python": str(venv / "bin" / "python"), "created": True}
+    manifest_of(home).write_text(json.dumps(manifest))
+    done = run(home, "--uninstall")
+    one_line_errors(done)
+    assert done.returncode == 1 and f"left alone {venv}: it is a symbolic link" in done.stdout
+    assert (foreign / "pyvenv.cfg").is_file() and venv.is_symlink()
+
+
+def test_uninstall_turns_os_errors_into_one_line_and_keeps_the_manifest(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    krita_install(home)
+    stuck = pykrita_of(home) / "painterly_krita" / "host.py"
+    inst = load_installer()
+    real_unlink = os.unlink
+
+    def unlink(path, *args, **kwargs):  # what a read-only folder or a busy file gives a non-root user
+        if Path(path) == stuck:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    monkeypatch.delenv("PAINTERLY_PYTHON", raising=False)
+    assert inst.main(["--prefix", str(home), "--uninstall"]) == 1
+    out = capsys.readouterr().out
+    assert f"could not remove {stuck}: {stuck}: Permission denied" in out
+    left = json.loads(manifest_of(home).read_text())
+    assert list(left["files"]) == [str(stuck)] and str(stuck.parent) in left["dirs"]
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    assert inst.main(["--prefix", str(home), "--uninstall"]) == 0
+    only_settings_left(home)
+
+
+def test_a_write_refused_half_way_is_one_line_and_recorded(tmp_path, monkeypatch, capsys):
+    home = tmp_path / "home"
+    inst = load_installer()
+    refused = pykrita_of(home) / "painterly_plugin"
+    real_mkstemp = inst.tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):  # what a read-only folder gives a non-root user (root passes chmod)
+        if Path(kwargs["dir"]) == refused:
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(inst.tempfile, "mkstemp", mkstemp)
+    monkeypatch.delenv("PAINTERLY_PYTHON", raising=False)
+    assert inst.main(["--prefix", str(home), "--editor", "krita", "--venv", VENV, "--skip-models"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"installer: error: cannot write {refused / '__init__.py'}: Permission denied"
+    recorded = json.loads(manifest_of(home).read_text())  # what was made before is known
+    assert str(pykrita_of(home) / "painterly_krita" / "host.py") in recorded["files"]
+    monkeypatch.setattr(inst.tempfile, "mkstemp", real_mkstemp)
+    ok(run(home, "--uninstall"))
+    assert not home.exists(), "all that the failed run made was recorded, so all of it went (the settings came later)"
+
+
+def test_a_damaged_manifest_is_one_line(tmp_path):
+    home = tmp_path / "home"
+    krita_install(home)
+    manifest = json.loads(manifest_of(home).read_text())
+    manifest["files"]["relative/path.py"] = {"editor": "krita"}  # no hash, and not an absolute path
+    manifest_of(home).write_text(json.dumps(manifest))
+    for action in ("--uninstall", "--check"):
+        done = run(home, action)
+        one_line_errors(done)
+        assert done.returncode == 1 and "is damaged (its list of files)" in done.stderr
+    assert (pykrita_of(home) / "painterly_plugin" / "client.py").is_file(), "nothing was removed"
+
+
+def test_install_does_not_write_through_a_link(tmp_path):
+    home, foreign = tmp_path / "home", tmp_path / "elsewhere"
+    foreign.mkdir()
+    pykrita_of(home).mkdir(parents=True)
+    (pykrita_of(home) / "painterly_plugin").symlink_to(foreign)
+    theirs = tmp_path / "their.desktop"
+    theirs.write_bytes((KRITA_SRC / "painterly_krita.desktop").read_bytes())  # identical content
+    theirs.chmod(0o600)
+    (pykrita_of(home) / "painterly_krita.desktop").symlink_to(theirs)
+    before = snapshot(home), snapshot(tmp_path)
+    for force in ((), ("--force",)):
+        done = run(home, "--editor", "krita", "--venv", VENV, "--skip-models", *force)
+        one_line_errors(done)
+        assert done.returncode == 1 and "Nothing was changed" in done.stdout
+        link = pykrita_of(home) / "painterly_plugin"
+        assert done.stdout.count(f"{link}: a symbolic link, which the installer does not write through") == 1
+        assert f"{pykrita_of(home) / 'painterly_krita.desktop'}: a symbolic link" in done.stdout
+        assert (snapshot(home), snapshot(tmp_path)) == before, "nothing written, nothing chmod-ed, anywhere"
+
+
+@pytest.mark.parametrize("where, says", [
+    (".local/share/krita/pykrita/painterly_plugin/client.py", "something that is not a plain file"),
+    (".config/painterly/settings.json", "not a plain file, and the settings file goes there"),
+    (".local/share/painterly/install-manifest.json", "is not a plain file: move it away"),
+])
+def test_a_pipe_in_the_way_is_reported_not_read(tmp_path, where, says):
+    home = tmp_path / "home"
+    fifo = home / where
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)  # reading it would block forever
+    for args in (("--editor", "krita", "--venv", VENV, "--skip-models", "--force"), ("--check",), ("--uninstall",)):
+        done = run(home, *args, timeout=120)
+        one_line_errors(done)
+        if args[0] == "--editor" or where.endswith("manifest.json"):
+            assert done.returncode == 1 and f"{fifo}" in done.stdout + done.stderr and says in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("blocker", [".local/share/painterly", ".config/painterly", ".local/share/krita/pykrita"])
+def test_a_file_where_a_folder_goes_is_one_line_before_anything_changes(tmp_path, blocker):
+    home = tmp_path / "home"
+    (home / blocker).parent.mkdir(parents=True)
+    (home / blocker).write_text("a file, not a folder\n")
+    before = snapshot(home)
+    done = run(home, "--editor", "krita", "--venv", VENV, "--skip-models", "--force")
+    one_line_errors(done)
+    assert done.returncode == 1 and f"{home / blocker}: a file is where a folder goes" in done.stdout
+    assert "Nothing was changed" in done.stdout and snapshot(home) == before
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_a_read_only_folder_is_one_line_before_anything_changes(tmp_path):
+    home = tmp_path / "home"
+    pykrita_of(home).mkdir(parents=True)
+    pykrita_of(home).chmod(0o555)
+    try:
+        before = snapshot(home)
+        done = run(home, "--editor", "krita", "--venv", VENV, "--skip-models")
+        one_line_errors(done)
+        assert done.returncode == 1 and f"{pykrita_of(home)}: not writable" in done.stdout
+        assert snapshot(home) == before
+    finally:
+        pykrita_of(home).chmod(0o755)
+
+
+def test_kritarc_that_is_a_link_or_a_folder_is_not_edited(tmp_path):
+    home, dotfiles = tmp_path / "home", tmp_path / "dotfiles-kritarc"
+    dotfiles.write_text("[General]\na=1\n")
+    (home / ".config").mkdir(parents=True)
+    (home / ".config" / "kritarc").symlink_to(dotfiles)
+    (home / ".var" / "app" / "org.kde.krita" / "config" / "kritarc").mkdir(parents=True)
+    out = ok(run(home, "--editor", "krita", "--venv", VENV, "--skip-models", "--enable"))
+    assert f"{home / '.config' / 'kritarc'} is a symbolic link, so the installer does not edit it" in out
+    assert "kritarc is not a plain file, so the installer does not edit it" in out
+    assert (home / ".config" / "kritarc").is_symlink() and dotfiles.read_text() == "[General]\na=1\n"
+
+
+def test_files_get_the_mode_the_umask_gives(tmp_path):
+    home = tmp_path / "home"
+    (home / ".config").mkdir(parents=True)
+    theirs = home / ".config" / "kritarc"
+    theirs.write_text("[General]\na=1\n")
+    theirs.chmod(0o600)
+    env = {k: v for k, v in os.environ.items() if k != "PAINTERLY_PYTHON"}
+    done = subprocess.run([sys.executable, str(INSTALLER), "--prefix", str(home), "--editor", "all", "--venv", VENV,
+                           "--skip-models", "--enable"], capture_output=True, text=True, env=env, timeout=300,
+                          stdin=subprocess.DEVNULL, umask=0o027)
+    ok(done)
+
+    def mode(p: Path) -> int:
+        return p.stat().st_mode & 0o777
+
+    script = home / ".config" / "GIMP" / "3.0" / "plug-ins" / "painterly" / "painterly.py"
+    assert mode(script) == 0o750
+    # settings.json is written by plugin/painterly_plugin/settings.py, not by the installer: its own tests
+    plain = [p for p in home.rglob("*") if p.is_file() and p != script and p.name != "settings.json"]
+    assert len(plain) > 20 and {str(p): mode(p) for p in plain if mode(p) != 0o640} == {str(theirs): 0o600}
+    assert mode(manifest_of(home)) == 0o640
+    assert mode(theirs) == 0o600, "an edited kritarc keeps its own mode"
+    made = {str(d): mode(d) for d in home.rglob("*") if d.is_dir() and d != home / ".config"}
+    assert made and set(made.values()) == {0o750}, made
+
+
+STOP_AT_CLIENT = """
+import os, runpy, signal, sys, time
+real, sig = os.replace, getattr(signal, sys.argv[1])
+def replace(src, dst, *args, **kwargs):
+    if str(dst).endswith("painterly_plugin/client.py"):
+        os.kill(os.getpid(), sig)
+        time.sleep(60)
+    return real(src, dst, *args, **kwargs)
+os.replace = replace
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def stopped_run(home: Path, signame: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PAINTERLY_PYTHON"}
+    return subprocess.run([sys.executable, "-c", STOP_AT_CLIENT, signame, str(INSTALLER), "--prefix", str(home),
+                           "--editor", "krita", "--venv", VENV, "--skip-models"], capture_output=True, text=True,
+                          env=env, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def temporaries(home: Path) -> list[Path]:
+    return [p for p in home.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_sigterm_leaves_no_temporary_file_and_records_what_was_done(tmp_path):
+    home = tmp_path / "home"
+    done = stopped_run(home, "SIGTERM")
+    assert done.returncode == 143 and "installer: stopped (SIGTERM)" in done.stderr, done.stderr[-3000:]
+    one_line_errors(done)
+    assert temporaries(home) == []
+    package = pykrita_of(home) / "painterly_plugin"
+    assert not (package / "client.py").exists()
+    recorded = json.loads(manifest_of(home).read_text())
+    assert str(package / "__init__.py") in recorded["files"] and str(package) in recorded["dirs"]
+    krita_install(home)  # finishes the job
+    ok(run(home, "--uninstall"))
+    only_settings_left(home)  # the folders made by the stopped run were known, so they went too
+
+
+def test_a_killed_run_s_temporary_file_goes_next_time(tmp_path):
+    home = tmp_path / "home"
+    done = stopped_run(home, "SIGKILL")
+    assert done.returncode == -9 and len(temporaries(home)) == 1
+    krita_install(home)
+    assert temporaries(home) == []
+
+
+def test_check_reports_a_link_where_an_installed_folder_was(tmp_path):
+    home, foreign = tmp_path / "home", tmp_path / "elsewhere"
+    krita_install(home)
+    package = pykrita_of(home) / "painterly_plugin"
+    package.rename(foreign)
+    package.symlink_to(foreign)  # the same files, but not the installation any more
+    done = run(home, "--check")
+    assert done.returncode == 1
+    assert f"not as installed: {package} is a symbolic link, which the installer did not make" in done.stdout
+    assert "plug-in files present and unchanged" not in done.stdout
+
+
+def test_a_venv_made_elsewhere_before_is_not_taken_as_made_here(tmp_path, monkeypatch):
+    inst = load_installer()
+    home, theirs = tmp_path / "home", tmp_path / "their-venv"
+    (theirs / "bin").mkdir(parents=True)
+    (theirs / "bin" / "python").write_text("")
+    (theirs / "pyvenv.cfg").write_text("")
+    args = inst.parser().parse_args(["--prefix", str(home), "--venv-path", str(theirs), "--torch", "skip",
+                                     "--editor", "krita"])
+    installer = inst.Installer(args)
+    installer.old = {"venv": {"path": str(home / "made-before"), "created": True}}
+    version = inst.source_version()
+    monkeypatch.setattr(installer, "run_python", lambda *a, **k: {"painterly": version, "torch": "2.9.0+cpu"})
+    monkeypatch.setattr(installer, "pip", lambda cmd: None)
+    _python, entry = installer.environment()
+    assert entry["path"] == str(theirs) and entry["created"] is False, "--uninstall must not delete their venv"
+
+
 # ---------------------------------------------------------------- the script itself
 
 

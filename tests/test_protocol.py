@@ -149,7 +149,12 @@ def test_truncated_oversized_header():
 
 def test_payload_shorter_than_declared():
     with pytest.raises(p.TruncatedError, match="3 of 10"):
-        p.read_message(stream(b'{"type": "stylize", "id": 1, "payload_bytes": 10}\nabc'))
+        p.read_message(stream(b'{"type": "x", "id": 1, "payload_bytes": 10}\nabc'))
+    header = p.stylize_request(1, style="candy", fmt="rgba8", width=2, height=2, stride=8)
+    header["payload_bytes"] = 16
+    with pytest.raises(p.TruncatedError, match="3 of 16") as exc:
+        p.read_message(stream(json.dumps(header).encode() + b"\nabc"))
+    assert exc.value.request_id == 1
     assert issubclass(p.TruncatedError, p.ProtocolError)
 
 
@@ -239,6 +244,16 @@ def test_validate_good_request():
         ({"mask_bytes": True}, "mask_bytes"),
         ({"id": None}, "id"),
         ({"id": [1]}, "id"),
+        ({"id": 1.5}, "id"),
+        ({"id": 2**60}, "id"),  # not exactly representable for a peer holding numbers as doubles
+        ({"id": "i" * (p.MAX_ID_CHARS + 1)}, "id"),  # an error reply echoing it would not fit
+        ({"format": ["rgba8"]}, "format"),  # unhashable: was a TypeError, not a ProtocolError
+        ({"format": {"rgba8": 1}}, "format"),
+        ({"style": "candy\x00.png"}, "style"),
+        ({"style": "\ud800.png"}, "style"),  # a lone surrogate: no file name can hold it
+        ({"style": "s" * (p.MAX_STYLE_CHARS + 1)}, "style"),
+        # stride*height has more digits than int → str allows (a ValueError when put in the message)
+        ({"width": 1, "height": 2**28, "stride": 10**4299}, "stride"),
     ],
 )
 def test_validate_bad_request(changes, why):
@@ -261,3 +276,121 @@ def test_validate_payload_length_must_match(delta):
 def test_validate_result_checks_payload():
     with pytest.raises(p.ProtocolError, match="result payload"):
         p.validate_result(p.result_reply(1, "rgba8", 2, 2, 8), 15)
+
+
+# -- hostile input ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b"[" * 30000 + b"]" * 30000,
+        b'{"type": "hello", "x": ' + b"[" * 30000 + b"]" * 30000 + b"}",
+        b'{"type": "hello", "id": ' + b"{\"a\": " * 5000 + b"1" + b"}" * 5000 + b"}",
+        b'{"type": "hello", "x": ' + b"[" * (p.MAX_HEADER_DEPTH + 1) + b"]" * (p.MAX_HEADER_DEPTH + 1) + b"}",
+    ],
+)
+def test_deep_nesting_is_refused_before_parsing_and_resyncs(line):
+    s = stream(line + b'\n{"type": "shutdown"}\n')
+    with pytest.raises(p.ProtocolError, match="nested deeper") as exc:
+        p.read_message(s)
+    assert exc.value.code == p.E_PROTOCOL and exc.value.request_id is None
+    assert p.read_message(s)[0]["type"] == "shutdown"
+
+
+def test_nesting_within_the_limit_and_brackets_in_strings_are_fine():
+    depth = p.MAX_HEADER_DEPTH - 1  # plus the header object itself
+    nested = json.loads("[" * depth + "]" * depth)
+    assert p.parse_header(json.dumps({"type": "x", "a": nested}).encode())["a"] == nested
+    text = "[{" * 1000 + '"\\[[['  # brackets, a quote and a backslash inside a string do not nest
+    assert p.parse_header(json.dumps({"type": "x", "s": text}).encode())["s"] == text
+
+
+def test_error_replies_always_fit_in_a_header():
+    buf = io.BytesIO()
+    reply = p.error_reply("i" * 100_000, p.E_ENGINE, "é" * 100_000)  # 2 bytes each in UTF-8
+    p.write_message(buf, reply)
+    buf.seek(0)
+    got = p.read_message(buf)[0]
+    assert got["id"] is None and len(got["message"]) == p.MAX_MESSAGE_CHARS and got["message"].endswith("…")
+    assert p.error_reply(1, p.E_ENGINE, "short")["message"] == "short"
+
+
+def test_errors_quote_received_values_briefly():
+    header, size = good(strength="x" * 100_000)
+    with pytest.raises(p.ProtocolError, match="strength") as exc:
+        p.validate_stylize(header, size)
+    assert len(str(exc.value)) < 300
+    line = json.dumps({"type": "x", "id": 1, "payload_bytes": "9" * 50_000}).encode() + b"\n"
+    with pytest.raises(p.ProtocolError, match="payload_bytes") as exc:
+        p.read_message(stream(line))
+    assert len(str(exc.value)) < 300
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [(0, True), (-5, True), ("abc", True), ("", True), (2**53 - 1, True), (2**53, False), (1.0, False),
+     (True, False), (None, False), ([1], False), ({"a": 1}, False), ("x" * p.MAX_ID_CHARS, True),
+     ("x" * (p.MAX_ID_CHARS + 1), False)],
+)
+def test_valid_ids(value, ok):
+    assert p.valid_id(value) is ok
+
+
+def test_a_mismatched_stylize_payload_is_refused_unread():
+    header = p.stylize_request(3, style="candy", fmt="rgba8", width=2, height=2, stride=8)
+    header["payload_bytes"] = 1024**3  # the layout says 16
+    s = stream(json.dumps(header).encode() + b"\n" + b"x" * 10)
+    with pytest.raises(p.ProtocolError, match="payload is") as exc:
+        p.read_message(s)
+    assert (exc.value.code, exc.value.request_id, exc.value.unread_payload) == (p.E_BAD_REQUEST, 3, 1024**3)
+    assert s.read() == b"x" * 10, "nothing of the payload may have been read"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"type": "hello", "id": 1, "protocol": 1},
+        {"type": "cancel", "id": 1},
+        {"type": "result", "id": 1, "format": "rgba8", "width": 1, "height": 1, "stride": 4},  # wants 4
+        {"type": "stylize", "id": 1, "style": "candy", "format": ["rgba8"]},  # an invalid request
+        {"type": "frobnicate", "id": 1},  # unknown to a worker, which says what it expects
+    ],
+)
+def test_payloads_that_cannot_be_right_are_refused_unread(header):
+    header = dict(header, payload_bytes=6)
+    s = stream(json.dumps(header).encode() + b"\nabcdef" + b'{"type": "shutdown"}\n')
+    with pytest.raises(p.ProtocolError) as exc:
+        p.read_message(s, expect=p.REQUEST_TYPES)
+    assert exc.value.unread_payload == 6 and exc.value.request_id == 1 and exc.value.code == p.E_BAD_REQUEST
+    p.discard(s, exc.value.unread_payload)
+    assert p.read_message(s)[0]["type"] == "shutdown"
+
+
+def test_a_payload_is_held_only_as_it_arrives():
+    import tracemalloc
+
+    line = json.dumps({"type": "x", "id": 1, "payload_bytes": 1024**3}).encode() + b"\n"
+    tracemalloc.start()
+    try:
+        with pytest.raises(p.TruncatedError, match="after 3 of"):
+            p.read_message(stream(line + b"abc"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 1024**2, f"{peak} bytes allocated for 3 that arrived"
+
+
+def test_write_reports_each_chunk():
+    sizes: list[int] = []
+    payload = bytes(10 * 1024**2 + 5)
+    p.write_message(io.BytesIO(), {"type": "x"}, payload, on_write=sizes.append)
+    assert sum(sizes) == len(payload) and len(sizes) > 1
+
+
+def test_lone_surrogates_round_trip():
+    header = p.error_reply("\ud800", p.E_ENGINE, "unknown style '\udfff'")  # legal JSON, no UTF-8 form
+    got, _ = roundtrip(header)
+    assert got == header
+    # file-name bytes that are not UTF-8 arrive as U+DC80..U+DCFF (surrogateescape): valid styles
+    assert p.validate_stylize(*good(style="/photos/caf\udce9.png")).style == "/photos/caf\udce9.png"

@@ -17,17 +17,18 @@ import pytest
 from painterly_plugin import protocol as p
 from painterly_plugin.client import PainterlyCancelled, PainterlyClientError, WorkerClient, worker_env
 
+from .conftest import MODELS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-MIRROR = "/work/shared/assets/models"
 TIMEOUT = 120.0
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("painterly-home")
-    mirror = os.environ.get("PAINTERLY_MODEL_MIRROR", MIRROR)
+    mirror = os.environ.get("PAINTERLY_MODEL_MIRROR", str(MODELS))
     return {"PAINTERLY_HOME": str(home), "PAINTERLY_MODEL_MIRROR": mirror}
 
 
@@ -51,12 +52,12 @@ def image(w: int, h: int) -> bytes:
 class Raw:
     """The worker on bare pipes: we write bytes, a thread parses replies."""
 
-    def __init__(self, env: dict[str, str], tmp: Path) -> None:
+    def __init__(self, env: dict[str, str], tmp: Path, **popen) -> None:
         self.log = tmp / "worker-stderr.log"
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "painterly_plugin.worker"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=worker_env(env),
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=worker_env(env), **popen,
             )
         self.raw_out = bytearray()  # every byte the worker wrote to stdout
         self._pos = 0  # how much of raw_out has been parsed into replies
@@ -377,7 +378,9 @@ def test_raw_garbage_is_answered_and_worker_keeps_serving(raw):
     "tail",
     [
         b'{"type": "hel',  # header cut short
-        b'{"type": "stylize", "id": 1, "payload_bytes": 1000}\n' + b"\x00" * 10,  # payload cut short
+        # payload cut short (the header is valid: one whose size does not match is refused unread)
+        b'{"type": "stylize", "id": 1, "style": "candy", "format": "rgba8", "width": 16, "height": 16, '
+        b'"stride": 64, "payload_bytes": 1024}\n' + b"\x00" * 10,
         b"",  # nothing at all
     ],
 )

@@ -26,7 +26,7 @@ Progress = Callable[[int, int], None]  # bytes done, bytes total
 CHUNK = 1 << 16
 # Errors of the local disk while writing the download, not of the source: they get the
 # disk's message ("the disk is full…"), not "could not fetch … check the network".
-LOCAL_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+LOCAL_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
 
 
 def source_for(entry: ModelEntry) -> str:

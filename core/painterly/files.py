@@ -123,6 +123,7 @@ _ADVICE = {
     errno.ENOSPC: "the disk is full: free some space or choose another folder",
     errno.EDQUOT: "the disk quota is used up: free some space or choose another folder",
     errno.EROFS: "the file system is read-only: choose another folder",
+    errno.EFBIG: "the file is larger than this file system or your limits allow: choose another folder",
     errno.EACCES: "permission denied: check the permissions or choose another folder",
     errno.EPERM: "the operation is not permitted: check the permissions or choose another folder",
     errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",

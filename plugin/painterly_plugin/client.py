@@ -3,6 +3,11 @@
     with WorkerClient() as client:
         data, w, h, stride = client.stylize(pixels, w, h, "rgba8", stride, "candy",
                                             on_progress=cb, cancel_event=ev)
+
+The worker runs in its own session (process group on Windows): a timeout or a
+kill stops it and everything it started, so no left-over child can hold its
+pipes and hang the editor. Every call is bounded: `start_timeout` for the
+hello, `request_timeout` for the silence during a request (see protocol.py).
 """
 
 from __future__ import annotations
@@ -27,6 +32,14 @@ Progress = Callable[[float, str], None]
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding painterly_plugin/
 _STDERR_TAIL_LINES = 40
+_STDERR_LINE_BYTES = 64 * 1024  # read at most this much of one log line at a time
+_STDERR_LINE_CHARS = 1000  # and keep at most this much of it for error messages
+#: Default request timeout: the longest the worker may go without sending anything
+#: for a running request. Progress comes at least every few seconds while pixels are
+#: processed, so this only trips on a hung worker (or a very slow model download).
+DEFAULT_REQUEST_TIMEOUT = 600.0
+_REAP_WAIT = 2.0  # how long to wait for the pipe readers after the worker is gone
+_EXIT_GRACE = 1.0  # after the worker exited, how long its last replies may still take to arrive
 
 
 class PainterlyClientError(Exception):
@@ -125,12 +138,16 @@ class WorkerClient:
         start_timeout: float = 300.0,
         close_timeout: float = 10.0,
         cancel_grace: float = 60.0,
+        request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
         self.python = resolve_python(python)
         self.env = env
         self.start_timeout = start_timeout  # torch import + device probe can be slow on a cold disk
         self.close_timeout = close_timeout
         self.cancel_grace = cancel_grace  # a worker that ignores cancel this long is killed
+        # A request fails when the worker sends nothing for it (or stops reading it) this long;
+        # each progress message restarts the clock, so big images are fine. None: wait forever.
+        self.request_timeout = request_timeout
         self.hello_info: dict[str, Any] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._replies: queue.Queue[tuple[dict[str, Any], bytearray] | BaseException] = queue.Queue()
@@ -167,15 +184,15 @@ class WorkerClient:
             return
         if proc.poll() is None:
             try:
-                p.write_message(proc.stdin, p.shutdown_request())
+                # Bounded: a wedged worker that no longer reads its stdin must not hang close().
+                _write_bounded(proc, p.shutdown_request(), timeout=self.close_timeout)
                 proc.stdin.close()
-            except OSError:
+            except (OSError, ValueError):
                 pass
             try:
                 proc.wait(self.close_timeout)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                _kill_tree(proc)
         self._reap(proc)
 
     def presets(self) -> list[dict[str, Any]]:
@@ -204,7 +221,8 @@ class WorkerClient:
     ) -> tuple[bytearray, int, int, int]:
         """Stylize raw pixels; returns (pixels, width, height, stride). Blocks until done.
 
-        Raises PainterlyCancelled when `cancel_event` was set, PainterlyClientError otherwise.
+        Raises PainterlyCancelled when `cancel_event` was set, PainterlyClientError otherwise
+        (code "timeout" when the worker sent nothing for `request_timeout` seconds).
         """
         mask_len = memoryview(mask).nbytes if mask is not None else 0
         with self._lock:
@@ -222,7 +240,7 @@ class WorkerClient:
             parts = [pixels] if mask is None else [pixels, mask]
             try:
                 self._send_request(header, parts)
-                reply, payload = self._await_reply(rid, on_progress, cancel_event)
+                reply, payload = self._await_reply(rid, on_progress, cancel_event, timeout=self.request_timeout)
             except PainterlyClientError:
                 raise
             except BaseException:
@@ -233,6 +251,7 @@ class WorkerClient:
             try:
                 img = p.validate_result(reply, len(payload))
             except p.ProtocolError as exc:
+                self._kill()  # it is broken: the next request gets a fresh one
                 raise PainterlyClientError(f"The worker sent a malformed result: {exc}", "protocol") from None
             return payload, img.width, img.height, img.stride
 
@@ -246,7 +265,7 @@ class WorkerClient:
         self._spawn()
         rid = next(self._ids)
         try:
-            p.write_message(self._proc.stdin, p.hello_request(rid))
+            self._write(p.hello_request(rid), timeout=self.start_timeout, starting=True)
             reply, _ = self._await_reply(rid, None, None, timeout=self.start_timeout, starting=True)
         except PainterlyClientError:
             self._kill()
@@ -256,10 +275,16 @@ class WorkerClient:
         if reply.get("protocol") != p.PROTOCOL_VERSION:
             self._kill()
             raise PainterlyClientError(
-                f"The Painterly worker speaks protocol version {reply.get('protocol')!r}, this plug-in "
+                f"The Painterly worker speaks protocol version {p.brief(reply.get('protocol'))}, this plug-in "
                 f"speaks {p.PROTOCOL_VERSION}: install the plug-in and the engine from the same release.",
                 p.E_VERSION,
             )
+        if not isinstance(reply.get("presets", []), list) or not isinstance(reply.get("device", ""), str):
+            self._kill()
+            raise self._garbage("a hello without a preset list")
+        for key, kind in (("devices", list), ("models", list), ("runtime", dict)):
+            if key in reply and not isinstance(reply[key], kind):
+                del reply[key]  # optional extras: a reader copes with their absence, not with junk
         self.hello_info = reply
         return reply
 
@@ -269,14 +294,19 @@ class WorkerClient:
         self.hello_info = None
         kwargs: dict[str, Any] = {}
         if sys.platform == "win32":
-            kwargs["creationflags"] = subprocess.CREATE_NO_WINDOW  # no console window flashing up
+            # No console window flashing up; a group of its own, so the whole tree can be stopped.
+            kwargs["creationflags"] = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
+        else:
+            # Its own session: a timeout kills the worker *and* whatever it started (which may
+            # hold its pipes open), and the editor's terminal signals do not reach it.
+            kwargs["start_new_session"] = True
         try:
             proc = subprocess.Popen(
                 [self.python, "-m", "painterly_plugin.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_env(self.env), **kwargs,
             )
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: a NUL in the path or the environment
             raise PainterlyClientError(
                 f"Could not start the Painterly worker with Python '{self.python}': {exc}. "
                 "Set the worker Python in the Painterly settings (or PAINTERLY_PYTHON) "
@@ -295,12 +325,28 @@ class WorkerClient:
         for attempt in (1, 2):
             self._ensure_started()
             try:
-                p.write_message(self._proc.stdin, header, payload)
+                self._write(header, payload, timeout=self.request_timeout)
                 return
             except OSError:
                 if attempt == 2:
                     raise self._died("while receiving the request") from None
                 self._kill()  # died while idle (or just now): restart once and resend
+
+    def _write(self, header: dict[str, Any], payload: Any = b"", *, timeout: float | None,
+               starting: bool = False) -> None:
+        """Send one message; a worker that stops reading it for `timeout` s is killed and
+        the call raises a timeout error (a blocked pipe write has no timeout of its own)."""
+        if _write_bounded(self._proc, header, payload, timeout=timeout):
+            return
+        tail = self._tail()
+        self._kill()
+        if starting:
+            raise PainterlyClientError(
+                f"The Painterly worker (Python '{self.python}') stopped reading its input for {timeout:.0f} s "
+                f"and was stopped: check the worker Python in the Painterly settings.{tail}", "timeout")
+        raise PainterlyClientError(
+            f"The Painterly worker stopped reading the request for {timeout:.0f} s and was stopped; your image "
+            f"was not changed. Try again (the next request starts a new worker).{tail}", "timeout")
 
     def _await_reply(
         self,
@@ -310,68 +356,107 @@ class WorkerClient:
         timeout: float | None = None,
         starting: bool = False,
     ) -> tuple[dict[str, Any], bytearray]:
+        # `timeout` bounds the silence, not the whole request: every message for this
+        # request (each progress) restarts it, so only a worker that hangs trips it.
         deadline = None if timeout is None else time.monotonic() + timeout
         cancel_deadline: float | None = None
+        exited_at: float | None = None
         while True:
             if cancel_event is not None and cancel_event.is_set() and cancel_deadline is None:
                 cancel_deadline = time.monotonic() + self.cancel_grace
                 try:
-                    p.write_message(self._proc.stdin, p.cancel_request(rid))
-                except (OSError, AttributeError):
+                    _write_bounded(self._proc, p.cancel_request(rid), timeout=self.cancel_grace)
+                except (OSError, AttributeError, ValueError):
                     pass  # a dead (or closed) worker shows up as EOF on the reply stream
             now = time.monotonic()
             if cancel_deadline is not None and now > cancel_deadline:
                 self._kill()
                 raise PainterlyCancelled("Cancelled (the worker did not stop in time and was restarted).")
             if deadline is not None and now > deadline:
+                tail = self._tail()
                 self._kill()
+                if starting:
+                    raise PainterlyClientError(
+                        f"The Painterly worker (Python '{self.python}') did not answer within {timeout:.0f} s "
+                        f"and was stopped: check the worker Python in the Painterly settings.{tail}", "timeout")
                 raise PainterlyClientError(
-                    f"The Painterly worker did not answer within {timeout:.0f} s.{self._tail()}", "timeout"
-                )
+                    f"The Painterly worker sent nothing for {timeout:.0f} s and was stopped; your image was not "
+                    f"changed. Try again (the next request starts a new worker); for very large images, raise "
+                    f"the request timeout.{tail}", "timeout")
             try:
                 item = self._replies.get(timeout=0.05)
             except queue.Empty:
-                continue
+                # A worker that died while a child of its holds its stdout never gives
+                # the reader EOF: notice the exit itself (after a moment for the last replies).
+                if self._proc is not None and self._proc.poll() is not None:
+                    exited_at = exited_at or now
+                    if now - exited_at > _EXIT_GRACE:
+                        item = EOFError("the worker exited")
+                    else:
+                        continue
+                else:
+                    continue
             if isinstance(item, BaseException):
                 if isinstance(item, (EOFError, p.TruncatedError)):
+                    if cancel_deadline is not None and not starting:
+                        self._kill()
+                        raise PainterlyCancelled("Cancelled (the worker stopped and will be restarted).")
                     raise (self._start_failed("it exited") if starting else self._died("during the request"))
-                self._kill()
-                raise PainterlyClientError(f"The Painterly worker sent garbage: {item}", "protocol")
+                raise self._garbage(str(item) or type(item).__name__)
             header, payload = item
             mtype, mid = header.get("type"), header.get("id")
             if mtype == "error" and mid in (rid, None):
-                code = str(header.get("code") or "error")
-                message = str(header.get("message") or "unknown error")
+                code = header.get("code")
+                code = code if isinstance(code, str) and code else "error"
+                message = header.get("message")
+                message = p.clip(message) if isinstance(message, str) and message else "unknown error"
                 if code == p.E_CANCELLED:
                     raise PainterlyCancelled()
                 raise PainterlyClientError(message, code)
             if mid != rid:
                 continue  # leftovers of an earlier, abandoned request
+            if deadline is not None:
+                deadline = time.monotonic() + timeout
             if mtype == "progress":
+                fraction = header.get("fraction", 0.0)
+                if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+                    raise self._garbage(f"a progress fraction of {p.brief(fraction)}")
                 if on_progress is not None:
-                    on_progress(float(header.get("fraction", 0.0)), str(header.get("stage", "")))
+                    on_progress(min(1.0, max(0.0, float(fraction))), str(header.get("stage", "")))
             elif mtype in ("result", "hello"):
                 return header, payload
+
+    def _garbage(self, what: str) -> PainterlyClientError:
+        """The worker broke the protocol: stop it (the next request starts a new one) and say so."""
+        self._kill()
+        return PainterlyClientError(
+            f"The Painterly worker sent garbage ({p.clip(what, 300)}) and was stopped; your image was not "
+            "changed. The next request starts a new worker; if this repeats, reinstall Painterly.", "protocol")
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
         self.hello_info = None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _kill_tree(proc)
         self._reap(proc)
 
     def _reap(self, proc: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + _REAP_WAIT
         for t in self._threads:
-            t.join(2.0)
+            t.join(max(0.0, deadline - time.monotonic()))
+        readers = dict(zip((id(proc.stdout), id(proc.stderr)), self._threads, strict=False))
         self._threads = []
         for stream in (proc.stdin, proc.stdout, proc.stderr):
+            reader = readers.get(id(stream))
+            if stream is None or (reader is not None and reader.is_alive()):
+                # A process that escaped the kill still holds this pipe, and closing a
+                # buffered stream waits for the lock its reader holds: that would hang here.
+                # The daemon reader ends (and the pipe is freed) when that process exits.
+                continue
             try:
-                if stream is not None:
-                    stream.close()
-            except OSError:
+                stream.close()
+            except (OSError, ValueError):
                 pass
 
     def _exit_status(self) -> str:
@@ -418,23 +503,93 @@ class WorkerClient:
         return err
 
 
+def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the worker and everything it started, and reap it. Its children would
+    otherwise keep its pipes open, and the reader threads with them."""
+    if sys.platform == "win32":
+        if proc.poll() is None:
+            try:
+                subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True,
+                               timeout=10, creationflags=subprocess.CREATE_NO_WINDOW)
+            except (OSError, subprocess.SubprocessError):
+                pass
+    else:
+        # The session's id is the worker's pid, and stays reserved while any member lives,
+        # so this reaches its leftovers even after the worker itself was reaped.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(10.0)
+    except subprocess.TimeoutExpired:  # not killable (a stuck disk): give up on it, do not hang
+        pass
+
+
+def _write_bounded(proc: subprocess.Popen[bytes] | None, header: dict[str, Any], payload: Any = b"", *,
+                   timeout: float | None) -> bool:
+    """Write one message to the worker; False when it stopped reading for `timeout` s (it is
+    then killed, which is what ends the blocked write). OSError when it is gone."""
+    if proc is None or proc.stdin is None:
+        raise BrokenPipeError("the worker is not running")
+    if timeout is None:
+        p.write_message(proc.stdin, header, payload)
+        return True
+    last = [time.monotonic()]
+    done = threading.Event()
+    fired = threading.Event()
+
+    def touch(_n: int) -> None:
+        last[0] = time.monotonic()
+
+    def watch() -> None:
+        while not done.wait(max(0.01, last[0] + timeout - time.monotonic())):
+            if time.monotonic() - last[0] >= timeout:
+                fired.set()
+                _kill_tree(proc)
+                return
+
+    watchdog = threading.Thread(target=watch, name="painterly-write-watchdog", daemon=True)
+    watchdog.start()
+    try:
+        p.write_message(proc.stdin, header, payload, on_write=touch)
+    except OSError:
+        if fired.is_set():
+            return False
+        raise
+    finally:
+        done.set()
+        watchdog.join()
+    return not fired.is_set()
+
+
 def _read_replies(stream: Any, out: queue.Queue[Any]) -> None:
-    # Any failure ends the reader: the client kills a worker that sends garbage.
+    # Every way this can end is reported on the queue, never a silent death: the client
+    # waits on the queue, and a reader that died quietly would leave it waiting forever.
     while True:
         try:
-            out.put(p.read_message(stream))
+            out.put(p.read_message(stream, expect=p.REPLY_TYPES))
         except (EOFError, p.ProtocolError) as exc:
             out.put(exc)
             return
         except (OSError, ValueError) as exc:  # the pipe was closed under us
             out.put(EOFError(str(exc)))
             return
+        except BaseException as exc:  # noqa: BLE001 - e.g. MemoryError: reported as garbage
+            out.put(exc)
+            return
 
 
 def _read_stderr(stream: Any, tail: collections.deque[str]) -> None:
-    # Drained continuously: a full stderr pipe would block the worker.
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip()
-        tail.append(line)
-        if os.environ.get("PAINTERLY_WORKER_LOG_ECHO"):
-            print(line, file=sys.stderr)
+    # Drained continuously: a full stderr pipe would block the worker. Bounded reads: a
+    # worker printing a gigabyte without a newline must not fill the editor's memory.
+    try:
+        for raw in iter(lambda: stream.readline(_STDERR_LINE_BYTES), b""):
+            line = raw.decode("utf-8", "replace").rstrip()
+            tail.append(p.clip(line, _STDERR_LINE_CHARS))
+            if os.environ.get("PAINTERLY_WORKER_LOG_ECHO"):
+                print(line, file=sys.stderr)
+    except (OSError, ValueError):  # closed under us: the tail is best effort
+        pass

@@ -34,13 +34,49 @@ The hello's optional extras: ``devices`` — every compute device found,
 "painterly", "torch", "data_dir", "device_name", "precision", "tile"}``.
 
 Each stylize gets zero or more ``progress`` (fractions never decrease) and
-then exactly one ``result`` or ``error``. IDs are ints or strings chosen by
-the editor and echoed back.
+then exactly one ``result`` or ``error``. IDs are chosen by the editor and
+echoed back: an integer of magnitude below 2**53, or a string of at most
+``MAX_ID_CHARS`` characters. Fields a reader does not know are ignored.
+
+Hostile or broken input, and what the reader does (the worker answers each
+with an ``error`` and keeps serving; the client gives up on that worker):
+
+* A header longer than ``MAX_HEADER_BYTES``, not UTF-8, not JSON, not an
+  object, without a ``type``, or nested deeper than ``MAX_HEADER_DEPTH``:
+  ``protocol``. The reader resumes at the next line.
+* A present ``id`` that is not a valid ID (a float, a bool, an object, an
+  over-long string): ``bad_request`` with ``"id": null`` (junk is never echoed).
+* A field of the wrong type or out of range (a ``style`` no file name could
+  hold: over ``MAX_STYLE_CHARS``, a NUL, a lone surrogate): ``bad_request``,
+  naming the field. Received values are quoted briefly, never whole.
+* A declared payload that cannot be right — over ``MAX_PAYLOAD_BYTES``; on a
+  ``stylize`` any ``payload_bytes`` other than ``stride*height + mask_bytes``
+  of a valid request (on a ``result``, other than ``stride*height``); any
+  payload on a type that carries none, or on a type the reader does not
+  take (the worker takes requests only) — is refused *before* it is read: the
+  error is sent at once, then the declared bytes are read and thrown away
+  (never held), so the stream stays in step. An accepted payload is read in
+  bounded chunks: memory grows with the bytes that arrive, not with what a
+  header claims.
+* An ``error`` message longer than ``MAX_MESSAGE_CHARS`` is cut (ending in
+  "…"), so an error reply always fits in a header.
+
+Timeouts (the client's side): the worker must answer ``hello`` within the
+client's start timeout; during a request, the client waits at most its request
+timeout (default 600 s) for the *next* message for that request (each
+``progress`` restarts the clock), and a worker that stops reading a request for
+as long is treated the same. On a timeout the client kills the worker's whole
+process group and reports it; the editor's image is never changed. So a worker
+doing long work must send ``progress`` more often than that. A worker that
+exits is reported as such within a second or so, even when a process it
+started still holds its pipes open.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -48,17 +84,32 @@ PROTOCOL_VERSION = 1
 
 #: A header line longer than this is rejected (the preset list is the biggest).
 MAX_HEADER_BYTES = 64 * 1024
+#: Deepest nesting of arrays/objects accepted in a header. Real messages need 3; a
+#: bound well below Python's recursion limit means no header can make a reader raise
+#: RecursionError (or overflow a small thread stack, as editors' threads may have).
+MAX_HEADER_DEPTH = 32
+#: The longest string ID; an error reply echoing it must still fit in a header.
+MAX_ID_CHARS = 256
+#: Error messages are cut to this many characters (a UTF-8 character is at most 4 bytes,
+#: so an error reply always stays far below MAX_HEADER_BYTES).
+MAX_MESSAGE_CHARS = 4000
+#: The longest `style` (a preset name or a style image's path; paths are shorter than this).
+MAX_STYLE_CHARS = 4096
 #: The largest layer we accept: 16384 × 16384.
 MAX_PIXELS = 16384 * 16384
 #: Bound on any one payload: a MAX_PIXELS rgbaf32 layer plus mask (4.25 GiB)
 #: with room for row padding.
 MAX_PAYLOAD_BYTES = 5 * 1024**3
+#: IDs are JSON numbers some peers hold as doubles: only exactly representable ones.
+_MAX_INT_ID = 2**53
 
 #: Pixel formats and their bytes per pixel (4 channels, RGBA order).
 PIXEL_FORMATS: dict[str, int] = {"rgba8": 4, "rgba16": 8, "rgbaf32": 16}
 
 REQUEST_TYPES = frozenset({"hello", "stylize", "cancel", "shutdown"})
 REPLY_TYPES = frozenset({"hello", "progress", "result", "error"})
+# Known types that never carry a payload: one declared on them is refused unread.
+_NO_PAYLOAD_TYPES = frozenset({"hello", "cancel", "shutdown", "progress", "error"})
 
 # Error codes in `error` replies. Editors may branch on them (e.g. no dialog
 # for CANCELLED); the message is always the thing to show.
@@ -77,6 +128,7 @@ E_ENGINE = "engine"  # any other engine error with a user-readable message
 E_INTERNAL = "internal"  # a bug; the message says so
 
 _READ_CHUNK = 1024 * 1024
+_WRITE_CHUNK = 4 * 1024 * 1024
 
 
 class ProtocolError(Exception):
@@ -97,7 +149,7 @@ class ProtocolError(Exception):
     ) -> None:
         super().__init__(message)
         self.code = code
-        self.request_id = request_id
+        self.request_id = _scalar_id(request_id)  # only ever a value fit to echo
         self.unread_payload = unread_payload
 
 
@@ -112,12 +164,17 @@ def write_message(
     stream: IO[bytes],
     header: dict[str, Any],
     payload: Any = b"",
+    *,
+    on_write: Callable[[int], None] | None = None,
 ) -> None:
     """Write one message and flush.
 
     `payload` is any C-contiguous buffer (bytes, memoryview, numpy array) or
     a sequence of them (pixels, then mask), so large layers are never
-    concatenated in memory. Thread safety is the caller's.
+    concatenated in memory. `on_write(n)` is called after every chunk of the
+    payload goes out (a writer's watchdog uses it to see progress). Nothing is
+    written when the header cannot be encoded or is too big. Thread safety is
+    the caller's.
     """
     try:
         views = [memoryview(payload)]  # any buffer, e.g. a numpy array
@@ -133,23 +190,39 @@ def write_message(
     if size > MAX_PAYLOAD_BYTES:
         raise ProtocolError(f"payload of {size} bytes is over the {MAX_PAYLOAD_BYTES}-byte limit")
     # allow_nan=False: NaN/Infinity are not JSON and a strict peer would choke.
-    line = json.dumps(header, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    try:
+        line = json.dumps(header, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (legal in a JSON \u escape, e.g. an echoed ID) has no UTF-8 form;
+        # as an ASCII escape it goes back exactly as it came.
+        line = json.dumps(header, ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode("ascii")
     if len(line) + 1 > MAX_HEADER_BYTES:
         raise ProtocolError(f"header of {len(line) + 1} bytes is over the {MAX_HEADER_BYTES}-byte limit")
     stream.write(line + b"\n")
     for v in views:
-        if v.nbytes:
-            stream.write(v)
+        for start in range(0, v.nbytes, _WRITE_CHUNK):
+            part = v[start : start + _WRITE_CHUNK]
+            stream.write(part)
+            if on_write is not None:
+                on_write(part.nbytes)
     stream.flush()
 
 
-def read_message(stream: IO[bytes]) -> tuple[dict[str, Any], bytearray]:
+def read_message(
+    stream: IO[bytes],
+    *,
+    expect: Collection[str] | None = None,
+) -> tuple[dict[str, Any], bytearray]:
     """Read one message; return (header, payload).
 
     Raises EOFError on a clean end of stream between messages, TruncatedError
     when the stream ends inside one, and ProtocolError for anything malformed.
     After a ProtocolError about the header line the stream is positioned at
-    the next line, so a reader can resynchronise by simply reading on.
+    the next line, so a reader can resynchronise by simply reading on; after
+    one with `unread_payload`, `discard()` that many bytes first.
+
+    `expect`: the message types this reader accepts (REQUEST_TYPES in the
+    worker); a payload declared on any other type is refused unread.
     """
     line = stream.readline(MAX_HEADER_BYTES + 1)
     if not line:
@@ -163,28 +236,32 @@ def read_message(stream: IO[bytes]) -> tuple[dict[str, Any], bytearray]:
     size = header.get("payload_bytes", 0)
     rid = header.get("id")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ProtocolError(f"payload_bytes must be a non-negative integer, not {size!r}", request_id=rid)
+        raise ProtocolError(f"payload_bytes must be a non-negative integer, not {brief(size)}", request_id=rid)
     if size > MAX_PAYLOAD_BYTES:
         raise ProtocolError(
-            f"payload of {size} bytes is over the {MAX_PAYLOAD_BYTES}-byte limit",
+            f"payload of {brief(size)} bytes is over the {MAX_PAYLOAD_BYTES}-byte limit",
             request_id=rid,
             unread_payload=size,
         )
-    return header, _read_exact(stream, size)
+    if size:
+        _check_declared_payload(header, size, expect)
+    return header, _read_payload(stream, size, rid)
 
 
 def parse_header(line: bytes) -> dict[str, Any]:
     """Decode one header line (with or without its newline)."""
+    if json_too_deep(line):
+        raise ProtocolError(f"message header is nested deeper than {MAX_HEADER_DEPTH} levels")
     try:
         text = line.decode("utf-8")
         header = json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError(f"message header is not valid UTF-8 JSON ({exc})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"message header is not valid UTF-8 JSON ({clip(str(exc), 200)})") from None
     if not isinstance(header, dict):
         raise ProtocolError("message header must be a JSON object")
     mtype = header.get("type")
     if not isinstance(mtype, str) or not mtype:
-        raise ProtocolError("message header has no 'type'", request_id=_scalar_id(header.get("id")))
+        raise ProtocolError("message header has no 'type'", request_id=header.get("id"))
     return header
 
 
@@ -197,16 +274,42 @@ def discard(stream: IO[bytes], size: int) -> None:
         size -= len(chunk)
 
 
-def _read_exact(stream: IO[bytes], size: int) -> bytearray:
-    # One allocation, filled in place: a multi-GiB layer must not be copied.
-    buf = bytearray(size)
-    view = memoryview(buf)
-    pos = 0
-    while pos < size:
-        n = stream.readinto(view[pos : pos + _READ_CHUNK * 64])
-        if not n:
-            raise TruncatedError(f"the stream ended after {pos} of {size} payload bytes")
-        pos += n
+def _check_declared_payload(header: dict[str, Any], size: int, expect: Collection[str] | None) -> None:
+    """Refuse, before reading a byte of it, a payload the header's own fields say is wrong."""
+    mtype, rid = header["type"], header.get("id")
+    try:
+        if mtype in _NO_PAYLOAD_TYPES:
+            raise ProtocolError(f"a {mtype} message carries no payload", code=E_BAD_REQUEST)
+        if expect is not None and mtype not in expect:
+            raise ProtocolError(f"unexpected message type {brief(mtype)} (with a {size}-byte payload)",
+                                code=E_BAD_REQUEST)
+        if mtype == "stylize":
+            validate_stylize(header, size)
+        elif mtype == "result":
+            validate_result(header, size)
+    except ProtocolError as exc:
+        raise ProtocolError(str(exc), code=exc.code, request_id=rid, unread_payload=size) from None
+
+
+def _read_payload(stream: IO[bytes], size: int, rid: Any = None) -> bytearray:
+    # Grown chunk by chunk as bytes arrive: a header that declares gigabytes and sends
+    # nothing costs nothing. bytearray growth is realloc, which for big blocks remaps
+    # pages instead of copying, so a multi-GiB layer is still held only once.
+    buf = bytearray()
+    consumed = 0
+    try:
+        while consumed < size:
+            chunk = stream.read(min(size - consumed, _READ_CHUNK))
+            if not chunk:
+                raise TruncatedError(f"the stream ended after {consumed} of {size} payload bytes", request_id=rid)
+            consumed += len(chunk)
+            buf += chunk
+    except MemoryError:
+        del buf
+        raise ProtocolError(
+            f"not enough memory to receive a {size}-byte payload: try a smaller layer",
+            code=E_OUT_OF_MEMORY, request_id=rid, unread_payload=size - consumed,
+        ) from None
     return buf
 
 
@@ -219,13 +322,65 @@ def _skip_line(stream: IO[bytes]) -> None:
             return
 
 
+# Outside strings only brackets count; inside them, an escaped quote does not end the string.
+_DEPTH_TOKENS = re.compile(rb'\\.|["\[\]{}]', re.DOTALL)
+
+
+def json_too_deep(data: bytes, limit: int = MAX_HEADER_DEPTH) -> bool:
+    """Whether the JSON text `data` nests arrays/objects deeper than `limit` (checked
+    before parsing, so the parser never recurses that far). Linear time."""
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False  # the common case, at C speed
+    depth, in_string = 0, False
+    for m in _DEPTH_TOKENS.finditer(data):
+        token = m.group()
+        if token == b'"':
+            in_string = not in_string
+        elif in_string or len(token) > 1:
+            continue
+        elif token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
 
 
+def valid_id(value: Any) -> bool:
+    """Whether `value` is a request ID the protocol allows (see the module docstring)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -_MAX_INT_ID < value < _MAX_INT_ID
+    return isinstance(value, str) and len(value) <= MAX_ID_CHARS
+
+
 def _scalar_id(value: Any) -> Any:
-    # Only echo IDs we could have been sent legitimately; never echo junk objects.
-    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
+    # Only echo IDs we could have been sent legitimately; never echo junk objects or
+    # megabyte strings (the reply would not fit in a header).
+    return value if valid_id(value) else None
+
+
+def clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` cut to at most `limit` characters, ending in "…" when it was cut."""
+    return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
+
+
+def brief(value: Any, limit: int = 60) -> str:
+    """A short repr of a received value for an error message (never the whole of a huge one)."""
+    if isinstance(value, str):
+        return repr(clip(value, limit))
+    if isinstance(value, (list, dict)):
+        return f"a JSON {'array' if isinstance(value, list) else 'object'}"
+    try:
+        return clip(repr(value), limit)
+    except ValueError:  # an int too long for int → str
+        return f"a {type(value).__name__} too long to show"
 
 
 # ---------------------------------------------------------------- messages
@@ -295,7 +450,7 @@ def hello_reply(
 
 
 def progress_reply(request_id: Any, fraction: float, stage: str) -> dict[str, Any]:
-    return {"type": "progress", "id": request_id, "fraction": fraction, "stage": stage}
+    return {"type": "progress", "id": request_id, "fraction": fraction, "stage": clip(stage, 500)}
 
 
 def result_reply(request_id: Any, fmt: str, width: int, height: int, stride: int) -> dict[str, Any]:
@@ -310,7 +465,8 @@ def result_reply(request_id: Any, fmt: str, width: int, height: int, stride: int
 
 
 def error_reply(request_id: Any, code: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "id": _scalar_id(request_id), "code": code, "message": message}
+    # Cut here, not at write time: an error must always be sendable, whatever it quotes.
+    return {"type": "error", "id": _scalar_id(request_id), "code": str(code), "message": clip(str(message))}
 
 
 # ---------------------------------------------------------------- validation
@@ -350,25 +506,30 @@ def validate_stylize(header: dict[str, Any], payload_len: int) -> StylizeParams:
     def bad(why: str) -> ProtocolError:
         return ProtocolError(f"invalid stylize request: {why}", code=E_BAD_REQUEST, request_id=rid)
 
-    if _scalar_id(rid) is None:
-        raise bad("'id' must be an integer or a string")
+    if not valid_id(rid):
+        raise bad(f"'id' must be an integer or a string of at most {MAX_ID_CHARS} characters, not {brief(rid)}")
     style = header.get("style")
     if not isinstance(style, str) or not style.strip():
         raise bad("'style' must be a non-empty string")
+    # NUL and lone surrogates (other than the file-name bytes Python maps to U+DC80..U+DCFF)
+    # cannot be in a preset name or a path: the OS calls would fail with a ValueError.
+    if len(style) > MAX_STYLE_CHARS or "\x00" in style or not _encodable(style):
+        raise bad(f"'style' must be a preset name or a file path of at most {MAX_STYLE_CHARS} characters "
+                  "of valid text without NUL characters")
     strength = header.get("strength", 1.0)
     if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 <= strength <= 1.0:
-        raise bad(f"'strength' must be a number from 0 to 1, not {strength!r}")
+        raise bad(f"'strength' must be a number from 0 to 1, not {brief(strength)}")
     preserve_color = header.get("preserve_color", False)
     if not isinstance(preserve_color, bool):
-        raise bad("'preserve_color' must be true or false")
+        raise bad(f"'preserve_color' must be true or false, not {brief(preserve_color)}")
     max_side = header.get("max_side")
     if max_side is not None and not _positive_int(max_side):
-        raise bad(f"'max_side' must be a positive integer or null, not {max_side!r}")
+        raise bad(f"'max_side' must be a positive integer or null, not {brief(max_side)}")
     image = validate_layout(header, rid)
     mask_bytes = header.get("mask_bytes", 0)
     n_pixels = image.width * image.height
     if type(mask_bytes) is not int or mask_bytes not in (0, n_pixels):
-        raise bad(f"'mask_bytes' must be 0 or width*height ({n_pixels}), not {mask_bytes!r}")
+        raise bad(f"'mask_bytes' must be 0 or width*height ({n_pixels}), not {brief(mask_bytes)}")
     expected = image.pixel_bytes + mask_bytes
     if payload_len != expected:
         raise bad(f"payload is {payload_len} bytes, expected stride*height+mask_bytes = {expected}")
@@ -391,19 +552,28 @@ def validate_layout(header: dict[str, Any], request_id: Any = None) -> ImageLayo
         return ProtocolError(f"invalid image layout: {why}", code=E_BAD_REQUEST, request_id=request_id)
 
     fmt = header.get("format")
-    if fmt not in PIXEL_FORMATS:
-        raise bad(f"'format' must be one of {', '.join(PIXEL_FORMATS)}, not {fmt!r}")
+    if not isinstance(fmt, str) or fmt not in PIXEL_FORMATS:  # isinstance first: a list is unhashable
+        raise bad(f"'format' must be one of {', '.join(PIXEL_FORMATS)}, not {brief(fmt)}")
     width, height, stride = header.get("width"), header.get("height"), header.get("stride")
     if not _positive_int(width) or not _positive_int(height):
-        raise bad(f"width and height must be positive integers, not {width!r}×{height!r}")
+        raise bad(f"width and height must be positive integers, not {brief(width)}×{brief(height)}")
     if width * height > MAX_PIXELS:
-        raise bad(f"{width}×{height} is over the limit of {MAX_PIXELS} pixels")
+        raise bad(f"{brief(width)}×{brief(height)} is over the limit of {MAX_PIXELS} pixels")
     bpp = PIXEL_FORMATS[fmt]
     if not _positive_int(stride) or stride < width * bpp:
-        raise bad(f"'stride' must be an integer ≥ width*{bpp} = {width * bpp}, not {stride!r}")
+        raise bad(f"'stride' must be an integer ≥ width*{bpp} = {width * bpp}, not {brief(stride)}")
     if stride * height > MAX_PAYLOAD_BYTES:
-        raise bad(f"stride*height = {stride * height} bytes is over the payload limit")
+        # Not the product itself: a huge one is more digits than int → str allows.
+        raise bad(f"stride*height is over the payload limit of {MAX_PAYLOAD_BYTES} bytes")
     return ImageLayout(fmt, width, height, stride)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _positive_int(value: Any) -> bool:

@@ -13,25 +13,36 @@ Where the file is: ``$PAINTERLY_CONFIG_DIR/settings.json`` when that is set, els
 * Windows: ``%APPDATA%\\painterly``
 * macOS: ``~/Library/Application Support/painterly``
 
-A corrupt file, one from an older format, or one with invalid values is never
-fatal: it is moved aside as ``settings.json.bad``, replaced by defaults (keeping
-the values that are still valid), and the reason is in ``Settings.problem`` and
-the log. The worker reads none of this: the client turns the settings into
+A corrupt file (not UTF-8, not JSON, not an object, nested deeper than
+``MAX_DEPTH``, over ``MAX_FILE_BYTES``), one from an older format, or one with
+invalid values is never fatal: it is moved aside as ``settings.json.bad``,
+replaced by defaults (keeping the values that are still valid), and the reason
+is in ``Settings.problem`` and the log. Something at that path that cannot be
+read — no permission, or not a regular file (a folder, a named pipe, a device)
+— is only reported; it is never opened in a way that could block, and never
+touched. ``save`` gives the file the mode the umask gives any new file, and
+fails with a one-line ``SettingsSaveError`` (an OSError) naming the file.
+
+The worker reads none of this: the client turns the settings into
 environment variables (``worker_env``) when it starts a worker.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from .protocol import brief, json_too_deep
 
 log = logging.getLogger("painterly.settings")
 
@@ -42,6 +53,10 @@ BAD_SUFFIX = ".bad"
 
 PRECISIONS = ("auto", "full", "half")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|(cuda|xpu)(:\d+)?)$")
+#: A settings file is a few hundred bytes: anything bigger is not one, and is not read whole.
+MAX_FILE_BYTES = 1024 * 1024
+#: Deepest JSON nesting read (the format needs 1): deeper would make the parser recurse too far.
+MAX_DEPTH = 32
 MIN_TILE = 128  # the engine's smallest tile
 MAX_TILE = 8192
 DEFAULT_STYLE = "candy"
@@ -96,7 +111,10 @@ class Settings:
         if self.tile:
             env[ENV_TILE] = str(int(self.tile))
         if self.model_dir:
-            env[ENV_HOME] = str(Path(self.model_dir).expanduser())
+            try:
+                env[ENV_HOME] = str(Path(self.model_dir).expanduser())
+            except RuntimeError:  # "~someone" who does not exist: the engine reports the folder
+                env[ENV_HOME] = self.model_dir
         return env
 
 
@@ -107,8 +125,20 @@ def _stored_fields() -> list[Any]:
 # ---------------------------------------------------------------- validation
 
 
+def _path_text(value: Any) -> bool:
+    """Text that can be a path and an environment variable. A NUL or a lone surrogate cannot:
+    starting the worker (or saving the file) would fail with a ValueError deep in the stdlib."""
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_python(value: Any) -> str | None:
-    return None if isinstance(value, str) else "must be a path (text)"
+    return None if _path_text(value) else "must be a path (text)"
 
 
 def _check_device(value: Any) -> str | None:
@@ -128,11 +158,11 @@ def _check_tile(value: Any) -> str | None:
 
 
 def _check_model_dir(value: Any) -> str | None:
-    return None if isinstance(value, str) else "must be a folder path (text)"
+    return None if _path_text(value) else "must be a folder path (text)"
 
 
 def _check_style(value: Any) -> str | None:
-    return None if isinstance(value, str) and value.strip() else "must be a preset name or a style image path"
+    return None if _path_text(value) and value.strip() else "must be a preset name or a style image path"
 
 
 def _check_strength(value: Any) -> str | None:
@@ -197,42 +227,73 @@ def settings_path() -> Path:
 # ---------------------------------------------------------------- load and save
 
 
+class SettingsSaveError(OSError):
+    """The settings could not be saved; `str()` is one line naming the file and what to do."""
+
+    def __init__(self, message: str, path: Path | None = None, cause: OSError | None = None) -> None:
+        super().__init__(cause.errno if cause is not None else None, message)
+        self.message = message
+        self.filename = str(path) if path is not None else None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class _Unreadable(Exception):
+    """The path holds something we must not (or cannot) read: report it, leave it alone."""
+
+
+class _Corrupt(Exception):
+    """The file is readable but is not a settings file: move it aside and replace it."""
+
+
 def load(path: Path | str | None = None, *, repair: bool = True) -> Settings:
     """The settings in `path` (default: `settings_path()`), or defaults. Never raises.
 
     A missing file gives defaults and no problem. A corrupt file, an older format, or
     invalid values: `problem` says so, the file is moved to settings.json.bad and
     (with `repair`) replaced by the repaired settings, so the report comes once.
+    Something unreadable there (permissions, a folder, a named pipe): `problem` says
+    so, and it is left as it is.
     """
-    path = Path(path) if path is not None else settings_path()
-    result = Settings(path=path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return result
-    except (OSError, UnicodeDecodeError) as exc:
-        # Unreadable (permissions, a folder, binary junk that is not UTF-8...). Binary junk is
-        # corrupt and gets replaced; a file we cannot read at all is only reported.
-        if isinstance(exc, UnicodeDecodeError):
-            return _replace(path, result, f"the settings file {path} is not text ({exc.reason})", repair)
-        result.problem = f"could not read the settings file {path} ({exc}); using the defaults"
+        path = Path(path) if path is not None else settings_path()
+    except Exception as exc:  # noqa: BLE001 - e.g. PAINTERLY_CONFIG_DIR=~nobody/x: RuntimeError
+        result = Settings()
+        result.problem = f"could not find the settings file ({exc}); using the defaults"
         log.warning("%s", result.problem)
         return result
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        return _replace(path, result, f"the settings file {path} is corrupt ({exc})", repair)
-    if not isinstance(data, dict):
-        return _replace(path, result, f"the settings file {path} is corrupt (not a JSON object)", repair)
+        return _load(path, repair)
+    except Exception as exc:  # noqa: BLE001 - the promise is "never raises": defaults and a message
+        result = Settings(path=path)
+        result.problem = f"could not read the settings file {path} ({type(exc).__name__}: {exc}); using the defaults"
+        log.warning("%s", result.problem)
+        return result
+
+
+def _load(path: Path, repair: bool) -> Settings:
+    result = Settings(path=path)
+    try:
+        data = _read_json(path)
+    except FileNotFoundError:
+        return result
+    except _Unreadable as exc:
+        # Not ours to move or overwrite (a folder, a pipe, a file we may not read).
+        result.problem = f"could not read the settings file {path} ({exc}); using the defaults"
+        log.warning("%s", result.problem)
+        return result
+    except _Corrupt as exc:
+        return _replace(path, result, f"the settings file {path} {exc}", repair)
 
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int) or version < VERSION:
         # An older format: only the worker Python (all the pre-release file held) carries over.
         old = data.get("worker_python")
-        if isinstance(old, str):
+        if _check_python(old) is None:
             result.worker_python = old
         return _replace(path, result, f"the settings file {path} is from an older version of Painterly "
-                                      f"(format {version!r}, this one reads {VERSION})", repair)
+                                      f"(format {brief(version)}, this one reads {VERSION})", repair)
     known = {f.name for f in _stored_fields()}
     bad: list[str] = []
     for name in known - {"version"}:
@@ -243,14 +304,14 @@ def load(path: Path | str | None = None, *, repair: bool = True) -> Settings:
             value = float(value)
         why = _VALIDATORS[name](value)
         if why:
-            bad.append(f"{name} {why} (was {value!r})")
+            bad.append(f"{name} {why} (was {brief(value)})")
         else:
             setattr(result, name, value)
     result.extra = {k: v for k, v in data.items() if k not in known}
     result.version = version
     if version > VERSION:
         # Written by a newer Painterly: use what this version understands, change nothing on disk.
-        note = f"the settings file {path} is from a newer version of Painterly (format {version}); " \
+        note = f"the settings file {path} is from a newer version of Painterly (format {brief(version)}); " \
                "settings this version does not know are kept as they are"
         if bad:
             note += "; ignored: " + "; ".join(bad)
@@ -262,6 +323,73 @@ def load(path: Path | str | None = None, *, repair: bool = True) -> Settings:
     return result
 
 
+_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
+          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _not_a_file(mode: int) -> _Unreadable:
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    return _Unreadable(f"it is {kind}, not a file")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """The file's JSON object. FileNotFoundError when there is none; _Unreadable, _Corrupt."""
+    try:
+        # stat first: opening a named pipe would block until someone writes to it, and a
+        # device like /dev/zero never ends.
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise _not_a_file(st.st_mode)
+        # O_NONBLOCK: should it be swapped for a pipe between the stat and the open, the
+        # open still does not block (and fstat below catches the swap).
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(path, flags)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise _not_a_file(st.st_mode)
+            if st.st_size > MAX_FILE_BYTES:
+                raise _Corrupt(f"is corrupt (it is {st.st_size} bytes; a settings file is under "
+                               f"{MAX_FILE_BYTES} bytes)")
+            raw = _read_at_most(fd, MAX_FILE_BYTES + 1)  # bounded even if it grows meanwhile
+        finally:
+            os.close(fd)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # permissions, a file where a folder should be, I/O errors...
+        raise _Unreadable(exc.strerror or str(exc)) from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _Corrupt(f"is corrupt (over {MAX_FILE_BYTES} bytes; a settings file is a few hundred)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Corrupt(f"is not text ({exc.reason})") from None
+    if json_too_deep(raw, MAX_DEPTH):
+        raise _Corrupt(f"is corrupt (nested deeper than {MAX_DEPTH} levels)")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _Corrupt(f"is corrupt ({exc})") from None
+    if not isinstance(data, dict):
+        raise _Corrupt("is corrupt (not a JSON object)")
+    return data
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        try:
+            chunk = os.read(fd, min(65536, limit - size))
+        except BlockingIOError:  # O_NONBLOCK on something that is not a file after all
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def _replace(path: Path, result: Settings, why: str, repair: bool) -> Settings:
     """Report `why`, move the bad file aside and write `result` in its place (best effort)."""
     backup = path.with_name(path.name + BAD_SUFFIX)
@@ -271,7 +399,7 @@ def _replace(path: Path, result: Settings, why: str, repair: bool) -> Settings:
             os.replace(path, backup)
             save(result, path)
             message += f"; it was saved as {backup.name} and replaced by the defaults"
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             message += f"; using the defaults (could not replace it: {exc})"
     else:
         message += "; using the defaults"
@@ -283,27 +411,84 @@ def _replace(path: Path, result: Settings, why: str, repair: bool) -> Settings:
 def save(settings: Settings, path: Path | str | None = None) -> Path:
     """Write `settings` atomically (a temporary file renamed over the old one); returns the path.
 
-    Raises ValueError for invalid values (nothing is written) and OSError when the
-    folder is not writable.
+    Raises ValueError for invalid values (nothing is written) and SettingsSaveError (an
+    OSError with a one-line message naming the file) when it cannot be written: a
+    read-only or full disk, a file where the folder should be. The old file is then
+    left as it was.
     """
     errors = settings.errors()
     if errors:
         raise ValueError("invalid settings: " + "; ".join(f"{k} {v}" for k, v in errors.items()))
-    path = Path(path) if path is not None else (settings.path or settings_path())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(settings.to_json(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
     try:
+        path = Path(path) if path is not None else (settings.path or settings_path())
+    except RuntimeError as exc:  # expanduser of PAINTERLY_CONFIG_DIR=~nobody/...
+        raise SettingsSaveError(f"cannot find the settings folder ({exc}): set PAINTERLY_CONFIG_DIR to a "
+                                "folder") from None
+    text = json.dumps(settings.to_json(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a path with bytes that are not UTF-8 (U+DC80..): as \u escapes it loads back
+        text = json.dumps(settings.to_json(), indent=2, ensure_ascii=True, sort_keys=True) + "\n"
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
+        # mkstemp makes the file 0600 and the rename keeps that: give it the mode any new file gets.
+        os.chmod(tmp, new_file_mode())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise SettingsSaveError(_save_error_message(path, exc), path, exc) from None
         raise
     settings.path = path
     return path
+
+
+_SAVE_ADVICE = {
+    errno.ENOSPC: "the disk is full; free some space and try again",
+    errno.EDQUOT: "the disk quota is used up; free some space and try again",
+    errno.EFBIG: "the file is over a size limit of this system; free some space and try again",
+    errno.EROFS: "the folder is on a read-only disk; set PAINTERLY_CONFIG_DIR to a writable folder",
+    errno.EACCES: "permission denied; check the folder's permissions or set PAINTERLY_CONFIG_DIR",
+    errno.EPERM: "permission denied; check the folder's permissions or set PAINTERLY_CONFIG_DIR",
+    errno.ENOTDIR: "a part of the folder's path is a file; remove it or set PAINTERLY_CONFIG_DIR",
+    errno.EEXIST: "a part of the folder's path is a file; remove it or set PAINTERLY_CONFIG_DIR",
+    errno.EISDIR: "a folder is in the way of the file; remove it or set PAINTERLY_CONFIG_DIR",
+}
+
+
+def _save_error_message(path: Path, exc: OSError) -> str:
+    advice = _SAVE_ADVICE.get(exc.errno or 0) or (exc.strerror or str(exc) or type(exc).__name__)
+    return f"cannot write the settings file {path}: {advice}"
+
+
+def umask() -> int:
+    """The process's umask. Read from /proc where there is one, because `os.umask` can only
+    be read by setting it, which races with other threads creating files."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def new_file_mode() -> int:
+    """The mode `open()` gives a new file: 0666 less the umask."""
+    return 0o666 & ~umask()
 
 
 def worker_env() -> dict[str, str]:

@@ -7,6 +7,7 @@ broken venv still answers `hello` with a readable error instead of dying).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -57,13 +58,26 @@ class Worker:
         with self._write_lock:
             try:
                 p.write_message(self._out, header, payload)
-            except (BrokenPipeError, OSError, ValueError) as exc:
+            except OSError as exc:
                 # The editor went away; the main loop will see EOF and exit.
                 log.warning("could not write a %s reply: %s", header.get("type"), exc)
+            except (p.ProtocolError, ValueError, TypeError) as exc:
+                # Our own reply cannot be encoded (too big, NaN, not JSON): nothing was written.
+                # A bug, but the editor must still get an answer, not wait for one forever.
+                log.error("could not encode a %s reply: %s", header.get("type"), exc)
+                if header.get("type") not in ("progress", "error"):
+                    reply = p.error_reply(header.get("id"), p.E_INTERNAL,
+                                          f"Internal error in the Painterly worker: its {header.get('type')} "
+                                          f"reply could not be sent ({exc}); see its log.")
+                    try:
+                        p.write_message(self._out, reply)
+                    except (OSError, p.ProtocolError, ValueError) as again:
+                        log.warning("could not write an error reply either: %s", again)
 
     def error(self, request_id: Any, code: str, message: str) -> None:
-        log.info("error %s for request %r: %s", code, request_id, message)
-        self.send(p.error_reply(request_id, code, message))
+        reply = p.error_reply(request_id, code, message)  # the ID filtered and the message cut, for the log too
+        log.info("error %s for request %r: %s", code, reply["id"], reply["message"])
+        self.send(reply)
 
     def stylizer(self) -> Any:
         if self._stylizer is None:
@@ -84,7 +98,7 @@ class Worker:
     def serve(self) -> int:
         while True:
             try:
-                header, payload = p.read_message(self._in)
+                header, payload = p.read_message(self._in, expect=p.REQUEST_TYPES)
             except EOFError:
                 log.info("stdin closed; exiting")
                 break
@@ -98,17 +112,34 @@ class Worker:
                         p.discard(self._in, exc.unread_payload)
                     except p.TruncatedError:
                         break
+                    except OSError as err:
+                        log.warning("stdin failed while skipping a payload: %s; exiting", err)
+                        break
                 continue
-            if not self.dispatch(header, payload):
+            except OSError as exc:  # stdin itself failed: nothing more can be read
+                log.warning("reading stdin failed: %s; exiting", exc)
                 break
+            except Exception as exc:  # noqa: BLE001 - a bug in reading; the header line is consumed, go on
+                self.error(None, *_classify(exc))
+                continue
+            try:
+                if not self.dispatch(header, payload):
+                    break
+            except Exception as exc:  # noqa: BLE001 - no single message may end the worker
+                self.error(header.get("id"), *_classify(exc))
+            del payload
         self.stop_job()
         return 0
 
     def dispatch(self, header: dict[str, Any], payload: bytearray) -> bool:
         """Handle one request; False means shut down."""
         mtype, rid = header["type"], header.get("id")
-        if mtype not in p.REQUEST_TYPES:
-            self.error(rid, p.E_BAD_REQUEST, f"unknown request type {mtype!r}")
+        if rid is not None and not p.valid_id(rid):
+            # Answered with id null: echoing a float, object or megabyte string is what breaks peers.
+            self.error(None, p.E_BAD_REQUEST, f"invalid {p.clip(mtype, 40)} request: 'id' must be an integer or a "
+                       f"string of at most {p.MAX_ID_CHARS} characters, not {p.brief(rid)}")
+        elif mtype not in p.REQUEST_TYPES:
+            self.error(rid, p.E_BAD_REQUEST, f"unknown request type {p.brief(mtype)}")
         elif payload and mtype != "stylize":
             self.error(rid, p.E_BAD_REQUEST, f"a {mtype} request carries no payload")
         elif mtype == "shutdown":
@@ -126,7 +157,7 @@ class Worker:
         rid = header.get("id")
         theirs = header.get("protocol")
         if theirs != p.PROTOCOL_VERSION:
-            self.error(rid, p.E_VERSION, f"The plug-in speaks protocol version {theirs!r} but the worker "
+            self.error(rid, p.E_VERSION, f"The plug-in speaks protocol version {p.brief(theirs)} but the worker "
                        f"speaks {p.PROTOCOL_VERSION}: install the plug-in and engine from the same release.")
             return
         try:
@@ -317,8 +348,51 @@ def _classify(exc: BaseException) -> tuple[str, str]:
             return code, str(exc) or cls.__name__
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return p.E_OUT_OF_MEMORY, "Out of memory: try a smaller layer or a lower working resolution."
+    if isinstance(exc, OSError):
+        # The operating system said no (permissions, disk full, a file where a folder
+        # should be...): the user's to fix, not a bug.
+        log.warning("operating system error: %r", exc)
+        return p.E_ENGINE, os_error_message(exc)
     log.error("internal error:\n%s", "".join(traceback.format_exception(exc)))
     return p.E_INTERNAL, f"Internal error in the Painterly worker ({type(exc).__name__}: {exc}); see its log."
+
+
+# errno -> what the user can do about it; the model folder is where the worker writes.
+_OS_ADVICE = {
+    errno.ENOSPC: "The disk is full: free some space, or choose another model folder in the Painterly settings.",
+    errno.EDQUOT: "The disk quota is used up: free some space, or choose another model folder in the Painterly "
+                  "settings.",
+    errno.EFBIG: "The file is over a size limit of this system: free some space or choose another folder.",
+    errno.EACCES: "Check the permissions of that file or folder, or choose another one (the model folder is in "
+                  "the Painterly settings).",
+    errno.EPERM: "Check the permissions of that file or folder, or choose another one (the model folder is in "
+                 "the Painterly settings).",
+    errno.EROFS: "That file system is read-only: choose another model folder in the Painterly settings.",
+    errno.ENOTDIR: "A file is where a folder should be: check that path (the model folder is in the Painterly "
+                   "settings, or PAINTERLY_HOME).",
+    errno.EEXIST: "A file is where a folder should be: check that path (the model folder is in the Painterly "
+                  "settings, or PAINTERLY_HOME).",
+    errno.EISDIR: "A folder is where a file should be: give the path of a file.",
+    errno.ENOENT: "Check that the file exists.",
+    errno.ENAMETOOLONG: "The name is too long: choose a shorter path.",
+    errno.EMFILE: "Too many files are open: close some programs and try again.",
+    errno.EIO: "The disk (or the connection to it) has a problem: check it and try again.",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: which file, what went wrong, what to do."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is None and isinstance(exc, (ConnectionError, TimeoutError)):
+        return (f"A network operation failed: {reason}. Check the connection (or set PAINTERLY_MODEL_MIRROR to a "
+                "folder with the model files) and try again.")
+    advice = _OS_ADVICE.get(exc.errno or 0, "Check that file or folder and try again.")
+    if exc.filename is None:
+        return f"The operating system refused: {reason}. {advice}"
+    where = os.fsdecode(exc.filename) if isinstance(exc.filename, (str, bytes)) else str(exc.filename)
+    if exc.filename2 is not None:
+        where += f" → {os.fsdecode(exc.filename2) if isinstance(exc.filename2, (str, bytes)) else exc.filename2}"
+    return f"Could not use {where}: {reason}. {advice}"
 
 
 def _jsonable(presets: list[dict[str, Any]]) -> list[dict[str, Any]]:

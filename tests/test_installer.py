@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.util
+import importlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -72,11 +73,10 @@ def venv_python() -> str:
 
 
 def load_installer():
-    spec = importlib.util.spec_from_file_location("painterly_installer", INSTALLER)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    """The installer's package (installer/, beside installer.py), from this checkout."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("installer")
 
 
 # ---------------------------------------------------------------- Krita, with the models
@@ -439,21 +439,21 @@ def test_a_write_refused_half_way_is_one_line_and_recorded(tmp_path, monkeypatch
     home = tmp_path / "home"
     inst = load_installer()
     refused = pykrita_of(home) / "painterly_plugin"
-    real_mkstemp = inst.tempfile.mkstemp
+    real_mkstemp = tempfile.mkstemp
 
     def mkstemp(*args, **kwargs):  # what a read-only folder gives a non-root user (root passes chmod)
         if Path(kwargs["dir"]) == refused:
             raise PermissionError(13, "Permission denied")
         return real_mkstemp(*args, **kwargs)
 
-    monkeypatch.setattr(inst.tempfile, "mkstemp", mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     monkeypatch.delenv("PAINTERLY_PYTHON", raising=False)
     assert inst.main(["--prefix", str(home), "--editor", "krita", "--venv", VENV, "--skip-models"]) == 1
     err = capsys.readouterr().err
     assert err.strip() == f"installer: error: cannot write {refused / '__init__.py'}: Permission denied"
     recorded = json.loads(manifest_of(home).read_text())  # what was made before is known
     assert str(pykrita_of(home) / "painterly_krita" / "host.py") in recorded["files"]
-    monkeypatch.setattr(inst.tempfile, "mkstemp", real_mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", real_mkstemp)
     ok(run(home, "--uninstall"))
     assert not home.exists(), "all that the failed run made was recorded, so all of it went (the settings came later)"
 

@@ -1,0 +1,93 @@
+"""The command line: options, and one line for every error (no traceback), with a clean SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from . import commands
+from .errors import InstallError, Stopped
+from .files import os_error_text
+from .run import Installer
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python installer.py",
+        description="Install Painterly for GIMP 3 and Krita: a Python environment with torch, the models, the "
+                    "plug-in files and the settings. Running it again changes nothing.",
+    )
+    p.add_argument("--editor", choices=["gimp", "krita", "all"], default="all", help="which plug-ins (default: all)")
+    p.add_argument("--prefix", metavar="DIR", help="install into DIR as if it were the home folder (for tests)")
+    p.add_argument("--venv", metavar="PATH",
+                   help="use this existing environment (a venv folder or its python), which has Painterly already")
+    p.add_argument("--venv-path", metavar="DIR", help="where to make the venv (default: <data folder>/venv)")
+    p.add_argument("--torch", choices=["auto", "cpu", "cuda", "rocm", "mps", "skip"], default="auto",
+                   help="which torch build (default: detected: NVIDIA → cuda, ROCm → rocm, macOS → mps, else cpu)")
+    p.add_argument("--torch-spec", default="torch", metavar="SPEC", help="the pip requirement (default: torch)")
+    p.add_argument("--torch-index", metavar="URL",
+                   help="the wheel index for torch ('default': pip's own configuration)")
+    p.add_argument("--model-dir", metavar="DIR", help="keep the models in DIR (saved in the settings)")
+    p.add_argument("--skip-models", action="store_true", help="do not fetch the models now (first use fetches them)")
+    p.add_argument("--enable", action="store_true", help="Krita: enable the plug-in in kritarc (Krita closed)")
+    p.add_argument("--force", action="store_true", help="overwrite files in the way that the installer did not make")
+    p.add_argument("--dry-run", action="store_true", help="say what would be done; write nothing")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--check", action="store_true", help="verify the installation; non-zero exit if broken")
+    action.add_argument("--uninstall", action="store_true", help="remove what the installer installed")
+    p.add_argument("--purge", action="store_true", help="with --uninstall: remove the settings too")
+    p.add_argument("--platform", choices=["linux", "windows", "macos"], help=argparse.SUPPRESS)
+    return p
+
+
+def _stop(signum: int, _frame: object) -> None:
+    raise Stopped(signum)
+
+
+def _catch_stops() -> dict[int, Callable[..., Any] | int | None]:
+    """SIGTERM and SIGHUP unwind as Ctrl-C does, so that no temporary file stays behind; the handlers
+    that were there, to put back."""
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                previous[sig] = signal.signal(sig, _stop)
+            except ValueError:  # not the main thread (main() called from a test's thread)
+                pass
+    return previous
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.platform and not args.prefix:
+        parser().error("--platform only works with --prefix")
+    if args.purge and not args.uninstall:
+        parser().error("--purge goes with --uninstall")
+    previous = _catch_stops()
+    try:
+        run = Installer(args)
+        if args.check:
+            return commands.check(run)
+        if args.uninstall:
+            return commands.uninstall(run)
+        return commands.install(run)
+    except InstallError as exc:
+        print(f"\ninstaller: error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except OSError as exc:  # one line, as for every other error (--check and --uninstall report their own)
+        print(f"\ninstaller: error: {os_error_text(exc)}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninstaller: interrupted. Run it again to finish; what is done stays done.", file=sys.stderr)
+        return 130
+    except Stopped as exc:
+        print(f"\ninstaller: stopped ({signal.Signals(exc.signum).name}). Run it again to finish; what is done "
+              "stays done.", file=sys.stderr, flush=True)
+        return 128 + exc.signum
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,190 @@
+"""Writing files safely, and looking at paths without following links.
+
+Every file the installer writes goes through `write_atomic`; everything it removes goes through
+`removal.Undoer`. Both look at paths with lstat below a recorded root (`anchor_of`), so that a symbolic
+link someone put where the installer's folder or file was is never written or deleted through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import InstallError
+
+TEMP_PREFIX = ".painterly-install-"
+_TEMP_NAME = re.compile(r"^\.painterly-install-(\d+)-[a-z0-9_]+\.tmp$")
+_cleaned: set[Path] = set()  # folders whose stale temporaries were looked for in this run
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def umask() -> int:
+    """The process's umask, read without changing it where the OS allows (Linux's /proc)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def new_mode(executable: bool = False) -> int:
+    """The mode `open()` (or a compiler, for executables) gives a new file under the umask."""
+    return (0o777 if executable else 0o666) & ~umask()
+
+
+def os_error_text(exc: OSError) -> str:
+    """One line: the file and the reason, without Python's `[Errno N]` decoration."""
+    text = exc.strerror or str(exc)
+    return f"{exc.filename}: {text}" if exc.filename and str(exc.filename) not in text else text
+
+
+def _remove_stale_temporaries(folder: Path) -> None:
+    """Temporaries of an installer that was killed outright (SIGKILL, power loss): the pid in the
+    name says whose; only those of processes that are gone are removed."""
+    if os.name == "nt" or folder in _cleaned:  # Windows: os.kill(pid, 0) would send CTRL_C_EVENT
+        return
+    _cleaned.add(folder)
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for e in entries:
+        m = _TEMP_NAME.match(e.name)
+        if not m or int(m.group(1)) == os.getpid() or not e.is_file(follow_symlinks=False):
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+            continue  # alive (or someone else's): not ours to remove
+        except ProcessLookupError:
+            pass
+        except OSError:
+            continue
+        try:
+            os.unlink(e.path)
+        except OSError:
+            pass
+
+
+def _sync_folder(folder: Path) -> None:
+    """A rename reaches the disk only with its folder (POSIX; Windows has no folder fsync)."""
+    if os.name == "nt":
+        return
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    except OSError:
+        pass
+
+
+def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Write `data` to `path` through a temporary file renamed over it; `mode` None: what the umask gives.
+
+    mkstemp makes its file 0600 and the rename keeps that, hence the explicit chmod. On any failure,
+    Ctrl-C and SIGTERM included, the temporary file goes and `path` is left as it was. OS errors
+    become an InstallError naming the file."""
+    _remove_stale_temporaries(path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise InstallError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, new_mode() if mode is None else mode)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise InstallError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
+    _sync_folder(path.parent)
+
+
+def anchor_of(path: Path, roots: Iterable[Path], made: set[Path]) -> Path:
+    """The folder below which every part of `path` must be exactly what the installer made.
+
+    That is the deepest recorded root above `path` (an editor's plug-in folder, the data folder…: a
+    user may have made those links on purpose), or higher up while the installer made that folder
+    itself: a link there now was put by someone else. Without a root: its parent, likewise."""
+    above = [r for r in roots if r in path.parents]
+    anchor = max(above, key=lambda r: len(r.parts)) if above else path.parent
+    while anchor in made and anchor.parent != anchor:
+        anchor = anchor.parent
+    return anchor
+
+
+def lookup(path: Path, anchor: Path) -> tuple[str, Path]:
+    """What is at `path`, reached with lstat part by part below `anchor`, never through a link.
+
+    ("file" | "dir" | "other", path); ("missing", the first missing part); ("link", the first link);
+    ("notdir", the first part that should be a folder and is not)."""
+    parts = path.relative_to(anchor).parts
+    p = anchor
+    for i, name in enumerate(parts):
+        p = p / name
+        try:
+            st = os.lstat(p)
+        except (FileNotFoundError, NotADirectoryError):
+            return "missing", p
+        if stat.S_ISLNK(st.st_mode):
+            return "link", p
+        if i < len(parts) - 1 and not stat.S_ISDIR(st.st_mode):
+            return "notdir", p
+        if i == len(parts) - 1:
+            kind = "file" if stat.S_ISREG(st.st_mode) else "dir" if stat.S_ISDIR(st.st_mode) else "other"
+            return kind, p
+    raise ValueError(f"{path} is its own anchor")  # anchor_of always gives a folder above
+
+
+def link_text(link: Path) -> str:
+    return f"{link} is a symbolic link, which the installer did not make"
+
+
+def write_problem(target: Path, roots: list[Path], made: set[Path]) -> str | None:
+    """Why the installer could not create or replace the file `target` (None: it can).
+
+    Below its root every part must be a real folder (never a link someone put there), and the
+    deepest folder that exists must be writable (os.access: root passes, except on a read-only
+    file system)."""
+    kind, where = lookup(target, anchor_of(target, roots, made))
+    if kind == "link":
+        return f"{where}: a symbolic link, which the installer does not write through"
+    if kind == "notdir":
+        return f"{where}: a file is where a folder goes"
+    if kind == "dir":
+        return f"{target}: a folder is where a file goes"
+    if kind == "other":
+        return f"{target}: something that is not a plain file (a pipe, socket or device) is where a file goes"
+    folder = where.parent if kind == "missing" else target.parent
+    while not os.path.lexists(folder) and folder.parent != folder:  # above the root: links are fine there
+        folder = folder.parent
+    if not os.path.isdir(folder):
+        return f"{folder}: a file is where a folder goes"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{folder}: not writable (the installer has to write {target})"
+    return None

@@ -22,12 +22,21 @@ check, undo — and install, `--check` and `--uninstall` are one loop over them 
 
 from __future__ import annotations
 
-from .checkout import source_version
-from .cli import main, parser
-from .errors import InstallError
-from .kritarc import ini_get, ini_remove, ini_set
-from .run import Installer
-from .torch_build import choose_torch
+import sys
+from pathlib import Path
+
+# The checkout's standard-library packages (painterly_common, painterly.catalog, painterly_plugin's client)
+# come from the checkout itself, before any module of this package imports them.
+for _folder in ("plugin", "core", "common"):
+    if str(Path(__file__).resolve().parent.parent / _folder) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / _folder))
+
+from .checkout import source_version  # noqa: E402
+from .cli import main, parser  # noqa: E402
+from .errors import InstallError  # noqa: E402
+from .kritarc import ini_get, ini_remove, ini_set  # noqa: E402
+from .run import Installer  # noqa: E402
+from .torch_build import choose_torch  # noqa: E402
 
 __all__ = ["InstallError", "Installer", "choose_torch", "ini_get", "ini_remove", "ini_set", "main", "parser",
            "source_version"]

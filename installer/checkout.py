@@ -2,7 +2,7 @@
 
 The installer runs on the system Python, which has neither torch nor Painterly: it imports the
 standard-library-only modules it needs from this folder, not from whatever is installed —
-`painterly_plugin.settings` (the settings file and its fields), `painterly` (the version: its
+`painterly_common.settings` (the settings file and its fields), `painterly` (the version: its
 `__init__` imports the engine only when asked for it) and `painterly.catalog` (the models).
 """
 
@@ -23,7 +23,7 @@ SCRIPTS = Path(__file__).resolve().parent / "scripts"
 
 
 def _use_checkout() -> None:
-    for folder in (ROOT / "core", ROOT / "plugin"):
+    for folder in (ROOT / "common", ROOT / "core", ROOT / "plugin"):
         if str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
     # painterly.catalog reads its TOML files from the package `painterly_resources`, which is this checkout's
@@ -40,7 +40,7 @@ def _use_checkout() -> None:
 _use_checkout()
 
 import painterly  # noqa: E402 - from the checkout (above); standard library only
-from painterly_plugin import settings as psettings  # noqa: E402
+from painterly_common import settings as psettings  # noqa: E402
 
 __all__ = ["IGNORE", "ROOT", "SCRIPTS", "model_names", "psettings", "source_files", "source_hash", "source_version"]
 
@@ -58,7 +58,7 @@ def source_hash() -> str:
     """One hash of everything `pip install .` takes from here: a changed checkout reinstalls."""
     h = hashlib.sha256()
     parts = [ROOT / "pyproject.toml"]
-    for folder in (ROOT / "core", ROOT / "plugin" / "painterly_plugin", ROOT / "resources"):
+    for folder in (ROOT / "common", ROOT / "core", ROOT / "plugin" / "painterly_plugin", ROOT / "resources"):
         parts += source_files(folder)
     for p in parts:
         h.update(str(p.relative_to(ROOT)).encode() + b"\0" + sha256_file(p).encode())

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from painterly_common import files as common_files
+
 from .errors import InstallError
 
-TEMP_PREFIX = ".painterly-install-"
-_TEMP_NAME = re.compile(r"^\.painterly-install-(\d+)-[a-z0-9_]+\.tmp$")
 _cleaned: set[Path] = set()  # folders whose stale temporaries were looked for in this run
 
 
@@ -30,23 +28,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def umask() -> int:
-    """The process's umask, read without changing it where the OS allows (Linux's /proc)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
 def new_mode(executable: bool = False) -> int:
     """The mode `open()` (or a compiler, for executables) gives a new file under the umask."""
-    return (0o777 if executable else 0o666) & ~umask()
+    return (0o777 if executable else 0o666) & ~common_files.umask()
 
 
 def os_error_text(exc: OSError) -> str:
@@ -55,74 +39,17 @@ def os_error_text(exc: OSError) -> str:
     return f"{exc.filename}: {text}" if exc.filename and str(exc.filename) not in text else text
 
 
-def _remove_stale_temporaries(folder: Path) -> None:
-    """Temporaries of an installer that was killed outright (SIGKILL, power loss): the pid in the
-    name says whose; only those of processes that are gone are removed."""
-    if os.name == "nt" or folder in _cleaned:  # Windows: os.kill(pid, 0) would send CTRL_C_EVENT
-        return
-    _cleaned.add(folder)
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for e in entries:
-        m = _TEMP_NAME.match(e.name)
-        if not m or int(m.group(1)) == os.getpid() or not e.is_file(follow_symlinks=False):
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-            continue  # alive (or someone else's): not ours to remove
-        except ProcessLookupError:
-            pass
-        except OSError:
-            continue
-        try:
-            os.unlink(e.path)
-        except OSError:
-            pass
-
-
-def _sync_folder(folder: Path) -> None:
-    """A rename reaches the disk only with its folder (POSIX; Windows has no folder fsync)."""
-    if os.name == "nt":
-        return
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:
-        pass
-
-
 def write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
-    """Write `data` to `path` through a temporary file renamed over it; `mode` None: what the umask gives.
-
-    mkstemp makes its file 0600 and the rename keeps that, hence the explicit chmod. On any failure,
-    Ctrl-C and SIGTERM included, the temporary file goes and `path` is left as it was. OS errors
-    become an InstallError naming the file."""
-    _remove_stale_temporaries(path.parent)
+    """Write `data` to `path` atomically (`painterly_common.files.write_atomic`: a temporary file renamed
+    over it, the umask's mode unless `mode`, nothing left on failure or SIGTERM); OS errors become an
+    InstallError naming the file. Temporaries of an installer killed outright are removed first."""
+    if path.parent not in _cleaned:
+        _cleaned.add(path.parent)
+        common_files.remove_stale_temporaries(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=".tmp", dir=path.parent)
+        common_files.write_atomic(path, data, mode=mode, sync_folder=True)
     except OSError as exc:
         raise InstallError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, new_mode() if mode is None else mode)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise InstallError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-    _sync_folder(path.parent)
 
 
 def anchor_of(path: Path, roots: Iterable[Path], made: set[Path]) -> Path:

@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from painterly_common import folders
+
 from .checkout import psettings
 from .manifest import MANIFEST_NAME
 
@@ -54,18 +56,15 @@ def venv_python(venv: Path, system: str) -> Path:
 
 def _platform_folders(system: str, home: Path, env: dict[str, str]) -> tuple[Path, Path, Path, KritaTarget]:
     """(config folder, Painterly's data folder, GIMP's folder, Krita's folders) of a native install."""
+    platform = {"windows": "win32", "macos": "darwin"}.get(system, "linux")
+    config = folders.config_home(home, env, platform)
+    data = folders.data_home(home, env, platform)
     if system == "windows":
-        config = Path(env.get("APPDATA") or home / "AppData" / "Roaming")
-        local = Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
-        return config, local / "painterly", config / "GIMP", KritaTarget(config / "krita" / "pykrita",
-                                                                         local / "kritarc")
+        return config, data / "painterly", config / "GIMP", KritaTarget(config / "krita" / "pykrita", data / "kritarc")
     if system == "macos":
-        config = home / "Library" / "Application Support"
-        return config, config / "painterly", config / "GIMP", KritaTarget(config / "krita" / "pykrita",
-                                                                          home / "Library" / "Preferences" / "kritarc")
-    config = Path(env.get("XDG_CONFIG_HOME") or home / ".config")
-    share = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return config, share / "painterly", config / "GIMP", KritaTarget(share / "krita" / "pykrita", config / "kritarc")
+        return config, data / "painterly", config / "GIMP", KritaTarget(config / "krita" / "pykrita",
+                                                                        home / "Library" / "Preferences" / "kritarc")
+    return config, data / "painterly", config / "GIMP", KritaTarget(data / "krita" / "pykrita", config / "kritarc")
 
 
 def _gimp_folders(gimp_base: Path) -> list[Path]:

@@ -25,6 +25,7 @@ INSTALLER = ROOT / "installer.py"
 # The environment running the tests has Painterly installed (editable): the worker's environment.
 VENV = sys.prefix if sys.prefix != sys.base_prefix else sys.executable
 PACKAGE = ROOT / "plugin" / "painterly_plugin"
+COMMON = ROOT / "common" / "painterly_common"
 KRITA_SRC = ROOT / "plugin" / "krita"
 GIMP_SCRIPT = ROOT / "plugin" / "gimp" / "painterly" / "painterly.py"
 
@@ -95,7 +96,8 @@ def test_krita_install_puts_everything_in_place(krita_home):
     assert (pykrita / "painterly_krita.desktop").read_bytes() == (KRITA_SRC / "painterly_krita.desktop").read_bytes()
     same_tree(KRITA_SRC / "painterly_krita", pykrita / "painterly_krita")
     same_tree(PACKAGE, pykrita / "painterly_plugin")
-    assert (pykrita / "painterly_plugin" / "settings.py").is_file()
+    same_tree(COMMON, pykrita / "painterly_common")
+    assert (pykrita / "painterly_common" / "settings.py").is_file()
     assert (pykrita / "painterly_plugin" / "preferences.py").is_file()
     assert settings_of(krita_home)["worker_python"] == venv_python()
     assert "[python]\nenable_painterly_krita=true\n" in (krita_home / ".config" / "kritarc").read_text()
@@ -106,7 +108,8 @@ def test_krita_install_puts_everything_in_place(krita_home):
     manifest = json.loads((krita_home / ".local" / "share" / "painterly" / "install-manifest.json").read_text())
     for path, entry in manifest["files"].items():
         assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == entry["sha256"]
-    assert len(manifest["files"]) == 1 + len(sources(KRITA_SRC / "painterly_krita")) + len(sources(PACKAGE))
+    packages = len(sources(PACKAGE)) + len(sources(COMMON))
+    assert len(manifest["files"]) == 1 + len(sources(KRITA_SRC / "painterly_krita")) + packages
     assert not list(krita_home.rglob("__pycache__")), "the installer's own check must not leave bytecode"
     assert not (krita_home / ".config" / "GIMP").exists(), "--editor krita touches no GIMP folder"
 
@@ -143,6 +146,7 @@ def test_gimp_install_layout(tmp_path):
     script = plugin / "painterly.py"
     assert script.read_bytes() == GIMP_SCRIPT.read_bytes() and os.access(script, os.X_OK)
     same_tree(PACKAGE, plugin / "lib" / "painterly_plugin")
+    same_tree(COMMON, plugin / "lib" / "painterly_common")
     # beside painterly.py, the package would make the worker import the GIMP script as `painterly`
     assert sorted(p.name for p in plugin.iterdir()) == ["lib", "painterly.py"]
     assert settings_of(home)["worker_python"] == venv_python()
@@ -221,7 +225,7 @@ def test_check_says_what_is_broken(tmp_path, krita_home):
     assert settings_of(home)["model_dir"] == str(models) and "14 of 14 models installed" in out
     pykrita = home / ".local" / "share" / "krita" / "pykrita"
     (pykrita / "painterly_krita" / "host.py").unlink()
-    protocol = pykrita / "painterly_plugin" / "protocol.py"
+    protocol = pykrita / "painterly_common" / "protocol.py"
     protocol.write_text(protocol.read_text() + "\n# edited by hand\n")
     settings_file = home / ".config" / "painterly" / "settings.json"
     data = json.loads(settings_file.read_text())
@@ -385,7 +389,7 @@ def test_uninstall_keeps_a_folder_holding_foreign_files_and_finishes_later(tmp_p
 def test_uninstall_keeps_changed_files_listed_until_force(tmp_path):
     home = tmp_path / "home"
     krita_install(home)
-    protocol = pykrita_of(home) / "painterly_plugin" / "protocol.py"
+    protocol = pykrita_of(home) / "painterly_common" / "protocol.py"
     protocol.write_text(protocol.read_text() + "# edited by hand\n")
     done = run(home, "--uninstall")
     assert done.returncode == 1
@@ -564,7 +568,7 @@ def test_files_get_the_mode_the_umask_gives(tmp_path):
 
     script = home / ".config" / "GIMP" / "3.0" / "plug-ins" / "painterly" / "painterly.py"
     assert mode(script) == 0o750
-    # settings.json is written by plugin/painterly_plugin/settings.py, not by the installer: its own tests
+    # settings.json is written by common/painterly_common/settings.py, not by the installer: its own tests
     plain = [p for p in home.rglob("*") if p.is_file() and p != script and p.name != "settings.json"]
     assert len(plain) > 20 and {str(p): mode(p) for p in plain if mode(p) != 0o640} == {str(theirs): 0o600}
     assert mode(manifest_of(home)) == 0o640
@@ -654,7 +658,7 @@ def test_a_venv_made_elsewhere_before_is_not_taken_as_made_here(tmp_path, monkey
 
 
 def test_installer_is_standard_library_python_310(tmp_path):
-    for path in (INSTALLER, PACKAGE / "settings.py"):
+    for path in (INSTALLER, COMMON / "settings.py"):
         ast.parse(path.read_text(), feature_version=(3, 10))
     # -I -S: no site-packages at all, so any third-party import would fail
     done = subprocess.run([sys.executable, "-I", "-S", str(INSTALLER), "--prefix", str(tmp_path / "h"), "--help"],

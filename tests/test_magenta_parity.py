@@ -14,15 +14,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "core") not in sys.path:
     sys.path.insert(0, str(ROOT / "core"))
 
-from painterly.models.magenta import (  # noqa: E402
-    ConditionalInstanceNorm,
-    MagentaTransformer,
-    StylePredictor,
-    convert_predictor,
-    convert_transformer,
-)
-from painterly.models.ncnn import ModelFormatError  # noqa: E402
-from painterly.models.tflite import read_tflite  # noqa: E402
+from painterly.converters.magenta import convert_predictor, convert_transformer  # noqa: E402
+from painterly.converters.tflite import read_tflite  # noqa: E402
+from painterly.errors import ModelFormatError  # noqa: E402
+from painterly.models.magenta import ConditionalInstanceNorm, MagentaTransformer, StylePredictor  # noqa: E402
 from painterly.tiling import TiledRun  # noqa: E402
 
 ASSETS = ROOT.parent / "shared" / "assets"
@@ -236,7 +231,7 @@ def test_tiled_run_matches_whole_image(transformer, ref_vectors):
     with torch.inference_mode():
         whole = hw3(transformer(nchw(image)))
     # the last norm (before the sigmoid) needs whole-image statistics: the executor
-    # ends with the network's `finalize`
+    # ends with `tiling.finalize`
     tiled = TiledRun(transformer, tile=128, device=torch.device("cpu"), dtype=torch.float32)(image)
     assert tiled.shape == whole.shape
     assert psnr(tiled, whole) >= 40

@@ -1,7 +1,8 @@
 """The converted preset networks against an independent reading of the ncnn files.
 
 The reference parses the documented `.bin` layout with plain offsets and runs
-a plain `F.conv2d` chain; it shares no code with `painterly.models`.
+a plain `F.conv2d` chain; it shares no code with `painterly.models` or
+`painterly.converters`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from painterly import store
-from painterly.models.ncnn import ModelFormatError, read_transformer_bin
+from painterly.converters.ncnn import read_transformer_bin
+from painterly.errors import ModelFormatError
 from painterly.models.transformer_net import TransformerNet
 
 from .conftest import MODELS, load_rgb, psnr

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("PyQt5.QtWidgets", reason="the Qt dialog tests need PyQt5 (pip install -e '.[dev]')")
 pytest.importorskip("pytestqt", reason="the Qt dialog tests need pytest-qt (pip install -e '.[dev]')")
 
-from painterly_plugin import settings  # noqa: E402
+from painterly_common import settings  # noqa: E402
 from painterly_plugin.preferences import PreferencesDialog, check_python_path  # noqa: E402
 from painterly_plugin.qt import Qt  # noqa: E402
 

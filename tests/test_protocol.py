@@ -6,7 +6,7 @@ import io
 import json
 
 import pytest
-from painterly_plugin import protocol as p
+from painterly_common import protocol as p
 
 
 def roundtrip(header: dict, payload=b"") -> tuple[dict, bytearray]:

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from painterly_plugin import client, settings
+from painterly_common import files, settings
+from painterly_plugin import client
 from painterly_plugin.client import WorkerClient
 
 
@@ -174,7 +175,7 @@ def load_in_subprocess(path: Path, timeout: float = 60) -> str:
     code = (
         "import resource, sys\n"
         "resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))\n"
-        "from painterly_plugin import settings\n"
+        "from painterly_common import settings\n"
         "s = settings.load(sys.argv[1])\n"
         "assert s == settings.Settings(), s\n"
         "print(s.problem)\n"
@@ -260,7 +261,7 @@ def test_save_gives_the_mode_the_umask_gives(config, umask):
     old = os.umask(umask)
     try:
         settings.save(settings.Settings(device="cpu"))
-        assert settings.umask() == umask
+        assert files.umask() == umask
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(config).st_mode) == 0o666 & ~umask  # mkstemp's 0600 used to stay
@@ -283,7 +284,7 @@ def test_save_on_a_full_disk_is_one_line_and_keeps_the_old_file(config):
     before = config.read_bytes()
     code = (
         "import resource, sys\n"
-        "from painterly_plugin import settings\n"
+        "from painterly_common import settings\n"
         "resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))  # like a full disk: EFBIG past 64 bytes\n"
         "try:\n"
         "    settings.save(settings.Settings(device='cuda:1'), sys.argv[1])\n"

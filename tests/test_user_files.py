@@ -152,7 +152,7 @@ def test_a_long_output_name_works(tmp_path, photo) -> None:
 
 WRITER = """
 import sys, time
-from painterly.files import terminate_cleanly, write_atomic, Terminated
+from painterly_common.files import terminate_cleanly, write_atomic, Terminated
 def slow(f):
     f.write(b"partial")
     f.flush()

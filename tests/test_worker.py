@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from painterly_plugin import protocol as p
+from painterly_common import protocol as p
 from painterly_plugin.client import PainterlyCancelled, PainterlyClientError, WorkerClient, worker_env
 
 from .conftest import MODELS
@@ -56,7 +56,7 @@ class Raw:
         self.log = tmp / "worker-stderr.log"
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "painterly_plugin.worker"],
+                [sys.executable, "-m", "painterly.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=worker_env(env), **popen,
             )
         self.raw_out = bytearray()  # every byte the worker wrote to stdout
@@ -406,7 +406,7 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 def test_stray_prints_in_the_worker_go_to_stderr():
     code = (
         "import os, sys\n"
-        "from painterly_plugin import protocol as p, worker\n"
+        "from painterly_common import protocol as p\nfrom painterly import worker\n"
         "i, o = worker._claim_stdio()\n"
         "print('stray print'); sys.stdout.flush(); os.write(1, b'stray fd write\\n')\n"
         "p.write_message(o, {'type': 'x'})\n"
@@ -420,7 +420,7 @@ def test_stray_prints_in_the_worker_go_to_stderr():
 def test_editor_side_modules_need_only_the_standard_library():
     code = (
         "import sys\n"
-        "import painterly_plugin.client, painterly_plugin.protocol\n"
+        "import painterly_plugin.client, painterly_common.protocol\n"
         "bad = {'numpy', 'torch', 'painterly'} & set(sys.modules)\n"
         "assert not bad, bad\n"
     )

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from painterly_plugin import protocol as p
+from painterly_common import protocol as p
 from painterly_plugin.client import PainterlyClientError, WorkerClient
 
 from .conftest import MODELS
@@ -296,7 +296,7 @@ def test_unreadable_style_image_is_a_clear_error(raw, tmp_path):
 
 FAKE_WORKER = r'''
 import json, os, subprocess, sys, time
-from painterly_plugin import protocol as p
+from painterly_common import protocol as p
 
 mode = sys.argv[1]
 inp, out = sys.stdin.buffer, sys.stdout.buffer

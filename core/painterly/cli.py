@@ -8,11 +8,11 @@ import sys
 import traceback
 from pathlib import Path
 
+from painterly_common.files import Terminated, os_error_message, terminate_cleanly
 from tqdm import tqdm
 
 from . import __version__, catalog, store, styles
 from .errors import PainterlyError
-from .files import Terminated, os_error_message, terminate_cleanly
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -208,7 +208,7 @@ def _devices(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from painterly_plugin.worker import main as worker_main
+    from .worker import main as worker_main
 
     return worker_main() or 0
 

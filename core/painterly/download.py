@@ -18,9 +18,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from painterly_common.files import TEMP_PREFIX, TEMP_SUFFIX, os_error_message
+
 from .catalog import ModelEntry
 from .errors import ModelDownloadError
-from .files import TEMP_PREFIX, TEMP_SUFFIX, os_error_message
 
 Progress = Callable[[int, int], None]  # bytes done, bytes total
 CHUNK = 1 << 16

@@ -27,6 +27,10 @@ class ModelDownloadError(PainterlyError):
     """Fetching or verifying a model failed (network, mirror, checksum)."""
 
 
+class ModelFormatError(PainterlyError):
+    """An upstream model file does not have the layout its converter expects."""
+
+
 class CancelledError(PainterlyError):
     """The user cancelled; nothing was written."""
 

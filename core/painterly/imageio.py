@@ -22,10 +22,10 @@ from typing import BinaryIO
 
 import numpy as np
 import png
+from painterly_common.files import os_error_message, write_atomic
 from PIL import Image
 
 from .errors import BadImageError, PainterlyError
-from .files import os_error_message, write_atomic
 from .pixels import check_size, max_pixels
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -236,7 +236,10 @@ def save_image(path: str | os.PathLike, pixels: np.ndarray, icc_profile: bytes |
         raise PainterlyError(f"{p}: cannot write '{ext or 'no extension'}' files; "
                              f"use one of {', '.join(sorted(WRITABLE))}")
     icc = icc_profile if icc_profile and len(icc_profile) <= MAX_ICC_BYTES else None
-    write_atomic(p, _encode(pixels, ext, icc, quality))
+    try:
+        write_atomic(p, _encode(pixels, ext, icc, quality), make_parents=True)
+    except OSError as exc:
+        raise PainterlyError(os_error_message(exc, p, "write")) from None
 
 
 def _encode(pixels: np.ndarray, ext: str, icc: bytes | None, quality: int) -> bytes:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
+
+from painterly_common import folders
 
 
 def data_dir() -> Path:
@@ -12,14 +13,7 @@ def data_dir() -> Path:
     env = os.environ.get("PAINTERLY_HOME")
     if env:
         return Path(env).expanduser()
-    home = Path.home()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "painterly"
+    return folders.data_home() / "painterly"
 
 
 def models_dir() -> Path:

@@ -20,13 +20,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from painterly_common.files import os_error_message, remove_stale_temporaries, write_atomic
 from safetensors import safe_open
 from safetensors.numpy import load as load_bytes
 from safetensors.numpy import save as save_bytes
 
 from . import catalog, download, paths
 from .errors import ModelDownloadError, ModelNotInstalledError, PainterlyError
-from .files import os_error_message, remove_stale_temporaries, write_atomic
 
 _verified: dict[Path, tuple[int, int, int]] = {}  # model file -> (inode, size, mtime) when it was checked
 _verified_lock = threading.Lock()
@@ -85,8 +85,11 @@ def install(name: str, progress: download.Progress | None = None, force: bool = 
                       metadata={"source_sha256": entry.sha256, "converter": entry.converter})
     # The digest first: killed between the two writes, the old file no longer matches and is
     # reinstalled, while the reverse order would leave a new file with no record to check.
-    write_atomic(digest_path(name), (hashlib.sha256(data).hexdigest() + "\n").encode("ascii"))
-    write_atomic(target, data)
+    try:
+        write_atomic(digest_path(name), (hashlib.sha256(data).hexdigest() + "\n").encode("ascii"))
+        write_atomic(target, data)
+    except OSError as exc:
+        raise PainterlyError(f"{name}: {os_error_message(exc, folder, 'write into')}") from None
     _forget(name)
     return target
 
@@ -182,7 +185,7 @@ def load(name: str, allow_download: bool = True,
         if _recorded_digest(name) is None:  # installed by an older version: record it now that it checked out
             try:
                 write_atomic(digest_path(name), (hashlib.sha256(path.read_bytes()).hexdigest() + "\n").encode())
-            except (OSError, PainterlyError):
+            except OSError:
                 pass  # a read-only models folder still works; it is checked again next time
         _remember(name, path)
     try:

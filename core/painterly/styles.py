@@ -1,4 +1,5 @@
-"""Arbitrary styles: style images to Magenta style vectors, mixing, painting presets.
+"""Arbitrary styles: style images to Magenta style vectors, mixing (painting presets
+are converted by `converters.painting`).
 
 A style vector is read from the style image scaled so that its shorter side is
 `style_size` pixels (256 by default, the size the predictor was trained at).
@@ -9,7 +10,6 @@ a smaller style size gives bolder, larger strokes; a larger one, finer texture.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,6 @@ from .models.magenta import StylePredictor
 
 DEFAULT_STYLE_SIZE = 256
 MIN_STYLE_SIZE, MAX_STYLE_SIZE = 64, 1024
-STORED_SIDE = 1024  # painting presets keep a copy this large, to re-read at other style sizes
 
 
 def style_image_rgb(style: str | os.PathLike | np.ndarray | bytes) -> np.ndarray:
@@ -87,28 +86,6 @@ def check_weights(count: int, weights: list[float] | None) -> np.ndarray:
 def mix(vectors: list[torch.Tensor], weights: list[float] | None) -> torch.Tensor:
     w = check_weights(len(vectors), weights)
     return sum(float(wi) * v for wi, v in zip(w, vectors, strict=True))
-
-
-# -- painting presets: installed as (style vector, stored pixels) -------------------------
-
-
-def convert_painting(data: bytes) -> dict[str, np.ndarray]:
-    """Catalog converter: a painting file -> its style vector at the default size and a
-    downscaled copy of its pixels (for other style sizes)."""
-    rgb = style_image_rgb(data)
-    h, w = rgb.shape[:2]
-    scale = min(1.0, STORED_SIDE / max(h, w))
-    small = px.resize(rgb, (max(1, round(h * scale)), max(1, round(w * scale))))
-    rgb8 = np.clip(np.rint(small * 255), 0, 255).astype(np.uint8)
-    vector = style_vector(_cpu_predictor(), rgb)
-    return {"style_vector": vector[0].numpy(), "pixels": rgb8}
-
-
-@lru_cache(maxsize=1)
-def _cpu_predictor() -> StylePredictor:
-    from . import store
-
-    return load_predictor(store.load("magenta_predictor"))
 
 
 def load_predictor(state: dict[str, np.ndarray]) -> StylePredictor:

@@ -17,9 +17,10 @@ statistics of the norms it contains are known exactly:
 
 Two groups are computed twice (conv1 for its statistics, up2 for its), which
 costs about 17 % of the network's work; that is the price of exact tiles.
-The networks must follow the shape of `TransformerNet` (see there); a network
-whose output needs whole-image work after the last convolution does it in
-`finalize(out)`, and norms with `needs_stats = False` are not measured.
+Which layers run as one group, which maps are stored and which norms are
+measured is derived from the network's `stages` (`schedule`, below); a norm
+after the last convolution (Magenta's) needs the whole output, and is applied
+after the last tile (`finalize`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import torch.nn.functional as F
 
 from .errors import CancelledError
 from .models.instance_norm import InstanceNorm, NormStats
+from .models.stages import bind
 from .models.transformer_net import ConvLayer
 
 log = logging.getLogger("painterly")
@@ -58,11 +60,9 @@ def apply_ops(ops: Sequence[Op], x: torch.Tensor, stats: list[NormStats]) -> tor
 def fold_norms(ops: Sequence[Op], stats: list[NormStats]) -> list[Op]:
     """With its statistics known, a norm right after a convolution is just a per-channel
     affine map: fold it into the convolution's weights (one pass less over the biggest
-    activations), and drop pass-through norms."""
+    activations)."""
     out: list[Op] = []
     for op in ops:
-        if isinstance(op, InstanceNorm) and not op.needs_stats:
-            continue
         if isinstance(op, InstanceNorm) and out and isinstance(out[-1], ConvLayer):
             scale, shift = op.affine(*stats[op.index])
             conv = copy.deepcopy(out[-1])
@@ -204,6 +204,123 @@ def allocate_map(shape: tuple[int, ...], dtype: torch.dtype, device: torch.devic
             pass
 
 
+# -- the schedule: the network's stages as tiled passes -----------------------------
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One layer group run tile by tile over the current source (the image, or the last
+    stored map), which has 1/`scale` of the image's resolution."""
+
+    kind: str  # "stats": only the statistics of `norm`; "store": the next stored map (and them); "output"
+    ops: tuple[Op, ...]
+    scale: int
+    stage: str  # what progress reports
+    norm: InstanceNorm | None = None
+
+
+@dataclass(frozen=True)
+class InPlace:
+    """A band-by-band update, no tiles. "block input": the stored map gets its pending norm
+    and activation and is kept as a residual block's input; "residual": the block input +=
+    norm(the stored map), then the activation; "finalize": norm and activation on the output,
+    with the statistics of the whole output."""
+
+    kind: str
+    norm: InstanceNorm | None
+    act: str
+
+
+TILE_ACTS: dict[str, Op | None] = {"relu": relu, "none": None, "sigmoid": torch.sigmoid}
+
+
+def schedule(net: torch.nn.Module, precise_output: bool = False) -> list[Pass | InPlace]:
+    """The tiled run of a network, derived from its `stages` (see `models.stages`).
+
+    Maps at half and quarter resolution are stored; one at full resolution (32 values per
+    pixel in `TransformerNet`) is not: its stage runs once for its norm's statistics and
+    again, with the norm folded in, at the head of the next group. A residual block's input is a stored
+    map whose pending norm and ReLU are applied in place; the block's sum is added into
+    it in place. The last stage writes the output; a norm there needs the whole output,
+    so it and its activation come after the last tile."""
+    bound = bind(net)
+    blocks = sum(s.block == "start" for s, _, _ in bound)
+    steps: list[Pass | InPlace] = []
+    pending: list[Op] = []  # still to run on the current source before the next convolution
+    pending_stage: tuple[InstanceNorm | None, str] = (None, "none")  # what `pending` is, on a stored map
+    scale, block, label = 1, 0, "encoding"
+    for k, (stage, conv, norm) in enumerate(bound):
+        after = [op for op in (norm, TILE_ACTS[stage.act]) if op is not None]
+        if stage.block == "start":
+            if any(isinstance(op, ConvLayer) for op in pending):
+                raise ValueError(f"{stage.conv}: a residual block must start on a stored map")
+            steps.append(InPlace("block input", *pending_stage))
+            pending, pending_stage = [], (None, "none")
+            block += 1
+            label = f"residual block {block}/{blocks}"
+        if k == len(bound) - 1:
+            last = conv.precise_copy() if precise_output else conv
+            if norm is None:
+                steps.append(Pass("output", (*pending, last, *after), scale, "decoding"))
+            else:
+                steps += [Pass("output", (*pending, last), scale, "decoding"), InPlace("finalize", norm, stage.act)]
+            break
+        ops = (*pending, conv)
+        out_scale = scale * conv.stride // conv.upsample
+        if out_scale == 1:
+            if norm is not None:
+                steps.append(Pass("stats", ops, scale, "statistics", norm))
+            pending = [*ops, *after]
+            continue
+        steps.append(Pass("store", ops, scale, label, norm))
+        scale = out_scale
+        if stage.block == "end":
+            steps.append(InPlace("residual", norm, stage.act))
+            pending, pending_stage = [], (None, "none")
+            if block == blocks:
+                label = "decoding"
+        else:
+            pending, pending_stage = after, (norm, stage.act)
+    return steps
+
+
+def _act_(x: torch.Tensor, act: str) -> torch.Tensor:
+    """The activation, in place."""
+    return x.relu_() if act == "relu" else x.sigmoid_() if act == "sigmoid" else x
+
+
+def _affine_act(norm: InstanceNorm | None, stats: list[NormStats], act: str,
+                dtype: torch.dtype) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    if norm is None:
+        return lambda band, _y: _act_(band, act)
+    scale, shift = (t.to(dtype) for t in norm.affine(*stats[norm.index]))
+    return lambda band, _y: _act_(band.mul_(scale).add_(shift), act)
+
+
+def finalize(out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256) -> np.ndarray:
+    """In place on the HxWx3 float32 output: the last norm with whole-image statistics,
+    then the activation (Magenta: in6, then the sigmoid). Exact, and cheap: three
+    channels. Works a band of `rows` rows at a time. Returns `out`."""
+    t = torch.from_numpy(out)
+    total = torch.zeros(3, dtype=torch.float64)
+    for y in range(0, t.shape[0], rows):
+        total += t[y:y + rows].double().sum(dim=(0, 1))
+    n = t.shape[0] * t.shape[1]
+    mean = total / n
+    sq = torch.zeros(3, dtype=torch.float64)
+    for y in range(0, t.shape[0], rows):
+        sq += ((t[y:y + rows].double() - mean) ** 2).sum(dim=(0, 1))
+    var = sq / n
+    scale = norm.weight.detach().double().cpu() * torch.rsqrt(var + norm.eps)
+    shift = norm.bias.detach().double().cpu() - mean * scale
+    scale, shift = scale.float(), shift.float()
+    with torch.inference_mode():
+        for y in range(0, t.shape[0], rows):
+            band = t[y:y + rows]  # a view of `out`
+            _act_(band.mul_(scale).add_(shift), act)
+    return out
+
+
 @dataclass
 class TiledRun:
     """Runs the network over an image in tiles of `tile` pixels (at full resolution)."""
@@ -255,19 +372,20 @@ class TiledRun:
         self._run(source, ops, stats, scale, stage, lambda y, x, core: acc.add(core))
         return acc.result()
 
-    def _store(self, source, ops, stats, scale, stage) -> tuple[torch.Tensor, NormStats]:
+    def _store(self, source, ops, stats, scale, stage, measure: bool = True) -> tuple[torch.Tensor, NormStats | None]:
         g = geometry(ops)
         channels = [op for op in ops if isinstance(op, ConvLayer)][-1].conv.out_channels
         shape = (1, channels, source.height * g.up // g.down, source.width * g.up // g.down)
         stored = allocate_map(shape, self.dtype, self.device, self.spill_bytes)
-        acc = RunningStats()
+        acc = RunningStats() if measure else None
 
         def write(y: int, x: int, core: torch.Tensor) -> None:
             stored[:, :, y:y + core.shape[2], x:x + core.shape[3]] = core
-            acc.add(core)
+            if acc is not None:
+                acc.add(core)
 
         self._run(source, ops, stats, scale, stage, write)
-        return stored, acc.result()
+        return stored, None if acc is None else acc.result()
 
     @staticmethod
     def _in_place(feature_map: torch.Tensor, fn: Callable[[torch.Tensor, int], torch.Tensor],
@@ -283,51 +401,44 @@ class TiledRun:
     def __call__(self, image: np.ndarray) -> np.ndarray:
         """`image`: HxWx3 float32 0..1, sides multiples of 4. Returns HxWx3 float32 network output."""
         net = self.net
+        steps = schedule(net, self.precise_output)
         stats: list[NormStats] = [None] * net.num_norms  # type: ignore[list-item]
-        src = image_source(image, net.input_scale, self.device, self.dtype)
         h, w = image.shape[:2]
-        blocks = list(net.res)
-        head1, head2 = [net.conv1], [net.conv1, net.in1, relu, net.conv2]
-        mid = [net.in2, relu, net.conv3]
-        tail1 = [net.in4, relu, net.up2]
-        conv_out = net.conv_out.precise_copy() if self.precise_output else net.conv_out
-        tail2 = [*tail1, net.in5, relu, conv_out, net.finish]
-        quarter = (h // 4) * (w // 4)
-        self._total = (conv_cost(head1) + conv_cost(head2)) * h * w + conv_cost(mid) * h * w / 4 \
-            + sum(conv_cost([b.conv1]) * 2 for b in blocks) * quarter \
-            + conv_cost([net.up1]) * quarter + (conv_cost(tail1) + conv_cost(tail2)) * h * w / 4
-
-        if net.in1.needs_stats:
-            stats[net.in1.index] = self._stats(src, head1, stats, 1, "statistics")
-        else:
-            self._total -= conv_cost(head1) * h * w
-        half, stats[net.in2.index] = self._store(src, head2, stats, 1, "encoding")
-        x, stats[net.in3.index] = self._store(map_source(half), mid, stats, 2, "encoding")
-        del half
-        if net.in3.needs_stats:
-            scale, shift = (t.to(self.dtype) for t in net.in3.affine(*stats[net.in3.index]))
-            self._in_place(x, lambda band, _y: band.mul_(scale).add_(shift).relu_())
-        else:
-            self._in_place(x, lambda band, _y: band.relu_())
-        for i, block in enumerate(blocks):
-            stage = f"residual block {i + 1}/{len(blocks)}"
-            t, stats[block.in1.index] = self._store(map_source(x), [block.conv1], stats, 4, stage)
-            u, stats[block.in2.index] = self._store(map_source(t), [block.in1, relu, block.conv2],
-                                                    stats, 4, stage)
-            del t
-            scale, shift = (t.to(self.dtype) for t in block.in2.affine(*stats[block.in2.index]))
-            self._in_place(x, lambda band, y, u=u, a=scale, b=shift:
-                           band.addcmul_(u[:, :, y:y + band.shape[2]], a).add_(b))
-            del u
-        half, stats[net.in4.index] = self._store(map_source(x), [net.up1], stats, 4, "decoding")
-        del x
-        stats[net.in5.index] = self._stats(map_source(half), tail1, stats, 2, "statistics")
-        out = np.empty((h, w, 3), np.float32)
+        self._total = sum(conv_cost(s.ops) * (h // s.scale) * (w // s.scale) for s in steps if isinstance(s, Pass))
+        image_src = image_source(image, net.input_scale, self.device, self.dtype)
+        # the stored map the next pass reads (None: the image), and the residual block's input;
+        # a map is freed as soon as neither refers to it
+        current: torch.Tensor | None = None
+        block_input: torch.Tensor | None = None
+        out = np.empty((0, 0, 3), np.float32)  # allocated when the output pass starts, not before
 
         def write(y: int, x0: int, core: torch.Tensor) -> None:
             out[y:y + core.shape[2], x0:x0 + core.shape[3]] = core[0].permute(1, 2, 0).float().cpu().numpy()
 
-        self._run(map_source(half), tail2, stats, 2, "decoding", write)
-        # a network may end in something that needs the whole output (Magenta: a last norm)
-        finalize = getattr(net, "finalize", None)
-        return out if finalize is None else finalize(out)
+        for step in steps:
+            if isinstance(step, Pass):
+                src = image_src if current is None else map_source(current)
+                if step.kind == "stats":
+                    stats[step.norm.index] = self._stats(src, step.ops, stats, step.scale, step.stage)
+                elif step.kind == "store":
+                    current, measured = self._store(src, step.ops, stats, step.scale, step.stage,
+                                                    measure=step.norm is not None)
+                    if step.norm is not None:
+                        stats[step.norm.index] = measured
+                else:
+                    out = np.empty((h, w, 3), np.float32)
+                    self._run(src, step.ops, stats, step.scale, step.stage, write)
+                del src
+            elif step.kind == "block input":
+                if step.norm is not None or step.act != "none":  # else nothing to do: no pass over the map
+                    self._in_place(current, _affine_act(step.norm, stats, step.act, self.dtype))
+                block_input = current
+            elif step.kind == "residual":
+                # x += u·a + b in place, band by band: the sum needs no third map
+                a, b = (t.to(self.dtype) for t in step.norm.affine(*stats[step.norm.index]))
+                self._in_place(block_input, lambda band, y, u=current, a=a, b=b, act=step.act:
+                               _act_(band.addcmul_(u[:, :, y:y + band.shape[2]], a).add_(b), act))
+                current, block_input = block_input, None
+            else:
+                finalize(out, step.norm, step.act)
+        return out

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import sys
 
-from painterly_plugin import client, settings
+from painterly_common import settings
+from painterly_plugin import client
 
 
 def main() -> None:

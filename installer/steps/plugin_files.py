@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from ..run import Installer
 
 PLUGIN_PACKAGE = ROOT / "plugin" / "painterly_plugin"
+COMMON_PACKAGE = ROOT / "common" / "painterly_common"  # the stdlib foundation the plug-in imports
+SHARED_PACKAGES = (PLUGIN_PACKAGE, COMMON_PACKAGE)  # copied, as packages, beside each other
 GIMP_SCRIPT = ROOT / "plugin" / "gimp" / "painterly" / "painterly.py"
 KRITA_SOURCE = ROOT / "plugin" / "krita"
 
@@ -34,23 +36,25 @@ class PluginFile:
 def plugin_files(run: Installer) -> list[PluginFile]:
     """Every plug-in file this run installs, for the editors chosen, into every folder found for them."""
     plan = []
-    pkg, kpkg = PLUGIN_PACKAGE, KRITA_SOURCE / KRITA_PLUGIN
+    kpkg = KRITA_SOURCE / KRITA_PLUGIN
     for editor in run.editors:
         if editor == "gimp":
             for plugins in run.layout.gimp:
                 dest = plugins / "painterly"
                 plan.append(PluginFile(editor, GIMP_SCRIPT, dest / "painterly.py", True))
                 # lib/, not beside painterly.py: there it would shadow the engine `painterly` in the worker
-                for f in source_files(pkg):
-                    plan.append(PluginFile(editor, f, dest / "lib" / "painterly_plugin" / f.relative_to(pkg)))
+                for pkg in SHARED_PACKAGES:
+                    for f in source_files(pkg):
+                        plan.append(PluginFile(editor, f, dest / "lib" / pkg.name / f.relative_to(pkg)))
         else:
             for target in run.layout.krita:
                 plan.append(PluginFile(editor, KRITA_SOURCE / f"{KRITA_PLUGIN}.desktop",
                                        target.pykrita / f"{KRITA_PLUGIN}.desktop"))
                 for f in source_files(kpkg):
                     plan.append(PluginFile(editor, f, target.pykrita / KRITA_PLUGIN / f.relative_to(kpkg)))
-                for f in source_files(pkg):
-                    plan.append(PluginFile(editor, f, target.pykrita / "painterly_plugin" / f.relative_to(pkg)))
+                for pkg in SHARED_PACKAGES:
+                    for f in source_files(pkg):
+                        plan.append(PluginFile(editor, f, target.pykrita / pkg.name / f.relative_to(pkg)))
     return plan
 
 

@@ -1,4 +1,4 @@
-"""Step 4, the settings file: the worker's Python (and --model-dir), written by painterly_plugin.settings."""
+"""Step 4, the settings file: the worker's Python (and --model-dir), written by painterly_common.settings."""
 
 from __future__ import annotations
 

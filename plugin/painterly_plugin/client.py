@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import protocol as p
-from . import settings
+from painterly_common import protocol as p
+from painterly_common import settings
 
 Progress = Callable[[float, str], None]
 
@@ -96,10 +96,13 @@ def worker_env(extra: dict[str, str] | None = None, *, apply_settings: bool = Tr
         for key, value in settings.worker_env().items():
             env.setdefault(key, value)
     env.update(extra or {})
+    # Installed, painterly_common sits beside painterly_plugin; in a checkout, in common/ beside plugin/,
+    # and the engine in core/.
     ours = [str(_PACKAGE_ROOT)]
-    core = _PACKAGE_ROOT.parent / "core"
-    if (core / "painterly" / "__init__.py").is_file():  # running from a checkout
-        ours.append(str(core))
+    for folder, package in ((_PACKAGE_ROOT.parent / "common", "painterly_common"),
+                            (_PACKAGE_ROOT.parent / "core", "painterly")):
+        if (folder / package / "__init__.py").is_file():
+            ours.append(str(folder))
     if env.get("PYTHONPATH"):
         ours.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(ours)
@@ -302,7 +305,7 @@ class WorkerClient:
             kwargs["start_new_session"] = True
         try:
             proc = subprocess.Popen(
-                [self.python, "-m", "painterly_plugin.worker"],
+                [self.python, "-m", "painterly.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_env(self.env), **kwargs,
             )
@@ -494,6 +497,12 @@ class WorkerClient:
 
     def _start_failed(self, why: str) -> PainterlyClientError:
         status = self._exit_status() if self._proc is not None else ""
+        if "No module named 'painterly" in self._tail():  # a Python without the engine: say what to do
+            err = PainterlyClientError(
+                f"The Painterly engine cannot be loaded by {self.python}: it has no 'painterly' package. Point the "
+                "plug-in's worker Python at the venv Painterly was installed into.", p.E_ENGINE_UNAVAILABLE)
+            self._kill()
+            return err
         err = PainterlyClientError(
             f"The Painterly worker could not start with Python '{self.python}': {why}"
             f"{' (' + status + ')' if status else ''}.{self._tail()}",

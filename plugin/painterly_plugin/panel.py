@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from painterly_common.protocol import E_UNKNOWN_STYLE
+
 from . import thumbnails
 from .client import PainterlyCancelled, PainterlyClientError
-from .protocol import E_UNKNOWN_STYLE
 from .qt import Qt, QtCore, QtGui, QtWidgets, Signal, is_deleted
 
 

@@ -22,8 +22,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from painterly_common import settings as psettings
+
 from . import client as pclient
-from . import settings as psettings
 from .panel import soften
 from .qt import Qt, QtCore, QtGui, QtWidgets, Signal, exec_, is_deleted
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 import os
 import re
-import sys
 from pathlib import Path
+
+from painterly_common import folders
 
 #: Bump when the sample picture or the thumbnail size changes: old files are then ignored.
 VERSION = 1
@@ -22,12 +23,7 @@ def cache_dir() -> Path:
     """The per-user cache folder for Painterly (thumbnails live in `thumbnails/`)."""
     if override := os.environ.get("PAINTERLY_CACHE"):
         return Path(override)
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Caches"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    base = folders.cache_home()
     return base / "painterly"
 
 

@@ -250,8 +250,8 @@ def install_plugin(home: Path) -> Path:
     dest.mkdir(parents=True)
     shutil.copy2(PLUGIN_SRC / "painterly.py", dest / "painterly.py")
     (dest / "painterly.py").chmod(0o755)
-    shutil.copytree(PACKAGE_SRC, dest / "lib" / "painterly_plugin",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for package in (PACKAGE_SRC, ROOT / "common" / "painterly_common"):
+        shutil.copytree(package, dest / "lib" / package.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return dest
 
 

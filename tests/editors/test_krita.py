@@ -88,7 +88,8 @@ def install_plugin(home: Path, extra: tuple[Path, ...] = ()) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "plugin" / "krita" / "painterly_krita", pykrita / "painterly_krita", ignore=ignore)
     shutil.copy2(ROOT / "plugin" / "krita" / "painterly_krita.desktop", pykrita)
-    shutil.copytree(ROOT / "plugin" / "painterly_plugin", pykrita / "painterly_plugin", ignore=ignore)
+    for package in (ROOT / "plugin" / "painterly_plugin", ROOT / "common" / "painterly_common"):
+        shutil.copytree(package, pykrita / package.name, ignore=ignore)
     enabled = ["painterly_krita"]
     for plugin in extra:  # test-only extensions: <name>.desktop + <name>/
         shutil.copytree(plugin, pykrita / plugin.name, ignore=ignore)

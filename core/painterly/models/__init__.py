@@ -1,1 +1,1 @@
-"""The networks, as short explicit `nn.Module`s, and converters from upstream formats."""
+"""The networks, as short explicit `nn.Module`s, each wired once by its `stages` (see `stages.py`)."""

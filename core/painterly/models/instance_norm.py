@@ -16,8 +16,6 @@ NormStats = tuple[torch.Tensor, torch.Tensor]
 
 
 class InstanceNorm(nn.Module):
-    needs_stats = True  # False for a pass-through placeholder: the tiled executor skips measuring it
-
     def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.ones(channels))

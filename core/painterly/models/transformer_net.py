@@ -14,13 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .instance_norm import InstanceNorm, NormStats, number_norms
-
-
-def layer_order() -> list[tuple[str, str | None]]:
-    """(conv, norm after it) in forward order: the order of the upstream weight files."""
-    res = [(f"res.{i}.{c}", f"res.{i}.{n}") for i in range(5) for c, n in (("conv1", "in1"), ("conv2", "in2"))]
-    return [("conv1", "in1"), ("conv2", "in2"), ("conv3", "in3"), *res,
-            ("up1", "in4"), ("up2", "in5"), ("conv_out", None)]
+from .stages import run_stages, transformer_stages
 
 
 class ConvLayer(nn.Module):
@@ -66,6 +60,8 @@ class UpsampleConvLayer(ConvLayer):
 
 
 class ResidualBlock(nn.Module):
+    """x + in2(conv2(relu(in1(conv1(x))))): the layers only; the network's `stages` wire them."""
+
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv1 = ConvLayer(channels, channels, 3)
@@ -73,14 +69,11 @@ class ResidualBlock(nn.Module):
         self.conv2 = ConvLayer(channels, channels, 3)
         self.in2 = InstanceNorm(channels)
 
-    def forward(self, x, stats=None, collect=None):
-        y = F.relu(self.in1(self.conv1(x), stats, collect))
-        return x + self.in2(self.conv2(y), stats, collect)
-
 
 class TransformerNet(nn.Module):
-    """Also the shape every tiled network follows (see `painterly.tiling`):
-    conv1-in1-conv2-in2-conv3-in3, residual blocks, up1-in4-up2-in5-conv_out, `finish`."""
+    """conv1-in1-conv2-in2-conv3-in3, five residual blocks, up1-in4-up2-in5-conv_out:
+    the order is `stages` (see `models.stages`), which the forward pass, the tiler and the
+    ncnn reader all walk."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -97,13 +90,10 @@ class TransformerNet(nn.Module):
         self.in5 = InstanceNorm(32)
         self.conv_out = ConvLayer(32, 3, 9)
         self.num_norms = number_norms(self)
+        self.stages = transformer_stages(len(self.res))
 
     # Input and output are RGB scaled 0..255.
     input_scale = 255.0
-
-    def finish(self, y: torch.Tensor) -> torch.Tensor:
-        """The output activation, applied after conv_out."""
-        return y
 
     def forward(
         self,
@@ -112,17 +102,4 @@ class TransformerNet(nn.Module):
         collect: list[NormStats] | None = None,
     ) -> torch.Tensor:
         """`stats`: use these norm statistics; `collect`: append the ones this pass computed."""
-        return run_layers(self, x, stats, collect)
-
-
-def run_layers(net: nn.Module, x: torch.Tensor, stats: list[NormStats] | None,
-               collect: list[NormStats] | None) -> torch.Tensor:
-    """The forward pass of any network with the shape of `TransformerNet`."""
-    y = F.relu(net.in1(net.conv1(x), stats, collect))
-    y = F.relu(net.in2(net.conv2(y), stats, collect))
-    y = F.relu(net.in3(net.conv3(y), stats, collect))
-    for block in net.res:
-        y = block(y, stats, collect)
-    y = F.relu(net.in4(net.up1(y), stats, collect))
-    y = F.relu(net.in5(net.up2(y), stats, collect))
-    return net.finish(net.conv_out(y))
+        return run_stages(self, x, stats, collect)

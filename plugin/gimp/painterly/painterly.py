@@ -26,10 +26,12 @@ from pathlib import Path
 # Where painterly_plugin is: installed, in lib/ beside this file; run from a checkout, in plugin/.
 # Not directly beside this file: the client puts the folder holding painterly_plugin first on the
 # worker's PYTHONPATH, and there this file would shadow the engine package `painterly`.
+# painterly_common (the stdlib foundation) is in lib/ too, or in common/ of the checkout.
 _HERE = Path(__file__).resolve().parent
 for _folder in (_HERE / "lib", _HERE.parent.parent):
     if (_folder / "painterly_plugin" / "client.py").is_file():
-        sys.path.insert(0, str(_folder))
+        _common = _folder if (_folder / "painterly_common").is_dir() else _folder.parent / "common"
+        sys.path[:0] = [str(_folder), str(_common)]
         break
 
 import gi  # noqa: E402
@@ -37,8 +39,8 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+from painterly_common import settings as psettings  # noqa: E402
 from painterly_plugin import client as pclient  # noqa: E402
-from painterly_plugin import settings as psettings  # noqa: E402
 
 STYLIZE_PROC = "plug-in-painterly-stylize"
 PREFERENCES_PROC = "plug-in-painterly-preferences"

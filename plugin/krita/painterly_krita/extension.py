@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from krita import DockWidget, DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
-from painterly_plugin import settings
+from painterly_common import settings
 from painterly_plugin.panel import StyleChoice, StylePanel
 from painterly_plugin.qt import Qt, QtWidgets, is_deleted
 

@@ -21,7 +21,7 @@ def worker_python() -> str:
     """The Python that runs the worker: PAINTERLY_PYTHON, the settings file, or a Python on PATH.
 
     Krita's own `sys.executable` may be Krita itself (Windows, macOS, AppImage), which must
-    never be started as "python -m painterly_plugin.worker"; a bare system Python then gets
+    never be started as "python -m painterly.worker"; a bare system Python then gets
     started instead and answers with a clear "the engine cannot be loaded" message.
     """
     explicit = os.environ.get("PAINTERLY_PYTHON") or settings_worker_python()

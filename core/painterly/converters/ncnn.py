@@ -1,28 +1,26 @@
 """Read the ncnn `.bin` weights of the five preset networks.
 
-Layout (see shared SOURCES.md): no header; in forward order, each conv is a
-uint32 tag 0x01306B47, fp16 weights [out, in, kh, kw] padded to 4 bytes and
-float32 bias [out]; each conv followed by an instance norm adds float32 gamma
-[c] and beta [c]. Nothing is executed or unpickled: the bytes are just sliced.
+Layout (see shared SOURCES.md): no header; in forward order (the network's
+`stages`), each conv is a uint32 tag 0x01306B47, fp16 weights [out, in, kh, kw]
+padded to 4 bytes and float32 bias [out]; each conv followed by an instance norm
+adds float32 gamma [c] and beta [c]. Nothing is executed or unpickled: the bytes
+are just sliced.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import PainterlyError
-from .transformer_net import TransformerNet, layer_order
+from ..errors import ModelFormatError
+from ..models.transformer_net import TransformerNet
 
 FP16_TAG = 0x01306B47
 
 
-class ModelFormatError(PainterlyError):
-    """An upstream model file does not have the layout its converter expects."""
-
-
 def read_transformer_bin(data: bytes) -> dict[str, np.ndarray]:
     """Parse the file into a float32 state dict for `TransformerNet`."""
-    shapes = {k: tuple(v.shape) for k, v in TransformerNet().state_dict().items()}
+    net = TransformerNet()
+    shapes = {k: tuple(v.shape) for k, v in net.state_dict().items()}
     state: dict[str, np.ndarray] = {}
     off = 0
 
@@ -35,7 +33,8 @@ def read_transformer_bin(data: bytes) -> dict[str, np.ndarray]:
         off += size
         return arr
 
-    for conv, norm in layer_order():
+    for stage in net.stages:  # the file's blocks come in forward order
+        conv, norm = stage.conv, stage.norm
         shape = shapes[f"{conv}.conv.weight"]
         tag = int(take("<u4", 1)[0])
         if tag != FP16_TAG:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .ncnn import ModelFormatError
+from ..errors import ModelFormatError
 
 # TensorType -> numpy dtype (None: no plain numpy view).
 TENSOR_TYPES: dict[int, tuple[str, str | None]] = {

@@ -1,6 +1,9 @@
 """Writing files without ever leaving a partial one, and saying plainly why the OS refused.
 
-Every file Painterly writes (images, converted models) goes through `write_atomic`:
+Standard library only: the engine, the plug-ins, the settings and the installer use it.
+
+Every file Painterly writes (images, models, settings, installed plug-in files) goes
+through `write_atomic`:
 a temporary file in the target's folder, flushed to disk, given the mode the
 umask gives any new file, then renamed over the target. `tempfile.mkstemp`
 creates its file 0600 and a rename keeps that mode, which left outputs and
@@ -50,21 +53,21 @@ def new_file_mode() -> int:
     return 0o666 & ~umask()
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None]) -> Path:
+def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *,
+                 mode: int | None = None, make_parents: bool = False, sync_folder: bool = False) -> Path:
     """Write `data` (bytes, or a function writing to a binary file) to `path` atomically.
 
-    On any failure — an exception, Ctrl-C, SIGTERM/SIGHUP under `terminate_cleanly` —
-    the temporary file is removed and the target is left as it was. OS errors are
-    raised as `PainterlyError` with a one-line message naming the file."""
-    from .errors import PainterlyError
-
+    `mode`: the file's permissions (None: what the umask gives a new file). On any
+    failure — an exception, Ctrl-C, SIGTERM/SIGHUP under `terminate_cleanly` — the
+    temporary file is removed and the target is left as it was; OS errors are raised
+    as they are, with `filename` set to `path`, for each caller to put in its words
+    (`os_error_message` gives one line)."""
     target = Path(path)
+    tmp: str | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if make_parents:
+            target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=target.parent)
-    except OSError as exc:
-        raise PainterlyError(os_error_message(exc, target, "write")) from None
-    try:
         with os.fdopen(fd, "wb") as f:
             if isinstance(data, (bytes, bytearray, memoryview)):
                 f.write(data)
@@ -72,17 +75,35 @@ def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], Non
                 data(f)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, new_file_mode())
+        os.chmod(tmp, new_file_mode() if mode is None else mode)
         os.replace(tmp, target)
+        tmp = None
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, OSError):
-            raise PainterlyError(os_error_message(exc, target, "write")) from None
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(target)
         raise
+    if sync_folder:
+        _sync_folder(target.parent)
     return target
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync the folder, so the rename itself survives a power cut (POSIX; harmless elsewhere)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def remove_stale_temporaries(folder: Path) -> list[Path]:
@@ -106,7 +127,7 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
+    if pid == os.getpid() or os.name == "nt":  # Windows: os.kill(pid, 0) would send CTRL_C_EVENT
         return True
     try:
         os.kill(pid, 0)

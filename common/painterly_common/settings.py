@@ -36,12 +36,11 @@ import math
 import os
 import re
 import stat
-import sys
-import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from . import files, folders
 from .protocol import brief, json_too_deep
 
 log = logging.getLogger("painterly.settings")
@@ -185,31 +184,14 @@ _VALIDATORS = {
 
 
 def platform_config_dir(home: Path | None = None, environ: dict[str, str] | None = None) -> Path:
-    """The platform's per-user config folder (not Painterly's own subfolder).
-
-    `home` and `environ` default to the real ones; the installer passes a fake home.
-    """
-    env = os.environ if environ is None else environ
-    home = Path.home() if home is None else home
-    if sys.platform == "win32":
-        return Path(env.get("APPDATA") or home / "AppData" / "Roaming")
-    if sys.platform == "darwin":
-        return home / "Library" / "Application Support"
-    return Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    """The platform's per-user config folder (not Painterly's own subfolder)."""
+    return folders.config_home(home, environ)
 
 
 def platform_data_dir(home: Path | None = None, environ: dict[str, str] | None = None) -> Path:
-    """Painterly's default data folder (models, the installer's venv); mirrors `painterly.paths.data_dir`
-    without PAINTERLY_HOME, for code that cannot import the engine."""
-    env = os.environ if environ is None else environ
-    home = Path.home() if home is None else home
-    if sys.platform == "win32":
-        base = Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    elif sys.platform == "darwin":
-        base = home / "Library" / "Application Support"
-    else:
-        base = Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
-    return base / "painterly"
+    """Painterly's default data folder (models, the installer's venv): `painterly.paths.data_dir`
+    without PAINTERLY_HOME."""
+    return folders.data_home(home, environ) / "painterly"
 
 
 def settings_dir() -> Path:
@@ -429,26 +411,10 @@ def save(settings: Settings, path: Path | str | None = None) -> Path:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a path with bytes that are not UTF-8 (U+DC80..): as \u escapes it loads back
         text = json.dumps(settings.to_json(), indent=2, ensure_ascii=True, sort_keys=True) + "\n"
-    tmp: str | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp makes the file 0600 and the rename keeps that: give it the mode any new file gets.
-        os.chmod(tmp, new_file_mode())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        if isinstance(exc, OSError):
-            raise SettingsSaveError(_save_error_message(path, exc), path, exc) from None
-        raise
+        files.write_atomic(path, text.encode("utf-8"), make_parents=True)
+    except OSError as exc:
+        raise SettingsSaveError(_save_error_message(path, exc), path, exc) from None
     settings.path = path
     return path
 
@@ -469,26 +435,6 @@ _SAVE_ADVICE = {
 def _save_error_message(path: Path, exc: OSError) -> str:
     advice = _SAVE_ADVICE.get(exc.errno or 0) or (exc.strerror or str(exc) or type(exc).__name__)
     return f"cannot write the settings file {path}: {advice}"
-
-
-def umask() -> int:
-    """The process's umask. Read from /proc where there is one, because `os.umask` can only
-    be read by setting it, which races with other threads creating files."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    current = os.umask(0o022)
-    os.umask(current)
-    return current
-
-
-def new_file_mode() -> int:
-    """The mode `open()` gives a new file: 0666 less the umask."""
-    return 0o666 & ~umask()
 
 
 def worker_env() -> dict[str, str]:

@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("PyQt5.QtWidgets", reason="the Qt panel tests need PyQt5 (pip install -e '.[dev]')")
 pytest.importorskip("pytestqt", reason="the Qt panel tests need pytest-qt (pip install -e '.[dev]')")
 
+from painterly_common.options import StylizeOptions  # noqa: E402
 from painterly_plugin import thumbnails  # noqa: E402
 from painterly_plugin.client import WorkerClient  # noqa: E402
 from painterly_plugin.panel import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice, StylePanel  # noqa: E402
@@ -69,10 +70,10 @@ class PictureHost(Host):
         im.thumbnail((max_side, max_side), Image.LANCZOS)
         return Preview(ImageData(np.asarray(im).tobytes(), im.width, im.height), "Photo, small")
 
-    def begin_apply(self, choice: StyleChoice, strength: float, preserve_color: bool) -> ApplyJob:
+    def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
         if self.refuse:
             raise HostError(self.refuse)
-        self.calls.append((choice, strength, preserve_color))
+        self.calls.append((choice, options.strength, options.preserve_color))
         h, w = self.pixels.shape[:2]
 
         def finish(data, width, height, stride):
@@ -156,12 +157,13 @@ def test_defaults_and_controls_map_to_the_request(qtbot, panel, host, client):
     panel.strength_spin.setValue(35)
     assert panel.strength_slider.value() == 35
     panel.preserve_check.setChecked(True)
-    assert panel.options() == {"style": "udnie", "strength": 0.35, "preserve_color": True}
+    assert panel.options() == StylizeOptions.single("udnie", strength=0.35, preserve_color=True)
     made = apply_and_wait(qtbot, panel)
     assert made == "layer 1"
     assert host.calls == [(StyleChoice("udnie", "Udnie", "preset"), 0.35, True)]
     h, w = host.pixels.shape[:2]
-    direct, *_ = client.stylize(host.pixels.tobytes(), w, h, "rgba8", w * 4, "udnie", 0.35, True)
+    direct, *_ = client.stylize(host.pixels.tobytes(), w, h, "rgba8", w * 4,
+                                StylizeOptions.single("udnie", strength=0.35, preserve_color=True))
     want = np.frombuffer(bytes(direct), np.uint8).reshape(h, w, 4)
     got = host.results[0]
     assert np.abs(got.astype(int) - want).max() <= 1, "the panel sent something else than its controls say"

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from painterly_common import protocol as p
+from painterly_common.options import StylizeOptions
 
 
 def roundtrip(header: dict, payload=b"") -> tuple[dict, bytearray]:
@@ -50,8 +51,15 @@ def test_round_trip_stylize_with_mask_in_parts():
     stride = w * bpp + 4  # padded rows travel as they are
     pixels = bytes(range(stride * h))
     mask = bytes([255, 0, 128] * w)
-    header = p.stylize_request(9, style="candy", fmt="rgba8", width=w, height=h, stride=stride,
-                               strength=0.5, mask_bytes=len(mask))
+    header = p.stylize_request(
+        9,
+        StylizeOptions.single("candy", strength=0.5),
+        fmt="rgba8",
+        width=w,
+        height=h,
+        stride=stride,
+        mask_bytes=len(mask),
+    )
     got, payload = roundtrip(header, [pixels, memoryview(mask)])
     assert got["payload_bytes"] == len(pixels) + len(mask)
     assert payload == pixels + mask
@@ -150,7 +158,7 @@ def test_truncated_oversized_header():
 def test_payload_shorter_than_declared():
     with pytest.raises(p.TruncatedError, match="3 of 10"):
         p.read_message(stream(b'{"type": "x", "id": 1, "payload_bytes": 10}\nabc'))
-    header = p.stylize_request(1, style="candy", fmt="rgba8", width=2, height=2, stride=8)
+    header = p.stylize_request(1, StylizeOptions.single("candy"), fmt="rgba8", width=2, height=2, stride=8)
     header["payload_bytes"] = 16
     with pytest.raises(p.TruncatedError, match="3 of 16") as exc:
         p.read_message(stream(json.dumps(header).encode() + b"\nabc"))
@@ -204,7 +212,7 @@ def test_written_header_is_one_line_even_with_newlines_in_strings():
 
 def good(**changes) -> tuple[dict, int]:
     """A valid 10×4 rgba16 request with `changes` applied, and its payload size."""
-    h = p.stylize_request(1, style="candy", fmt="rgba16", width=10, height=4, stride=80)
+    h = p.stylize_request(1, StylizeOptions.single("candy"), fmt="rgba16", width=10, height=4, stride=80)
     h.update(changes)
     mask = changes.get("mask_bytes", 0)
     return h, 80 * 4 + (mask if type(mask) is int else 0)
@@ -286,7 +294,7 @@ def test_validate_result_checks_payload():
     [
         b"[" * 30000 + b"]" * 30000,
         b'{"type": "hello", "x": ' + b"[" * 30000 + b"]" * 30000 + b"}",
-        b'{"type": "hello", "id": ' + b"{\"a\": " * 5000 + b"1" + b"}" * 5000 + b"}",
+        b'{"type": "hello", "id": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"}",
         b'{"type": "hello", "x": ' + b"[" * (p.MAX_HEADER_DEPTH + 1) + b"]" * (p.MAX_HEADER_DEPTH + 1) + b"}",
     ],
 )
@@ -329,16 +337,28 @@ def test_errors_quote_received_values_briefly():
 
 @pytest.mark.parametrize(
     "value, ok",
-    [(0, True), (-5, True), ("abc", True), ("", True), (2**53 - 1, True), (2**53, False), (1.0, False),
-     (True, False), (None, False), ([1], False), ({"a": 1}, False), ("x" * p.MAX_ID_CHARS, True),
-     ("x" * (p.MAX_ID_CHARS + 1), False)],
+    [
+        (0, True),
+        (-5, True),
+        ("abc", True),
+        ("", True),
+        (2**53 - 1, True),
+        (2**53, False),
+        (1.0, False),
+        (True, False),
+        (None, False),
+        ([1], False),
+        ({"a": 1}, False),
+        ("x" * p.MAX_ID_CHARS, True),
+        ("x" * (p.MAX_ID_CHARS + 1), False),
+    ],
 )
 def test_valid_ids(value, ok):
     assert p.valid_id(value) is ok
 
 
 def test_a_mismatched_stylize_payload_is_refused_unread():
-    header = p.stylize_request(3, style="candy", fmt="rgba8", width=2, height=2, stride=8)
+    header = p.stylize_request(3, StylizeOptions.single("candy"), fmt="rgba8", width=2, height=2, stride=8)
     header["payload_bytes"] = 1024**3  # the layout says 16
     s = stream(json.dumps(header).encode() + b"\n" + b"x" * 10)
     with pytest.raises(p.ProtocolError, match="payload is") as exc:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from painterly_common import protocol as p
+from painterly_common.options import StylizeOptions
 from painterly_plugin.client import PainterlyCancelled, PainterlyClientError, WorkerClient, worker_env
 
 from .conftest import MODELS
@@ -57,7 +58,11 @@ class Raw:
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "painterly.worker"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, env=worker_env(env), **popen,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                env=worker_env(env),
+                **popen,
             )
         self.raw_out = bytearray()  # every byte the worker wrote to stdout
         self._pos = 0  # how much of raw_out has been parsed into replies
@@ -123,12 +128,13 @@ def raw(env, tmp_path):
 
 
 def stylize_header(rid, w, h, **kw) -> dict:
-    return p.stylize_request(rid, style=kw.pop("style", "candy"), fmt="rgba8", width=w, height=h,
-                             stride=w * 4, **kw)
+    options = StylizeOptions.single(kw.pop("style", "candy"))
+    header = p.stylize_request(rid, options, fmt="rgba8", width=w, height=h, stride=w * 4)
+    header.update(kw)  # raw values, valid or not: they travel as they are
+    return header
 
 
 # -- through the client ---------------------------------------------------------------
-
 
 
 def test_hello(client):
@@ -141,20 +147,19 @@ def test_hello(client):
     assert keys <= set(info["presets"][0])
 
 
-
 def test_stylize_small_image(client):
     w, h = 96, 64
     src = image(w, h)
     progress = []
-    out, ow, oh, stride = client.stylize(src, w, h, "rgba8", w * 4, "candy",
-                                         on_progress=lambda f, s: progress.append((f, s)))
+    out, ow, oh, stride = client.stylize(
+        src, w, h, "rgba8", w * 4, StylizeOptions.single("candy"), on_progress=lambda f, s: progress.append((f, s))
+    )
     assert (ow, oh, stride, len(out)) == (w, h, w * 4, w * h * 4)
     assert out[3::4] == src[3::4], "alpha must pass through unchanged"
     changed = sum(1 for a, b in zip(out, src, strict=True) if a != b)
     assert changed > w * h, "the RGB channels should actually be stylized"
     fractions = [f for f, _ in progress]
     assert fractions and fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] <= 1.0
-
 
 
 def test_stylize_with_stride_mask_and_other_formats(client):
@@ -165,29 +170,29 @@ def test_stylize_with_stride_mask_and_other_formats(client):
     pad = 12
     padded = b"".join(src[y * w * 4 : (y + 1) * w * 4] + b"\x00" * pad for y in range(h))
     mask = bytes(255 if x < w // 2 else 0 for _ in range(h) for x in range(w))
-    out, _, _, stride = client.stylize(padded, w, h, "rgba8", w * 4 + pad, "candy", mask=mask)
+    out, _, _, stride = client.stylize(padded, w, h, "rgba8", w * 4 + pad, StylizeOptions.single("candy"), mask=mask)
     assert stride == w * 4  # results come back tightly packed
     right = [out[(y * w + x) * 4 : (y * w + x) * 4 + 4] for y in range(h) for x in range(w // 2, w)]
     assert right == [src[(y * w + x) * 4 : (y * w + x) * 4 + 4] for y in range(h) for x in range(w // 2, w)]
 
     as16 = struct.pack(f"={len(src)}H", *(v * 257 for v in src))
-    out16, *_ = client.stylize(as16, w, h, "rgba16", w * 8, "candy", strength=0.5)
+    out16, *_ = client.stylize(as16, w, h, "rgba16", w * 8, StylizeOptions.single("candy", strength=0.5))
     assert len(out16) == len(as16) and out16[6::8] == as16[6::8]
     asf = struct.pack(f"={len(src)}f", *(v / 255 for v in src))
-    outf, *_ = client.stylize(asf, w, h, "rgbaf32", w * 16, "candy", preserve_color=True, max_side=32)
+    outf, *_ = client.stylize(
+        asf, w, h, "rgbaf32", w * 16, StylizeOptions.single("candy", preserve_color=True, max_side=32)
+    )
     assert len(outf) == len(asf) and outf[12::16] == asf[12::16]
-
 
 
 def test_engine_errors_come_back_readable(client):
     with pytest.raises(PainterlyClientError) as exc:
-        client.stylize(image(8, 8), 8, 8, "rgba8", 32, "no-such-style")
+        client.stylize(image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("no-such-style"))
     assert exc.value.code == p.E_UNKNOWN_STYLE and "no-such-style" in str(exc.value)
     with pytest.raises(PainterlyClientError) as exc:  # caught before anything is sent
-        client.stylize(b"\x00" * 10, 8, 8, "rgba8", 32, "candy")
+        client.stylize(b"\x00" * 10, 8, 8, "rgba8", 32, StylizeOptions.single("candy"))
     assert exc.value.code == p.E_BAD_REQUEST
-    client.stylize(image(8, 8), 8, 8, "rgba8", 32, "candy")  # still serving
-
+    client.stylize(image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("candy"))  # still serving
 
 
 def test_cancel_mid_run_keeps_worker(client):
@@ -202,11 +207,12 @@ def test_cancel_mid_run_keeps_worker(client):
 
     w = h = 1024
     with pytest.raises(PainterlyCancelled) as exc:
-        client.stylize(image(w, h), w, h, "rgba8", w * 4, "candy", on_progress=on_progress, cancel_event=ev)
+        client.stylize(
+            image(w, h), w, h, "rgba8", w * 4, StylizeOptions.single("candy"), on_progress=on_progress, cancel_event=ev
+        )
     assert exc.value.code == p.E_CANCELLED and seen and seen[-1] < 1.0
-    out, *_ = client.stylize(image(32, 32), 32, 32, "rgba8", 128, "candy")
+    out, *_ = client.stylize(image(32, 32), 32, 32, "rgba8", 128, StylizeOptions.single("candy"))
     assert len(out) == 32 * 32 * 4 and client.pid == pid
-
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
@@ -220,12 +226,11 @@ def test_killed_worker_gives_clear_error_then_restarts(env):
                 os.kill(pid, signal.SIGKILL)
 
         with pytest.raises(PainterlyClientError) as exc:
-            c.stylize(image(512, 512), 512, 512, "rgba8", 2048, "candy", on_progress=kill)
+            c.stylize(image(512, 512), 512, 512, "rgba8", 2048, StylizeOptions.single("candy"), on_progress=kill)
         assert exc.value.code == "worker_died"
         assert "stopped unexpectedly" in str(exc.value) and "SIGKILL" in str(exc.value)
-        out, *_ = c.stylize(image(16, 16), 16, 16, "rgba8", 64, "candy")
+        out, *_ = c.stylize(image(16, 16), 16, 16, "rgba8", 64, StylizeOptions.single("candy"))
         assert len(out) == 16 * 16 * 4 and c.pid != pid
-
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
@@ -237,7 +242,7 @@ def test_worker_that_died_while_idle_is_restarted(env):
         deadline = time.monotonic() + TIMEOUT
         while c.running and time.monotonic() < deadline:  # it died "a while ago"
             time.sleep(0.01)
-        out, *_ = c.stylize(image(16, 16), 16, 16, "rgba8", 64, "candy")
+        out, *_ = c.stylize(image(16, 16), 16, 16, "rgba8", 64, StylizeOptions.single("candy"))
         assert len(out) == 16 * 16 * 4 and c.pid != pid
 
 
@@ -258,7 +263,6 @@ def test_python_that_cannot_run_the_worker(tmp_path):
     msg = str(exc.value)
     assert exc.value.code == "start_failed" and str(fake) in msg and "exit code 3" in msg
     assert "No module named torch (pretend)" in msg
-
 
 
 def test_close_shuts_down_cleanly(env):
@@ -289,7 +293,6 @@ def test_python_choice(monkeypatch, tmp_path):
 # -- on raw pipes -----------------------------------------------------------------------
 
 
-
 def test_raw_stylize_progress_then_result(raw):
     w, h = 96, 64
     src = image(w, h)
@@ -316,7 +319,6 @@ def test_raw_stylize_progress_then_result(raw):
     assert raw.close_stdin_and_wait() == 0
 
 
-
 def test_raw_busy_and_cancel(raw):
     w = h = 1024
     raw.msg(stylize_header(1, w, h), image(w, h))
@@ -335,7 +337,6 @@ def test_raw_busy_and_cancel(raw):
     while (header := raw.get()[0])["type"] == "progress":
         pass
     assert (header["type"], header["id"]) == ("result", 3)
-
 
 
 def test_raw_garbage_is_answered_and_worker_keeps_serving(raw):

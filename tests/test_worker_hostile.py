@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from painterly_common import protocol as p
+from painterly_common.options import StylizeOptions
 from painterly_plugin.client import PainterlyClientError, WorkerClient
 
 from .conftest import MODELS
@@ -27,8 +28,10 @@ REPLY_WAIT = 60.0  # generous on a busy 2-core machine; a passing run needs a fr
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict[str, str]:
     home = tmp_path_factory.mktemp("painterly-home")
-    return {"PAINTERLY_HOME": str(home), "PAINTERLY_MODEL_MIRROR": os.environ.get("PAINTERLY_MODEL_MIRROR",
-                                                                                  str(MODELS))}
+    return {
+        "PAINTERLY_HOME": str(home),
+        "PAINTERLY_MODEL_MIRROR": os.environ.get("PAINTERLY_MODEL_MIRROR", str(MODELS)),
+    }
 
 
 @pytest.fixture
@@ -86,8 +89,7 @@ def test_headers_that_are_not_objects_are_answered(raw):
 
 def test_deeply_nested_headers_are_answered(raw):
     deep = b"[" * 30000 + b"]" * 30000  # under MAX_HEADER_BYTES, far over any recursion limit
-    for line in (deep, b'{"type": "hello", "id": 1, "x": ' + deep + b"}",
-                 b'{"type": "hello", "id": ' + deep + b"}"):
+    for line in (deep, b'{"type": "hello", "id": 1, "x": ' + deep + b"}", b'{"type": "hello", "id": ' + deep + b"}"):
         assert len(line) < p.MAX_HEADER_BYTES
         raw.send(line + b"\n")
         err = error_for(raw)
@@ -207,7 +209,9 @@ def test_a_refused_payload_is_skipped_and_the_stream_stays_in_step(raw):
 @pytest.mark.skipif(not LINUX, reason="reads the worker's memory use from /proc")
 def test_a_payload_is_held_only_as_it_arrives(raw):
     side = 16384  # the largest layer: 4 GiB of rgbaf32, and a header that matches it
-    header = p.stylize_request(1, style="candy", fmt="rgbaf32", width=side, height=side, stride=side * 16)
+    header = p.stylize_request(
+        1, StylizeOptions.single("candy"), fmt="rgbaf32", width=side, height=side, stride=side * 16
+    )
     header["payload_bytes"] = side * side * 16
     raw.send(json.dumps(header).encode() + b"\n" + b"\x00" * (1 << 20))
     time.sleep(2.0)
@@ -225,7 +229,7 @@ def test_a_payload_is_held_only_as_it_arrives(raw):
 # Loaded by Python at start-up from a folder on PYTHONPATH: makes the engine's stylize fail
 # with the OSErrors listed in PAINTERLY_TEST_OSERRORS, one per call (a fault in the engine;
 # the worker, which is under test, is untouched).
-FAULTS = '''
+FAULTS = """
 import json, os
 _faults = os.environ.get("PAINTERLY_TEST_OSERRORS")
 if _faults:
@@ -236,7 +240,7 @@ if _faults:
         raise OSError(*next(_next))
 
     painterly.engine.Stylizer.stylize = _stylize
-'''
+"""
 
 
 def test_os_errors_are_engine_errors_with_the_file_and_what_to_do(env, tmp_path):
@@ -253,9 +257,12 @@ def test_os_errors_are_engine_errors_with_the_file_and_what_to_do(env, tmp_path)
     ]
     r = Raw(dict(env, PYTHONPATH=str(hook), PAINTERLY_TEST_OSERRORS=json.dumps(faults)), tmp_path)
     try:
-        expected = [("/data/painterly/models/.candy-1.safetensors", "disk is full"),
-                    ("/photos/style.png", "permissions"), ("/ro/painterly/models", "read-only"),
-                    ("Input/output error", "disk")]
+        expected = [
+            ("/data/painterly/models/.candy-1.safetensors", "disk is full"),
+            ("/photos/style.png", "permissions"),
+            ("/ro/painterly/models", "read-only"),
+            ("Input/output error", "disk"),
+        ]
         for n, (where, advice) in enumerate(expected, 1):
             r.msg(stylize_header(n, 4, 4), image(4, 4))
             err = error_for(r)
@@ -294,7 +301,7 @@ def test_unreadable_style_image_is_a_clear_error(raw, tmp_path):
 
 # -- the client against workers that misbehave -------------------------------------------------
 
-FAKE_WORKER = r'''
+FAKE_WORKER = r"""
 import json, os, subprocess, sys, time
 from painterly_common import protocol as p
 
@@ -329,7 +336,7 @@ elif mode == "huge-result":
     out.write(json.dumps(head).encode() + b"\n")
 out.flush()
 time.sleep(60)  # "silent" and the rest: never another word
-'''
+"""
 
 
 def fake_python(tmp_path: Path, mode: str) -> str:
@@ -409,14 +416,15 @@ def test_start_timeout_holds_even_when_the_workers_children_hold_its_pipes(tmp_p
 @pytest.mark.skipif(not LINUX, reason="shell scripts as the 'python' and /proc")
 def test_a_stylize_the_worker_never_answers_times_out(tmp_path, stray_pids):
     pidfile = tmp_path / "child.pid"
-    client = WorkerClient(python=fake_python(tmp_path, "silent"), env={"FAKE_CHILD_PIDFILE": str(pidfile)},
-                          request_timeout=2.0)
+    client = WorkerClient(
+        python=fake_python(tmp_path, "silent"), env={"FAKE_CHILD_PIDFILE": str(pidfile)}, request_timeout=2.0
+    )
     try:
         client.start()
         stray_pids.append(int(pidfile.read_text()))
         t0 = time.monotonic()
         with pytest.raises(PainterlyClientError) as exc:
-            bounded(lambda: client.stylize(image(8, 8), 8, 8, "rgba8", 32, "candy"), 30)
+            bounded(lambda: client.stylize(image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("candy")), 30)
         assert exc.value.code == "timeout"
         assert "sent nothing for 2 s" in str(exc.value) and "image was not changed" in str(exc.value)
         assert 1.5 < time.monotonic() - t0 < 20
@@ -429,8 +437,12 @@ def test_a_stylize_the_worker_never_answers_times_out(tmp_path, stray_pids):
 def test_progress_restarts_the_request_timeout(tmp_path):
     with WorkerClient(python=fake_python(tmp_path, "slow"), request_timeout=2.0) as client:
         seen: list[float] = []
-        out, w, h, stride = bounded(lambda: client.stylize(image(8, 8), 8, 8, "rgba8", 32, "candy",
-                                                           on_progress=lambda f, s: seen.append(f)), 30)
+        out, w, h, stride = bounded(
+            lambda: client.stylize(
+                image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("candy"), on_progress=lambda f, s: seen.append(f)
+            ),
+            30,
+        )
         assert (w, h, stride) == (8, 8, 32) and bytes(out) == image(8, 8) and len(seen) == 8
 
 
@@ -441,7 +453,7 @@ def test_a_worker_that_stops_reading_times_out(tmp_path):
     try:
         client.start()
         with pytest.raises(PainterlyClientError) as exc:
-            bounded(lambda: client.stylize(bytes(w * h * 4), w, h, "rgba8", w * 4, "candy"), 30)
+            bounded(lambda: client.stylize(bytes(w * h * 4), w, h, "rgba8", w * 4, StylizeOptions.single("candy")), 30)
         assert exc.value.code == "timeout" and "stopped reading" in str(exc.value)
         assert not client.running
     finally:
@@ -455,7 +467,7 @@ def test_a_malformed_reply_is_a_clear_client_error(tmp_path, mode):
     try:
         client.start()
         with pytest.raises(PainterlyClientError) as exc:
-            bounded(lambda: client.stylize(image(8, 8), 8, 8, "rgba8", 32, "candy"), 30)
+            bounded(lambda: client.stylize(image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("candy")), 30)
         assert exc.value.code == "protocol" and "garbage" in str(exc.value)
         assert not client.running, "a worker that breaks the protocol is stopped"
     finally:
@@ -472,13 +484,14 @@ def test_a_hello_without_a_preset_list_is_refused(tmp_path):
 @pytest.mark.skipif(not LINUX, reason="shell scripts as the 'python' and /proc")
 def test_a_worker_that_dies_while_its_child_holds_the_pipes_is_noticed(tmp_path, stray_pids):
     pidfile = tmp_path / "child.pid"
-    client = WorkerClient(python=fake_python(tmp_path, "exit"), env={"FAKE_CHILD_PIDFILE": str(pidfile)},
-                          request_timeout=None)  # no timeout to fall back on: the exit itself must be seen
+    client = WorkerClient(
+        python=fake_python(tmp_path, "exit"), env={"FAKE_CHILD_PIDFILE": str(pidfile)}, request_timeout=None
+    )  # no timeout to fall back on: the exit itself must be seen
     try:
         client.start()
         stray_pids.append(int(pidfile.read_text()))
         with pytest.raises(PainterlyClientError) as exc:
-            bounded(lambda: client.stylize(image(8, 8), 8, 8, "rgba8", 32, "candy"), 30)
+            bounded(lambda: client.stylize(image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("candy")), 30)
         assert exc.value.code == "worker_died" and "exit code 3" in str(exc.value)
         assert gone(stray_pids[0]), "its child is stopped with it"
     finally:

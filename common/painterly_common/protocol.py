@@ -9,14 +9,18 @@ header declares them (absent means 0).
 Requests (editor → worker)::
 
     {"type": "hello", "id": ID, "protocol": 1}
-    {"type": "stylize", "id": ID, "style": "candy", "strength": 1.0,
-     "preserve_color": false, "max_side": null,
+    {"type": "stylize", "id": ID, "style": "candy", "weights": null, "strength": 1.0,
+     "preserve_color": false, "style_size": 256, "max_side": null,
      "format": "rgba8" | "rgba16" | "rgbaf32", "width": W, "height": H, "stride": S,
      "mask_bytes": 0 | W*H, "payload_bytes": S*H + mask_bytes}
         payload: H rows of S bytes (straight alpha, native byte order), then an
         optional W*H 8-bit selection coverage mask (rows packed, 255 = selected)
     {"type": "cancel", "id": ID}        # ID of the stylize request to cancel
     {"type": "shutdown"}
+
+        the options are `painterly_common.options.StylizeOptions.to_header()`: one style
+        as "style": NAME, several (painting presets, style image paths) as "styles":
+        [NAME, …], mixed by "weights" (null: equally)
 
 Replies (worker → editor)::
 
@@ -80,6 +84,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import IO, Any
 
+from .options import MAX_STYLE_CHARS, OptionsError, StylizeOptions  # noqa: F401 - MAX_STYLE_CHARS: part of the spec
+
 PROTOCOL_VERSION = 1
 
 #: A header line longer than this is rejected (the preset list is the biggest).
@@ -94,7 +100,6 @@ MAX_ID_CHARS = 256
 #: so an error reply always stays far below MAX_HEADER_BYTES).
 MAX_MESSAGE_CHARS = 4000
 #: The longest `style` (a preset name or a style image's path; paths are shorter than this).
-MAX_STYLE_CHARS = 4096
 #: The largest layer we accept: 16384 × 16384.
 MAX_PIXELS = 16384 * 16384
 #: Bound on any one payload: a MAX_PIXELS rgbaf32 layer plus mask (4.25 GiB)
@@ -392,30 +397,16 @@ def hello_request(request_id: Any) -> dict[str, Any]:
 
 def stylize_request(
     request_id: Any,
+    options: StylizeOptions,
     *,
-    style: str,
     fmt: str,
     width: int,
     height: int,
     stride: int,
-    strength: float = 1.0,
-    preserve_color: bool = False,
-    max_side: int | None = None,
     mask_bytes: int = 0,
 ) -> dict[str, Any]:
-    return {
-        "type": "stylize",
-        "id": request_id,
-        "style": style,
-        "strength": strength,
-        "preserve_color": preserve_color,
-        "max_side": max_side,
-        "format": fmt,
-        "width": width,
-        "height": height,
-        "stride": stride,
-        "mask_bytes": mask_bytes,
-    }
+    return {"type": "stylize", "id": request_id, **options.to_header(), "format": fmt, "width": width,
+            "height": height, "stride": stride, "mask_bytes": mask_bytes}
 
 
 def cancel_request(request_id: Any) -> dict[str, Any]:
@@ -491,12 +482,15 @@ class ImageLayout:
 @dataclass(frozen=True)
 class StylizeParams:
     request_id: Any
-    style: str
-    strength: float
-    preserve_color: bool
-    max_side: int | None
+    options: StylizeOptions
     image: ImageLayout
     mask_bytes: int
+
+    # the options a test or a log line most often wants, by name
+    style = property(lambda self: self.options.style)
+    strength = property(lambda self: self.options.strength)
+    preserve_color = property(lambda self: self.options.preserve_color)
+    max_side = property(lambda self: self.options.max_side)
 
 
 def validate_stylize(header: dict[str, Any], payload_len: int) -> StylizeParams:
@@ -508,23 +502,10 @@ def validate_stylize(header: dict[str, Any], payload_len: int) -> StylizeParams:
 
     if not valid_id(rid):
         raise bad(f"'id' must be an integer or a string of at most {MAX_ID_CHARS} characters, not {brief(rid)}")
-    style = header.get("style")
-    if not isinstance(style, str) or not style.strip():
-        raise bad("'style' must be a non-empty string")
-    # NUL and lone surrogates (other than the file-name bytes Python maps to U+DC80..U+DCFF)
-    # cannot be in a preset name or a path: the OS calls would fail with a ValueError.
-    if len(style) > MAX_STYLE_CHARS or "\x00" in style or not _encodable(style):
-        raise bad(f"'style' must be a preset name or a file path of at most {MAX_STYLE_CHARS} characters "
-                  "of valid text without NUL characters")
-    strength = header.get("strength", 1.0)
-    if isinstance(strength, bool) or not isinstance(strength, (int, float)) or not 0.0 <= strength <= 1.0:
-        raise bad(f"'strength' must be a number from 0 to 1, not {brief(strength)}")
-    preserve_color = header.get("preserve_color", False)
-    if not isinstance(preserve_color, bool):
-        raise bad(f"'preserve_color' must be true or false, not {brief(preserve_color)}")
-    max_side = header.get("max_side")
-    if max_side is not None and not _positive_int(max_side):
-        raise bad(f"'max_side' must be a positive integer or null, not {brief(max_side)}")
+    try:
+        options = StylizeOptions.from_header(header)
+    except (OptionsError, TypeError) as exc:
+        raise bad(str(exc)) from None
     image = validate_layout(header, rid)
     mask_bytes = header.get("mask_bytes", 0)
     n_pixels = image.width * image.height
@@ -533,7 +514,7 @@ def validate_stylize(header: dict[str, Any], payload_len: int) -> StylizeParams:
     expected = image.pixel_bytes + mask_bytes
     if payload_len != expected:
         raise bad(f"payload is {payload_len} bytes, expected stride*height+mask_bytes = {expected}")
-    return StylizeParams(rid, style, float(strength), preserve_color, max_side, image, mask_bytes)
+    return StylizeParams(rid, options, image, mask_bytes)
 
 
 def validate_result(header: dict[str, Any], payload_len: int) -> ImageLayout:
@@ -566,14 +547,6 @@ def validate_layout(header: dict[str, Any], request_id: Any = None) -> ImageLayo
         # Not the product itself: a huge one is more digits than int → str allows.
         raise bad(f"stride*height is over the payload limit of {MAX_PAYLOAD_BYTES} bytes")
     return ImageLayout(fmt, width, height, stride)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _positive_int(value: Any) -> bool:

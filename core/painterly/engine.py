@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
+from painterly_common.options import StylizeOptions
 
 from . import catalog, color, store, styles
 from . import device as devices
@@ -177,13 +178,21 @@ class Stylizer:
                 max_side: int | None = None, on_progress: Progress | None = None,
                 cancel: threading.Event | None = None, tile: int | None = None,
                 style_weights: Sequence[float] | None = None,
-                style_size: int = styles.DEFAULT_STYLE_SIZE) -> np.ndarray:
+                style_size: int = styles.DEFAULT_STYLE_SIZE,
+                options: StylizeOptions | None = None) -> np.ndarray:
         """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back.
 
         `style`: a preset name, a style image (path or array), or a list of painting
         presets / style images mixed by `style_weights`. Network presets blend their
         output with the original by `strength`; arbitrary styles blend the style
-        vector with the content's own vector (Magenta's method)."""
+        vector with the content's own vector (Magenta's method).
+
+        `options`: a `painterly_common.options.StylizeOptions` (what the plug-ins and the
+        command line send); when given, it replaces the style and option arguments."""
+        if options is not None:
+            args = options.engine_arguments()
+            style, style_weights, strength = args["style"], args["style_weights"], args["strength"]
+            preserve_color, style_size, max_side = args["preserve_color"], args["style_size"], args["max_side"]
         image = px.split(pixels)
         check_options(strength=strength, max_side=max_side, tile=tile, style_size=style_size)
         strength = float(strength)

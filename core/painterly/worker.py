@@ -234,8 +234,7 @@ class Worker:
                 self.send(p.progress_reply(prm.request_id, last[0], str(stage)))
 
             out = self.stylizer().stylize(
-                pixels, style=prm.style, strength=prm.strength, preserve_color=prm.preserve_color,
-                mask=mask, max_side=prm.max_side, on_progress=on_progress, cancel=job.token,
+                pixels, options=prm.options, mask=mask, on_progress=on_progress, cancel=job.token,
             )
             out = _check_output(out, pixels)
             img = prm.image

@@ -1,7 +1,7 @@
 """Start the worker process and talk to it. Standard library only (runs in the editor).
 
     with WorkerClient() as client:
-        data, w, h, stride = client.stylize(pixels, w, h, "rgba8", stride, "candy",
+        data, w, h, stride = client.stylize(pixels, w, h, "rgba8", stride, StylizeOptions.single("candy"),
                                             on_progress=cb, cancel_event=ev)
 
 The worker runs in its own session (process group on Windows): a timeout or a
@@ -27,6 +27,7 @@ from typing import Any
 
 from painterly_common import protocol as p
 from painterly_common import settings
+from painterly_common.options import StylizeOptions
 
 Progress = Callable[[float, str], None]
 
@@ -213,16 +214,12 @@ class WorkerClient:
         height: int,
         fmt: str,
         stride: int,
-        style: str,
-        strength: float = 1.0,
-        preserve_color: bool = False,
+        options: StylizeOptions,
         mask: bytes | bytearray | memoryview | None = None,
         on_progress: Progress | None = None,
         cancel_event: threading.Event | None = None,
-        *,
-        max_side: int | None = None,
     ) -> tuple[bytearray, int, int, int]:
-        """Stylize raw pixels; returns (pixels, width, height, stride). Blocks until done.
+        """Stylize raw pixels with `options`; returns (pixels, width, height, stride). Blocks until done.
 
         Raises PainterlyCancelled when `cancel_event` was set, PainterlyClientError otherwise
         (code "timeout" when the worker sent nothing for `request_timeout` seconds).
@@ -230,10 +227,8 @@ class WorkerClient:
         mask_len = memoryview(mask).nbytes if mask is not None else 0
         with self._lock:
             rid = next(self._ids)
-            header = p.stylize_request(
-                rid, style=style, fmt=fmt, width=width, height=height, stride=stride, strength=strength,
-                preserve_color=preserve_color, max_side=max_side, mask_bytes=mask_len,
-            )
+            header = p.stylize_request(rid, options, fmt=fmt, width=width, height=height, stride=stride,
+                                       mask_bytes=mask_len)
             try:
                 p.validate_stylize(header, memoryview(pixels).nbytes + mask_len)
             except p.ProtocolError as exc:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from painterly_common.options import DEFAULT_STYLE, StylizeOptions
 from painterly_common.protocol import E_UNKNOWN_STYLE
 
 from . import thumbnails
@@ -80,7 +81,7 @@ class Host:
         """The current view or selection, at most `max_side` pixels, as rgba8."""
         raise HostError("This editor has no preview.")
 
-    def begin_apply(self, choice: StyleChoice, strength: float, preserve_color: bool) -> ApplyJob:
+    def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
         raise NotImplementedError
 
     def style_layers(self) -> list[tuple[str, str]]:
@@ -336,13 +337,11 @@ class StylePanel(QtWidgets.QWidget):
         self.status.setText("Starting the Painterly engine…")
         self._submit(_Job("hello", _hello, self._on_hello, self._on_hello_error))
 
-    def options(self) -> dict[str, Any]:
-        """What Apply sends: the style string, strength 0..1 and preserve_color."""
-        return {
-            "style": self.choice.style if self.choice else None,
-            "strength": self.strength_slider.value() / 100.0,
-            "preserve_color": self.preserve_check.isChecked(),
-        }
+    def options(self) -> StylizeOptions:
+        """What Apply (and the preview) sends: the chosen style, strength 0..1 and preserve colour."""
+        return StylizeOptions.single(self.choice.style if self.choice else DEFAULT_STYLE,
+                                     strength=self.strength_slider.value() / 100.0,
+                                     preserve_color=self.preserve_check.isChecked())
 
     def select_preset(self, name: str) -> bool:
         for i in range(self.gallery.count()):
@@ -384,7 +383,7 @@ class StylePanel(QtWidgets.QWidget):
             return
         opts = self.options()
         try:
-            job = self.host.begin_apply(self.choice, opts["strength"], opts["preserve_color"])
+            job = self.host.begin_apply(self.choice, opts)
         except HostError as exc:
             self._error("host", str(exc))
             return
@@ -392,8 +391,7 @@ class StylePanel(QtWidgets.QWidget):
         job.choice = self.choice
 
         def run(client: Any, progress: Callable[[float, str], None], cancel: threading.Event) -> Any:
-            return client.stylize(img.pixels, img.width, img.height, img.fmt, img.stride, opts["style"],
-                                  opts["strength"], opts["preserve_color"], img.mask,
+            return client.stylize(img.pixels, img.width, img.height, img.fmt, img.stride, opts, img.mask,
                                   on_progress=progress, cancel_event=cancel)
 
         self._apply_job = _Job("apply", run, self._on_applied, self._on_apply_error,
@@ -434,8 +432,8 @@ class StylePanel(QtWidgets.QWidget):
         img = preview.image
 
         def run(client: Any, progress: Callable[[float, str], None], cancel: threading.Event) -> Any:
-            return client.stylize(img.pixels, img.width, img.height, img.fmt, img.stride, opts["style"],
-                                  opts["strength"], opts["preserve_color"], img.mask, cancel_event=cancel)
+            return client.stylize(img.pixels, img.width, img.height, img.fmt, img.stride, opts, img.mask,
+                                  cancel_event=cancel)
 
         for j in (self._running, *self._queue):
             if j is not None and j.kind == "preview":
@@ -590,8 +588,8 @@ class StylePanel(QtWidgets.QWidget):
 
         def run(client: Any, progress: Callable[[float, str], None], cancel: threading.Event) -> Any:
             size = thumbnails.SIZE
-            return client.stylize(thumbnails.sample_picture(size, size), size, size, "rgba8", size * 4, name,
-                                  cancel_event=cancel)
+            return client.stylize(thumbnails.sample_picture(size, size), size, size, "rgba8", size * 4,
+                                  StylizeOptions.single(name), cancel_event=cancel)
 
         self._submit(_Job("thumb", run, lambda r: self._on_thumbnail(name, r), lambda e: None, payload=name))
 

@@ -40,6 +40,7 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 from painterly_common import settings as psettings  # noqa: E402
+from painterly_common.options import StylizeOptions  # noqa: E402
 from painterly_plugin import client as pclient  # noqa: E402
 
 STYLIZE_PROC = "plug-in-painterly-stylize"
@@ -144,8 +145,9 @@ def stylize_into_new_layer(client, image, drawable, style, strength, preserve_co
             last[0] = fraction
             Gimp.progress_update(max(0.0, min(1.0, fraction)))
 
-    out, w, h, stride = client.stylize(pixels, width, height, fmt, width * bpp, style, strength,
-                                       preserve_color, mask=mask, on_progress=on_progress)
+    options = StylizeOptions.single(style, strength=strength, preserve_color=preserve_color)
+    out, w, h, stride = client.stylize(pixels, width, height, fmt, width * bpp, options, mask=mask,
+                                       on_progress=on_progress)
     del pixels
     if (w, h) != (width, height):
         raise pclient.PainterlyClientError(f"The worker answered {w}×{h} pixels for a {width}×{height} layer.")

@@ -24,6 +24,7 @@ try:
 except ImportError:  # running from a checkout: plugin/krita/painterly_krita → plugin/
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from painterly_common.options import StylizeOptions  # noqa: E402
 from painterly_plugin.client import PainterlyCancelled, PainterlyClientError  # noqa: E402
 
 from . import layers, session  # noqa: E402
@@ -54,8 +55,9 @@ def stylize_node(
     read = layers.read_layer(document, node)
     worker = client or session.client()
     img = read.image
+    options = StylizeOptions.single(style, strength=strength, preserve_color=preserve_color)
     data, w, h, stride = worker.stylize(
-        img.pixels, img.width, img.height, img.fmt, img.stride, style, strength, preserve_color, img.mask,
+        img.pixels, img.width, img.height, img.fmt, img.stride, options, img.mask,
         on_progress=on_progress, cancel_event=cancel_event,
     )
     name = layers.layer_name(label or session.style_label(style), strength)

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from painterly_common.options import StylizeOptions
 from painterly_plugin.panel import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice
 from painterly_plugin.qt import QtGui
 
@@ -61,10 +62,10 @@ class KritaHost(Host):
             caption += f", at 1:{scale:.1f} (the result has finer detail)"
         return Preview(ImageData(pixels, image.width(), image.height(), "rgba8", 0, mask_bytes), caption)
 
-    def begin_apply(self, choice: StyleChoice, strength: float, preserve_color: bool) -> ApplyJob:
+    def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
         doc, node = self.layer()
         read = layers.read_layer(doc, node)
-        name = layers.layer_name(choice.label, strength)
+        name = layers.layer_name(choice.label, options.strength)
         where = "the selection in " if read.selection_used else ""
 
         def finish(data: Any, width: int, height: int, stride: int) -> Any:

@@ -101,7 +101,8 @@ class Driver(Extension):
         if not panel.select_preset(CONFIG["style"]):
             raise RuntimeError(f"preset {CONFIG['style']!r} is not in the gallery")
         panel.strength_slider.setValue(CONFIG["strength_percent"])
-        self.result["options"] = panel.options()
+        opts = panel.options()
+        self.result["options"] = {"style": opts.style, "strength": opts.strength, "preserve_color": opts.preserve_color}
         self.result["presets"] = [p["name"] for p in panel.presets]
         panel.progressChanged.connect(lambda f, s: self.result["progress"].append([f, s]))
         panel.applied.connect(lambda node: self.guarded(self.applied, node))

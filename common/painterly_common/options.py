@@ -1,0 +1,152 @@
+"""`StylizeOptions`: the one typed request from a dialog (or the command line) to `Stylizer.stylize`.
+
+The panel, the Krita and GIMP plug-ins, the client, the protocol and the worker pass this
+object along unchanged; only its two ends look inside (`to_header` on the editor side,
+`from_header` in the worker, `engine_arguments` for the engine). A new option is added
+here, once: a field, its check in `problems`, and the engine's parameter of that name.
+
+Standard library only: it runs inside the editors' own Python.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+DEFAULT_STYLE = "candy"
+DEFAULT_STRENGTH = 1.0
+DEFAULT_STYLE_SIZE = 256  # the size the Magenta style predictor was trained at
+MIN_STYLE_SIZE, MAX_STYLE_SIZE = 64, 1024
+MIN_SIDE = 16  # the network's reflection pads need a few pixels at quarter resolution
+MAX_STYLE_CHARS = 4096  # a preset name or a path; longer is not one
+MAX_STYLES = 16  # more styles than this in one mix is not a mix anyone can tell apart
+
+
+class OptionsError(ValueError):
+    """Options that cannot be used; the message says which and why, in one line."""
+
+
+@dataclass(frozen=True)
+class StylizeOptions:
+    #: a preset name or a style image path, or several of them to mix (painting presets and images)
+    styles: tuple[str, ...] = (DEFAULT_STYLE,)
+    #: one weight per style when mixing (None: equal); they need not sum to 1
+    weights: tuple[float, ...] | None = None
+    #: 0 = the original, 1 = the full style
+    strength: float = DEFAULT_STRENGTH
+    #: keep the photo's colours, take only the style's lightness
+    preserve_color: bool = False
+    #: the size the style image is read at: smaller = bolder, larger strokes (style images and paintings)
+    style_size: int = DEFAULT_STYLE_SIZE
+    #: work at most this many pixels on the longer side (None: the image's own size)
+    max_side: int | None = None
+
+    @classmethod
+    def single(cls, style: str, **others: Any) -> StylizeOptions:
+        """Options for one style: `StylizeOptions.single("candy", strength=0.8)`."""
+        return cls(styles=(style,), **others)
+
+    @property
+    def style(self) -> str | list[str]:
+        """The style as the engine takes it: one name or path, or a list to mix."""
+        return self.styles[0] if len(self.styles) == 1 else list(self.styles)
+
+    def with_changes(self, **changes: Any) -> StylizeOptions:
+        return replace(self, **changes)
+
+    def problems(self) -> list[str]:
+        """What is wrong with these options, one line each (empty when they are usable)."""
+        from .protocol import brief as _brief  # here: the protocol module imports this one
+
+        out = []
+        if not isinstance(self.styles, tuple) or not 1 <= len(self.styles) <= MAX_STYLES:
+            out.append(f"'style' must be a preset name or a style image path, or 'styles' a list of 1 to "
+                       f"{MAX_STYLES} of them")
+        else:
+            for s in self.styles:
+                if not _style_text(s):
+                    out.append(f"'style' must be a preset name or a file path of at most {MAX_STYLE_CHARS} "
+                               f"characters of valid text without NUL characters, not {_brief(s)}")
+                    break
+        if self.weights is not None:
+            ok = isinstance(self.weights, tuple) and all(_number(w) and w >= 0 for w in self.weights)
+            if not ok or (isinstance(self.styles, tuple) and len(self.weights) != len(self.styles)):
+                out.append("'weights' must be one non-negative number per style")
+            elif sum(self.weights) <= 0:
+                out.append("'weights' must not all be 0")
+        if not _number(self.strength) or not 0.0 <= self.strength <= 1.0:
+            out.append(f"'strength' must be a number from 0 to 1, not {_brief(self.strength)}")
+        if not isinstance(self.preserve_color, bool):
+            out.append(f"'preserve_color' must be true or false, not {_brief(self.preserve_color)}")
+        if not _whole(self.style_size) or not MIN_STYLE_SIZE <= self.style_size <= MAX_STYLE_SIZE:
+            out.append(f"'style_size' must be a whole number from {MIN_STYLE_SIZE} to {MAX_STYLE_SIZE}, "
+                       f"not {_brief(self.style_size)}")
+        if self.max_side is not None and (not _whole(self.max_side) or self.max_side < MIN_SIDE):
+            out.append(f"'max_side' must be a whole number of at least {MIN_SIDE} pixels or null, "
+                       f"not {_brief(self.max_side)}")
+        return out
+
+    def checked(self) -> StylizeOptions:
+        """self, or OptionsError naming the first problem."""
+        problems = self.problems()
+        if problems:
+            raise OptionsError(problems[0])
+        return self
+
+    # -- the wire ------------------------------------------------------------------
+
+    def to_header(self) -> dict[str, Any]:
+        """The fields as JSON values, for a stylize request's header: one style as "style" (as
+        in 0.1, so an older worker still understands it), several as "styles"."""
+        data = asdict(self)
+        del data["styles"]
+        if len(self.styles) == 1:
+            data["style"] = self.styles[0]
+        else:
+            data["styles"] = list(self.styles)
+        data["weights"] = None if self.weights is None else list(self.weights)
+        return data
+
+    @classmethod
+    def from_header(cls, header: dict[str, Any]) -> StylizeOptions:
+        """Options from a request's header (unknown keys ignored, missing ones default); OptionsError
+        when a value has the wrong type or range. One style comes as "style", several as "styles"."""
+        if "style" in header and "styles" in header:
+            raise OptionsError("give 'style' (one) or 'styles' (several), not both")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name in header:
+                values[f.name] = header[f.name]
+        if "style" in header:
+            values["styles"] = [header["style"]]
+        for key in ("styles", "weights"):
+            if isinstance(values.get(key), list):
+                values[key] = tuple(values[key])
+        if isinstance(values.get("strength"), int) and not isinstance(values["strength"], bool):
+            values["strength"] = float(values["strength"])
+        return cls(**values).checked()
+
+    def engine_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of `painterly.Stylizer.stylize` for these options."""
+        return {"style": self.style, "style_weights": None if self.weights is None else list(self.weights),
+                "strength": self.strength, "preserve_color": self.preserve_color,
+                "style_size": self.style_size, "max_side": self.max_side}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _style_text(value: Any) -> bool:
+    if not isinstance(value, str) or not value.strip() or len(value) > MAX_STYLE_CHARS or "\x00" in value:
+        return False
+    try:  # lone surrogates other than the file-name bytes Python maps to U+DC80..U+DCFF
+        value.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return False
+    return True

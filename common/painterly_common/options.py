@@ -11,7 +11,7 @@ Standard library only: it runs inside the editors' own Python.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 DEFAULT_STYLE = "candy"
@@ -19,6 +19,7 @@ DEFAULT_STRENGTH = 1.0
 DEFAULT_STYLE_SIZE = 256  # the size the Magenta style predictor was trained at
 MIN_STYLE_SIZE, MAX_STYLE_SIZE = 64, 1024
 MIN_SIDE = 16  # the network's reflection pads need a few pixels at quarter resolution
+MIN_TILE, MAX_TILE = 128, 8192  # a 1-pixel tile took 85 s instead of 2 s; 8192 is already ~40 GB of activations
 MAX_STYLE_CHARS = 4096  # a preset name or a path; longer is not one
 MAX_STYLES = 16  # more styles than this in one mix is not a mix anyone can tell apart
 
@@ -51,9 +52,6 @@ class StylizeOptions:
     def style(self) -> str | list[str]:
         """The style as the engine takes it: one name or path, or a list to mix."""
         return self.styles[0] if len(self.styles) == 1 else list(self.styles)
-
-    def with_changes(self, **changes: Any) -> StylizeOptions:
-        return replace(self, **changes)
 
     def problems(self) -> list[str]:
         """What is wrong with these options, one line each (empty when they are usable)."""

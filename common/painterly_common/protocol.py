@@ -84,6 +84,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import IO, Any
 
+from . import errors
 from .options import MAX_STYLE_CHARS, OptionsError, StylizeOptions  # noqa: F401 - MAX_STYLE_CHARS: part of the spec
 
 PROTOCOL_VERSION = 1
@@ -122,14 +123,15 @@ E_PROTOCOL = "protocol"  # malformed/oversized message: the framing was wrong
 E_BAD_REQUEST = "bad_request"  # well framed, but fields invalid or out of order
 E_VERSION = "version"  # protocol versions differ
 E_BUSY = "busy"  # a stylize is already running
-E_CANCELLED = "cancelled"
-E_BAD_IMAGE = "bad_image"
-E_UNKNOWN_STYLE = "unknown_style"
-E_MODEL_NOT_INSTALLED = "model_not_installed"
-E_MODEL_DOWNLOAD = "model_download"
-E_OUT_OF_MEMORY = "out_of_memory"
+# The engine's errors carry their own code (painterly_common.errors): one home for each.
+E_CANCELLED = errors.CancelledError.code
+E_BAD_IMAGE = errors.BadImageError.code
+E_UNKNOWN_STYLE = errors.UnknownStyleError.code
+E_MODEL_NOT_INSTALLED = errors.ModelNotInstalledError.code
+E_MODEL_DOWNLOAD = errors.ModelDownloadError.code
+E_OUT_OF_MEMORY = errors.OutOfMemoryError.code
 E_ENGINE_UNAVAILABLE = "engine_unavailable"  # the worker's Python cannot load painterly
-E_ENGINE = "engine"  # any other engine error with a user-readable message
+E_ENGINE = errors.PainterlyError.code  # any other engine error with a user-readable message
 E_INTERNAL = "internal"  # a bug; the message says so
 
 _READ_CHUNK = 1024 * 1024

@@ -56,9 +56,7 @@ DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|(cuda|xpu)(:\d+)?)$")
 MAX_FILE_BYTES = 1024 * 1024
 #: Deepest JSON nesting read (the format needs 1): deeper would make the parser recurse too far.
 MAX_DEPTH = 32
-MIN_TILE = 128  # the engine's smallest tile
-MAX_TILE = 8192
-DEFAULT_STYLE = "candy"
+from .options import DEFAULT_STRENGTH, DEFAULT_STYLE, MAX_TILE, MIN_TILE  # noqa: E402 - the one home of each
 
 #: Environment variables the worker (and the engine) read, set from the settings.
 ENV_DEVICE = "PAINTERLY_DEVICE"
@@ -83,7 +81,7 @@ class Settings:
     #: Painterly's data folder (converted models live in its models/); "" = the platform default.
     model_dir: str = ""
     default_style: str = DEFAULT_STYLE
-    default_strength: float = 1.0
+    default_strength: float = DEFAULT_STRENGTH
     problem: str | None = field(default=None, compare=False, repr=False)
     path: Path | None = field(default=None, compare=False, repr=False)
     #: Keys this version does not know (written by a newer Painterly): kept as they are on save.

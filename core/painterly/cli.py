@@ -9,6 +9,7 @@ import traceback
 from pathlib import Path
 
 from painterly_common.files import Terminated, os_error_message, terminate_cleanly
+from painterly_common.options import DEFAULT_STYLE, DEFAULT_STYLE_SIZE
 from tqdm import tqdm
 
 from . import __version__, catalog, store, styles
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--style-image", dest="styles", action="append", metavar="PATH",
                    help="any image as the style (a painting, a texture); repeatable")
     s.add_argument("--weights", type=_weights, help="mixing weights for several styles, e.g. 0.7,0.3")
-    s.add_argument("--style-size", type=int, default=256,
+    s.add_argument("--style-size", type=int, default=DEFAULT_STYLE_SIZE,
                    help="size the style image is read at (default 256): smaller = bolder, larger strokes")
     s.add_argument("--strength", type=float, default=1.0, help="0 = original, 1 = full style (default)")
     s.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
@@ -107,11 +108,11 @@ def _stylize(args: argparse.Namespace) -> int:
     from .imageio import load_image, save_image
     from .outputs import plan_outputs
 
-    style = args.styles or ["candy"]
+    style = args.styles or [DEFAULT_STYLE]
     style = style[0] if len(style) == 1 else style
     style_files = [s for s in args.styles or [] if styles.is_path_like(s)]
     check_options(strength=args.strength, max_side=args.max_side, tile=args.tile, style_size=args.style_size)
-    styles.check_weights(len(args.styles or ["candy"]), args.weights)
+    styles.check_weights(len(args.styles or [DEFAULT_STYLE]), args.weights)
     plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite)
     for note in plan.notes:
         print(f"painterly: {note}", file=sys.stderr)

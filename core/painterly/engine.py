@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from painterly_common.options import StylizeOptions
+from painterly_common.options import DEFAULT_STYLE, MAX_TILE, MIN_SIDE, MIN_TILE, StylizeOptions
 
 from . import catalog, color, store, styles
 from . import device as devices
@@ -25,8 +25,6 @@ log = logging.getLogger("painterly")
 Progress = Callable[[float, str], None]
 StyleArg = str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]
 SIZE_MULTIPLE = 4
-MIN_SIDE = 16  # the network's reflection pads need a few pixels at quarter resolution
-MIN_TILE, MAX_TILE = 128, 8192  # a 1-pixel tile took 85 s instead of 2 s; 8192 is already ~40 GB of activations
 CONTEXT = 64  # pixels of surrounding picture kept around a selection, for the network's context
 
 
@@ -173,7 +171,7 @@ class Stylizer:
 
     # -- the public call ---------------------------------------------------------
 
-    def stylize(self, pixels: np.ndarray, style: StyleArg = "candy", strength: float = 1.0,
+    def stylize(self, pixels: np.ndarray, style: StyleArg = DEFAULT_STYLE, strength: float = 1.0,
                 preserve_color: bool = False, mask: np.ndarray | None = None,
                 max_side: int | None = None, on_progress: Progress | None = None,
                 cancel: threading.Event | None = None, tile: int | None = None,

@@ -14,13 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from painterly_common.options import DEFAULT_STYLE_SIZE, MAX_STYLE_SIZE, MIN_STYLE_SIZE  # noqa: E402, F401
 
 from . import pixels as px
 from .errors import PainterlyError
 from .models.magenta import StylePredictor
-
-DEFAULT_STYLE_SIZE = 256
-MIN_STYLE_SIZE, MAX_STYLE_SIZE = 64, 1024
 
 
 def style_image_rgb(style: str | os.PathLike | np.ndarray | bytes) -> np.ndarray:

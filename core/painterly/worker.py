@@ -18,21 +18,10 @@ import traceback
 from typing import IO, Any
 
 from painterly_common import protocol as p
+from painterly_common.errors import PainterlyError
 
 log = logging.getLogger("painterly.worker")
 
-# Engine exception class name -> error code; matched by name along the MRO so
-# this table needs no import of the engine.
-_ENGINE_CODES = {
-    "CancelledError": p.E_CANCELLED,
-    "BadImageError": p.E_BAD_IMAGE,
-    "UnknownStyleError": p.E_UNKNOWN_STYLE,
-    "ModelNotInstalledError": p.E_MODEL_NOT_INSTALLED,
-    "ModelDownloadError": p.E_MODEL_DOWNLOAD,
-    "OutOfMemoryError": p.E_OUT_OF_MEMORY,
-    "ProtocolError": p.E_PROTOCOL,
-    "PainterlyError": p.E_ENGINE,
-}
 _DTYPES = {"rgba8": "=u1", "rgba16": "=u2", "rgbaf32": "=f4"}
 
 
@@ -344,10 +333,8 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         return p.E_ENGINE_UNAVAILABLE, str(exc)
     if isinstance(exc, _BadSetting):
         return p.E_ENGINE, str(exc)
-    for cls in type(exc).__mro__:
-        code = _ENGINE_CODES.get(cls.__name__)
-        if code and cls.__module__.startswith("painterly"):
-            return code, str(exc) or cls.__name__
+    if isinstance(exc, PainterlyError):  # each engine error carries its code
+        return exc.code, str(exc) or type(exc).__name__
     if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
         return p.E_OUT_OF_MEMORY, "Out of memory: try a smaller layer or a lower working resolution."
     if isinstance(exc, OSError):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,100 +23,15 @@ from painterly_common.protocol import E_UNKNOWN_STYLE
 
 from . import thumbnails
 from .client import PainterlyCancelled, PainterlyClientError
-from .qt import Qt, QtCore, QtGui, QtWidgets, Signal, is_deleted
+from .host import ApplyJob, Host, HostError, StyleChoice
+from .jobs import Job, JobRunner, Progress
+from .qt import Qt, QtCore, QtGui, QtWidgets, Signal
+from .widgets import ICON, html_text, icon, on_checkerboard, placeholder_icon, soften, warning_box
 
-
-class HostError(Exception):
-    """Something the editor side cannot do (no layer, a group layer…); `str()` is for the user."""
-
-
-@dataclass
-class ImageData:
-    """Pixels for one request, already in a protocol format (RGBA, native byte order)."""
-
-    pixels: Any  # bytes-like
-    width: int
-    height: int
-    fmt: str = "rgba8"
-    stride: int = 0
-    mask: Any = None  # bytes-like, width*height coverage, or None
-
-    def __post_init__(self) -> None:
-        if not self.stride:
-            self.stride = self.width * {"rgba8": 4, "rgba16": 8, "rgbaf32": 16}[self.fmt]
-
-
-@dataclass
-class Preview:
-    image: ImageData  # rgba8
-    caption: str = ""
-
-
-@dataclass
-class ApplyJob:
-    """What Apply sends, and what to do with the answer (on the GUI thread)."""
-
-    image: ImageData
-    finish: Callable[[bytearray, int, int, int], Any]  # result pixels, w, h, stride → e.g. the new layer
-    describe: str = ""
-    cleanup: Callable[[], None] | None = None
-    choice: StyleChoice | None = None  # filled in by the panel
-
-
-@dataclass(frozen=True)
-class StyleChoice:
-    style: str  # the request's `style`: a preset name or a style image path
-    label: str  # short name, for the new layer ("Candy 80%")
-    kind: str = "preset"  # "preset", "file" or "layer"
-
-
-class Host:
-    """The editor seen from the panel. Methods are called on the GUI thread."""
-
-    #: Show the "Style from layer" row.
-    supports_layer_style = False
-
-    def preview_image(self, max_side: int) -> Preview:
-        """The current view or selection, at most `max_side` pixels, as rgba8."""
-        raise HostError("This editor has no preview.")
-
-    def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
-        raise NotImplementedError
-
-    def style_layers(self) -> list[tuple[str, str]]:
-        """(key, label) of the layers usable as a style image."""
-        return []
-
-    def style_from_layer(self, key: str) -> StyleChoice:
-        raise HostError("This editor cannot use a layer as the style.")
-
-
-@dataclass(eq=False)
-class _Job:
-    kind: str  # "apply", "hello", "preview", "thumb"
-    run: Callable[[Any, Callable[[float, str], None], threading.Event], Any]
-    done: Callable[[Any], None]
-    error: Callable[[BaseException], None]
-    progress: Callable[[float, str], None] | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-    payload: Any = None
-
-    PRIORITY = {"apply": 0, "hello": 1, "preview": 2, "thumb": 3}
-
-    @property
-    def priority(self) -> int:
-        return self.PRIORITY[self.kind]
-
-
-class _Bridge(QtCore.QObject):
-    """Lives on the GUI thread; job threads emit, Qt queues the calls to the GUI thread."""
-
-    progress = Signal(object, float, str)
-    finished = Signal(object, object, object)  # job, result, exception
+__all__ = ["StylePanel", "soften"]  # soften: kept importable from here for older callers
 
 
 PRESET_ROLE = Qt.ItemDataRole.UserRole
-ICON = 96
 
 
 class StylePanel(QtWidgets.QWidget):

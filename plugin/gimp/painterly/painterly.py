@@ -40,13 +40,12 @@ gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 from painterly_common import settings as psettings  # noqa: E402
-from painterly_common.options import StylizeOptions  # noqa: E402
+from painterly_common.options import DEFAULT_STYLE, StylizeOptions  # noqa: E402
 from painterly_plugin import client as pclient  # noqa: E402
 
 STYLIZE_PROC = "plug-in-painterly-stylize"
 PREFERENCES_PROC = "plug-in-painterly-preferences"
 MENU = "<Image>/Filters/Artistic"
-DEFAULT_STYLE = "candy"
 FILE_CHOICE = "::style-image-file::"  # the style combo's "an image file" entry; no preset is called that
 
 # Image precision (its hundreds digit) -> (babl format, protocol format, bytes per pixel).

@@ -137,10 +137,3 @@ def register() -> None:
     if right is None:  # scoped enums only (Krita 6)
         right = DockWidgetFactoryBase.DockPosition.DockRight
     app.addDockWidgetFactory(DockWidgetFactory(DOCKER_ID, right, PainterlyDocker))
-
-
-def find_dialog() -> PainterlyDialog | None:
-    for w in QtWidgets.QApplication.topLevelWidgets():
-        if w.objectName() == "painterly-dialog" and not is_deleted(w):
-            return w
-    return None

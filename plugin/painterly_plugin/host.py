@@ -1,0 +1,81 @@
+"""The contract between the panel and an editor: what a `Host` gives the panel, and what it gets back.
+
+No Qt here, on purpose: an editor's layer code (Krita's `layers.py`) raises `HostError`
+and builds `ImageData` without importing the widgets, and a host can be written and
+tested without a display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from painterly_common.options import StylizeOptions
+
+__all__ = ["ApplyJob", "Host", "HostError", "ImageData", "Preview", "StyleChoice"]
+
+
+class HostError(Exception):
+    """Something the editor side cannot do (no layer, a group layer…); `str()` is for the user."""
+
+
+@dataclass
+class ImageData:
+    """Pixels for one request, already in a protocol format (RGBA, native byte order)."""
+
+    pixels: Any  # bytes-like
+    width: int
+    height: int
+    fmt: str = "rgba8"
+    stride: int = 0
+    mask: Any = None  # bytes-like, width*height coverage, or None
+
+    def __post_init__(self) -> None:
+        if not self.stride:
+            self.stride = self.width * {"rgba8": 4, "rgba16": 8, "rgbaf32": 16}[self.fmt]
+
+
+@dataclass
+class Preview:
+    image: ImageData  # rgba8
+    caption: str = ""
+
+
+@dataclass
+class ApplyJob:
+    """What Apply sends, and what to do with the answer (on the GUI thread)."""
+
+    image: ImageData
+    finish: Callable[[bytearray, int, int, int], Any]  # result pixels, w, h, stride → e.g. the new layer
+    describe: str = ""
+    cleanup: Callable[[], None] | None = None
+    choice: StyleChoice | None = None  # filled in by the panel
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    style: str  # the request's `style`: a preset name or a style image path
+    label: str  # short name, for the new layer ("Candy 80%")
+    kind: str = "preset"  # "preset", "file" or "layer"
+
+
+class Host:
+    """The editor seen from the panel. Methods are called on the GUI thread."""
+
+    #: Show the "Style from layer" row.
+    supports_layer_style = False
+
+    def preview_image(self, max_side: int) -> Preview:
+        """The current view or selection, at most `max_side` pixels, as rgba8."""
+        raise HostError("This editor has no preview.")
+
+    def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
+        raise NotImplementedError
+
+    def style_layers(self) -> list[tuple[str, str]]:
+        """(key, label) of the layers usable as a style image."""
+        return []
+
+    def style_from_layer(self, key: str) -> StyleChoice:
+        raise HostError("This editor cannot use a layer as the style.")

@@ -19,7 +19,8 @@ pytest.importorskip("pytestqt", reason="the Qt panel tests need pytest-qt (pip i
 from painterly_common.options import StylizeOptions  # noqa: E402
 from painterly_plugin import thumbnails  # noqa: E402
 from painterly_plugin.client import WorkerClient  # noqa: E402
-from painterly_plugin.panel import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice, StylePanel  # noqa: E402
+from painterly_plugin.host import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice  # noqa: E402
+from painterly_plugin.panel import StylePanel  # noqa: E402
 from painterly_plugin.qt import QtWidgets  # noqa: E402
 from PIL import Image  # noqa: E402
 

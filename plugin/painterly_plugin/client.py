@@ -190,7 +190,8 @@ class WorkerClient:
             try:
                 # Bounded: a wedged worker that no longer reads its stdin must not hang close().
                 _write_bounded(proc, p.shutdown_request(), timeout=self.close_timeout)
-                proc.stdin.close()
+                if proc.stdin is not None:  # always: the worker starts with stdin=PIPE
+                    proc.stdin.close()
             except (OSError, ValueError):
                 pass
             try:
@@ -413,7 +414,7 @@ class WorkerClient:
                 raise PainterlyClientError(message, code)
             if mid != rid:
                 continue  # leftovers of an earlier, abandoned request
-            if deadline is not None:
+            if timeout is not None:  # there is a deadline: it starts again
                 deadline = time.monotonic() + timeout
             if mtype == "progress":
                 fraction = header.get("fraction", 0.0)

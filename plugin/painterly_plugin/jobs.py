@@ -21,12 +21,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .client import PainterlyCancelled
+from .client import PainterlyCancelled, Progress  # Progress: (fraction 0..1, stage)
 from .qt import QtCore, Signal, is_deleted
 
 __all__ = ["PRIORITY", "Job", "JobRunner", "Progress"]
-
-Progress = Callable[[float, str], None]  # fraction 0..1, stage
 
 #: Lower runs first. Apply is what the user waits for; the preset list (hello) comes before
 #: what needs it; a preview before the gallery's thumbnails. A probe has no rival in its dialog.
@@ -100,8 +98,12 @@ class JobRunner(QtCore.QObject):
 
     def wait_idle(self, timeout: float = 60.0) -> bool:
         """Block (processing Qt events, so outcomes arrive) until idle; False on timeout. For scripts and tests."""
+        if self.idle:
+            return True
         deadline = QtCore.QDeadlineTimer(int(timeout * 1000))
         app = QtCore.QCoreApplication.instance()
+        if app is None:  # no event loop could ever deliver the outcomes
+            raise RuntimeError("wait_idle needs a Qt application")
         while not self.idle:
             if deadline.hasExpired():
                 return False

@@ -7,7 +7,9 @@ Python has no Qt).
 
 Everything the engine knows (devices, installed models, versions) comes from a
 real worker started with the chosen Python: that start is also how the worker
-Python is validated, and a Python that cannot run the worker is never saved.
+Python is validated (`probe.py`; it runs as a job of a `jobs.JobRunner`, off the
+GUI thread), and a Python that cannot run the worker is never saved. The model
+table and the installer of missing models are in `models.py`.
 Standard library and Qt only: nothing here imports the engine.
 """
 
@@ -15,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import shutil
 import sys
 import threading
 from pathlib import Path
@@ -25,10 +25,12 @@ from typing import Any
 from painterly_common import settings as psettings
 
 from . import client as pclient
-from .panel import soften
-from .qt import Qt, QtCore, QtGui, QtWidgets, Signal, exec_, is_deleted
+from .jobs import Job, JobRunner, Progress
+from .models import ModelInstall, ModelsTable
+from .probe import check_python_path, fallback_python, probe_worker
+from .qt import Qt, QtGui, QtWidgets, Signal, exec_
+from .widgets import html_text, percent_pair, soften, warning_box
 
-PROBE_TIMEOUT = 180.0  # s: a cold torch import on a slow disk
 ENV_VARS = ("PAINTERLY_PYTHON", psettings.ENV_DEVICE, psettings.ENV_PRECISION, psettings.ENV_TILE,
             psettings.ENV_HOME)
 PRECISION_CHOICES = (
@@ -36,47 +38,6 @@ PRECISION_CHOICES = (
     ("full", "Full — 32-bit float (most exact, most memory)"),
     ("half", "Half — 16-bit float (faster, half the memory)"),
 )
-METHODS = {"network": "Preset (network)", "arbitrary": "Any style image", "painting": "Painting preset"}
-_PROGRESS = re.compile(r"^([A-Za-z0-9_.-]+):\s+(\d+)%")
-_DONE = re.compile(r"^([A-Za-z0-9_.-]+): (installed|already installed)\b")
-
-
-def check_python_path(path: str) -> str | None:
-    """Why `path` cannot be a worker Python (before trying to start it), or None."""
-    if not path.strip():
-        return None
-    p = Path(path).expanduser()
-    if not p.is_absolute() and os.sep not in path and "/" not in path:
-        found = shutil.which(path)
-        if found is None:
-            return f"There is no program called '{path}' on the PATH. Choose the Python of the Painterly venv."
-        p = Path(found)
-    if p.is_dir():
-        inside = [c for c in (p / "bin" / "python", p / "Scripts" / "python.exe", p / "python.exe") if c.is_file()]
-        hint = f" (for this venv: {inside[0]})" if inside else ""
-        return (f"'{path}' is a folder. Choose the Python program inside the Painterly venv, "
-                f"bin/python on Linux and macOS or Scripts\\python.exe on Windows{hint}.")
-    if not p.exists():
-        return f"There is no file '{path}'. Choose the Python program of the venv Painterly is installed in."
-    if sys.platform != "win32" and not os.access(p, os.X_OK):
-        return f"'{path}' is not an executable program. Choose the Python of the Painterly venv."
-    return None
-
-
-def probe_worker(python: str, env: dict[str, str], timeout: float = PROBE_TIMEOUT) -> dict[str, Any]:
-    """Start a real worker with `python`, return its hello reply, stop it. Raises ValueError (for the user)."""
-    why = check_python_path(python)
-    if why:
-        raise ValueError(why)
-    try:
-        with pclient.WorkerClient(python=python, env=env, start_timeout=timeout) as c:
-            return dict(c.start())
-    except pclient.PainterlyClientError as exc:
-        if exc.code == "engine_unavailable":
-            raise ValueError(f"This Python runs, but it cannot load the Painterly engine: {exc}") from None
-        if exc.code == "start_failed":
-            raise ValueError(f"This is not a Python that can run the Painterly worker. {exc}") from None
-        raise ValueError(str(exc)) from None
 
 
 def describe_device(dev: dict[str, Any]) -> str:
@@ -85,14 +46,6 @@ def describe_device(dev: dict[str, Any]) -> str:
     if name == "cpu" and isinstance(memory, int) and memory > 0:
         text += f", {memory / 2**30:.1f} GiB memory"
     return f"{name} — {text}" if text else name
-
-
-def _size(n: Any) -> str:
-    return f"{n / 1e6:.1f} MB" if isinstance(n, (int, float)) and n >= 0 else "?"
-
-
-class _Bridge(QtCore.QObject):
-    probed = Signal(int, object, object)  # token, hello reply or None, error message or None
 
 
 class PreferencesDialog(QtWidgets.QDialog):
@@ -116,12 +69,9 @@ class PreferencesDialog(QtWidgets.QDialog):
         self._token = 0
         self._probing: str | None = None
         self._pending_save = False
-        self._install: QtCore.QProcess | None = None
-        self._install_buffer = ""
-        self._install_done: set[str] = set()
-        self._install_tail: list[str] = []
-        self._bridge = _Bridge(self)
-        self._bridge.probed.connect(self._on_probed)
+        self._install: ModelInstall | None = None
+        # Probes only: each starts its own worker, with the Python and settings being tried.
+        self._jobs = JobRunner(None, self)
         # Status colours readable on the editor's theme, light (GIMP's default) or dark (Krita's)
         dark = self.palette().color(QtGui.QPalette.ColorRole.Window).lightness() < 128
         self._good, self._bad = ("#7fd67f", "#ff8a80") if dark else ("#1e7d32", "#b3261e")
@@ -220,18 +170,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         dir_row = QtWidgets.QHBoxLayout()
         dir_row.addWidget(self.model_dir_edit, 1)
         dir_row.addWidget(self.model_dir_browse)
-        self.models_table = QtWidgets.QTableWidget(0, 5)
-        self.models_table.setObjectName("painterly-models")
-        self.models_table.setHorizontalHeaderLabels(["Model", "Used for", "Size", "Licence", "Status"])
-        self.models_table.verticalHeader().setVisible(False)
-        self.models_table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.models_table.setSelectionBehavior(QtWidgets.QAbstractItemView.SelectionBehavior.SelectRows)
-        self.models_table.setAlternatingRowColors(True)
-        header = self.models_table.horizontalHeader()
-        header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        for col in (1, 2, 3, 4):
-            header.setSectionResizeMode(col, QtWidgets.QHeaderView.ResizeMode.ResizeToContents)
-        self.models_table.setMinimumHeight(160)
+        self.models_table = ModelsTable(self._good, self._bad)
         self.install_button = QtWidgets.QPushButton("Install missing")
         self.install_button.setObjectName("painterly-install-models")
         self.install_button.setToolTip("Download, verify and convert every model that is not installed yet")
@@ -261,14 +200,8 @@ class PreferencesDialog(QtWidgets.QDialog):
         # defaults
         self.style_combo = QtWidgets.QComboBox()
         self.style_combo.setObjectName("painterly-default-style")
-        self.strength_slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
-        self.strength_slider.setRange(0, 100)
-        self.strength_spin = QtWidgets.QSpinBox()
+        self.strength_slider, self.strength_spin = percent_pair()  # the value comes from _fill
         self.strength_spin.setObjectName("painterly-default-strength")
-        self.strength_spin.setRange(0, 100)
-        self.strength_spin.setSuffix(" %")
-        self.strength_slider.valueChanged.connect(self.strength_spin.setValue)
-        self.strength_spin.valueChanged.connect(self.strength_slider.setValue)
         strength_row = QtWidgets.QHBoxLayout()
         strength_row.addWidget(self.strength_slider, 1)
         strength_row.addWidget(self.strength_spin)
@@ -312,7 +245,7 @@ class PreferencesDialog(QtWidgets.QDialog):
 
     def _fill(self, s: psettings.Settings) -> None:
         if s.problem:
-            self.problem_label.setText(f"<b>Your Painterly settings had a problem:</b> {_html(s.problem)}. "
+            self.problem_label.setText(f"<b>Your Painterly settings had a problem:</b> {html_text(s.problem)}. "
                                        "The defaults are shown; Save keeps them.")
             self.problem_label.show()
         self.python_edit.setText(s.worker_python)
@@ -337,7 +270,7 @@ class PreferencesDialog(QtWidgets.QDialog):
 
     def effective_python(self) -> str:
         """The Python a worker would be started with: the field, else the plug-ins' own fallback."""
-        return self.current_python() or os.environ.get("PAINTERLY_PYTHON") or _fallback_python()
+        return self.current_python() or os.environ.get("PAINTERLY_PYTHON") or fallback_python()
 
     def values(self) -> psettings.Settings:
         """The settings as edited (not saved)."""
@@ -373,32 +306,24 @@ class PreferencesDialog(QtWidgets.QDialog):
         self._probing = python
         self.test_button.setEnabled(False)
         self.install_button.setEnabled(False)
-        self.python_status.setText(f"Starting a worker with {_html(python)}…")
-        self.python_status.setStyleSheet("")
+        self._show_python_status(f"Starting a worker with {python}…", None)
         env = self.engine_env()
-        bridge = self._bridge
+        # After the token moved on: a superseded probe that is still queued never starts, and its
+        # answer (like that of one still running) is ignored.
+        self._jobs.cancel("probe")
 
-        def body() -> None:
-            info = error = None
-            try:
-                info = probe_worker(python, env)
-            except ValueError as exc:
-                error = str(exc)
-            except Exception as exc:  # noqa: BLE001 - shown, never raised into Qt
-                error = f"{type(exc).__name__}: {exc}"
-            try:
-                bridge.probed.emit(token, info, error)
-            except RuntimeError:  # the dialog is gone
-                pass
+        def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
+            return probe_worker(python, env)
 
-        threading.Thread(target=body, name="painterly-probe", daemon=True).start()
+        self._jobs.submit(Job("probe", run, lambda info: self._on_probed(token, info, None),
+                              lambda exc: self._on_probed(token, None, _probe_error(exc))))
 
     @property
     def probing(self) -> bool:
         return self._probing is not None
 
-    def _on_probed(self, token: int, info: Any, error: Any) -> None:
-        if is_deleted(self) or token != self._token:
+    def _on_probed(self, token: int, info: Any, error: str | None) -> None:
+        if token != self._token:
             return
         python = self._probing or ""
         self._probing = None
@@ -411,8 +336,7 @@ class PreferencesDialog(QtWidgets.QDialog):
                     f"Python {rt['python_version']}" if rt.get("python_version") else ""]
             versions = ", ".join(b for b in bits if b)
             text = f"✔ Works{' (' + versions + ')' if versions else ''}. Runs on: {info.get('device', '?')}"
-            self.python_status.setText(_html(text))
-            self.python_status.setStyleSheet(f"QLabel {{ color: {self._good}; }}")
+            self._show_python_status(text, True)
             self._results[python] = (True, text)
             self._set_device_items(str(self.device_combo.currentData() or self.settings.device))
             self._set_style_items(self.values().default_style)
@@ -420,8 +344,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         else:
             self.probe_error = str(error)
             self._results[python] = (False, str(error))
-            self.python_status.setText(f"✘ {_html(error)}")
-            self.python_status.setStyleSheet(f"QLabel {{ color: {self._bad}; }}")
+            self._show_python_status(str(error), False)
             self._show_models(None)
         self._fit()
         self.probeFinished.emit(error is None)
@@ -429,13 +352,18 @@ class PreferencesDialog(QtWidgets.QDialog):
             self._pending_save = False
             self.save()
 
+    def _show_python_status(self, text: str, ok: bool | None) -> None:
+        """The worker Python's line: green when it works, red with a ✘ when not, plain while it is tried."""
+        self.python_status.setText(html_text(f"✘ {text}" if ok is False else text))
+        color = None if ok is None else self._good if ok else self._bad
+        self.python_status.setStyleSheet(f"QLabel {{ color: {color}; }}" if color else "")
+
     def _python_edited(self) -> None:
         if self.effective_python() != self._probing and self.effective_python() not in self._results:
             self.probe()
         elif self.effective_python() in self._results and self._probing is None:
             ok, text = self._results[self.effective_python()]
-            self.python_status.setText(_html(text if ok else "✘ " + text))
-            self.python_status.setStyleSheet(f"QLabel {{ color: {self._good if ok else self._bad}; }}")
+            self._show_python_status(text, ok)
 
     def _browse_python(self) -> None:
         start = self.current_python() or str(psettings.platform_data_dir() / "venv")
@@ -493,39 +421,20 @@ class PreferencesDialog(QtWidgets.QDialog):
         combo.setCurrentIndex(max(0, combo.findData(selected)))
 
     def _show_models(self, models: Any) -> None:
-        table = self.models_table
-        table.setRowCount(0)
+        missing = self.models_table.show_models(models)
+        total = self.models_table.rowCount()
+        self.install_button.setEnabled(bool(models) and missing > 0 and not self.install_running)
+        if self.install_running:
+            return  # the install's own progress stays in the status line
         if not models:
-            self.install_button.setEnabled(False)
-            if not self.install_running:
-                self.install_status.setText("The installed models are listed once a worker has started."
-                                            if self.hello is None else "This worker does not list its models.")
+            self.install_status.setText("The installed models are listed once a worker has started."
+                                        if self.hello is None else "This worker does not list its models.")
             return
-        missing = 0
-        for m in models:
-            if not isinstance(m, dict):
-                continue
-            row = table.rowCount()
-            table.insertRow(row)
-            installed = bool(m.get("installed"))
-            missing += not installed
-            method = str(m.get("method"))
-            cells = [str(m.get("display_name") or m.get("name")), METHODS.get(method, method), _size(m.get("size")),
-                     str(m.get("licence") or "?"), "Installed" if installed else "Not installed"]
-            for col, text in enumerate(cells):
-                item = QtWidgets.QTableWidgetItem(text)
-                item.setToolTip(f"{m.get('name')}: {m.get('attribution') or ''}")
-                if col == 4:
-                    item.setForeground(QtGui.QBrush(QtGui.QColor(self._good if installed else self._bad)))
-                table.setItem(row, col, item)
-        table.resizeRowsToContents()
-        self.install_button.setEnabled(missing > 0 and not self.install_running)
-        if not self.install_running:
-            folder = (self.hello or {}).get("runtime", {}).get("data_dir")
-            where = f" in {folder}" if folder else ""
-            self.install_status.setText(f"All {table.rowCount()} models are installed{where}." if not missing else
-                                        f"{missing} of {table.rowCount()} models are not installed{where}; they "
-                                        "are fetched on first use, or now with Install missing.")
+        folder = (self.hello or {}).get("runtime", {}).get("data_dir")
+        where = f" in {folder}" if folder else ""
+        self.install_status.setText(f"All {total} models are installed{where}." if not missing else
+                                    f"{missing} of {total} models are not installed{where}; they "
+                                    "are fetched on first use, or now with Install missing.")
 
     def missing_models(self) -> list[str]:
         return [str(m.get("name")) for m in (self.hello or {}).get("models") or []
@@ -541,90 +450,38 @@ class PreferencesDialog(QtWidgets.QDialog):
         """Run `python -m painterly.cli models install --all` with the worker Python, showing progress."""
         if self.install_running:
             return
-        python = self.effective_python()
-        proc = QtCore.QProcess(self)
-        env = QtCore.QProcessEnvironment()
-        for key, value in pclient.worker_env(self.engine_env(), apply_settings=False).items():
-            env.insert(key, value)
-        env.insert("PYTHONIOENCODING", "utf-8")
-        proc.setProcessEnvironment(env)
-        proc.setProcessChannelMode(QtCore.QProcess.ProcessChannelMode.MergedChannels)
-        proc.readyReadStandardOutput.connect(self._install_output)
-        proc.finished.connect(self._install_finished)
-        proc.errorOccurred.connect(self._install_error)
-        self._install = proc
-        self._install_buffer = ""
-        self._install_done = set()
-        self._install_tail = []
-        self._install_total = max(1, len((self.hello or {}).get("models") or []))
+        env = pclient.worker_env(self.engine_env(), apply_settings=False)
+        install = self._install = ModelInstall(self.effective_python(), env,
+                                               len((self.hello or {}).get("models") or []), self)
+        install.progressed.connect(self._install_progress)
+        install.finished.connect(self._install_end)
         self.install_button.setEnabled(False)
         self.install_progress.setValue(0)
         self.install_progress.setTextVisible(True)
         self.install_progress.show()
         self.install_status.setStyleSheet("")
         self.install_status.setText("Installing the models…")
-        proc.start(python, ["-m", "painterly.cli", "models", "install", "--all"])
+        install.start()
 
-    def _install_output(self) -> None:
-        proc = self._install
-        if proc is None:
-            return
-        self._install_buffer += bytes(proc.readAllStandardOutput().data()).decode("utf-8", "replace")
-        *pieces, self._install_buffer = re.split(r"[\r\n]", self._install_buffer)
-        for piece in pieces:
-            piece = piece.strip()
-            if not piece:
-                continue
-            done = _DONE.match(piece)
-            if done:
-                self._install_done.add(done.group(1))
-                self._install_tail.append(piece)
-                self._set_install_progress(len(self._install_done), f"{done.group(1)}: {done.group(2)}")
-                continue
-            progress = _PROGRESS.match(piece)
-            if progress:
-                frac = int(progress.group(2)) / 100.0
-                self._set_install_progress(len(self._install_done) + frac,
-                                           f"Installing {progress.group(1)}… {progress.group(2)}%")
-            else:
-                self._install_tail.append(piece)
-        self._install_tail = self._install_tail[-8:]
-
-    def _set_install_progress(self, units: float, text: str) -> None:
-        self.install_progress.setValue(round(min(1.0, units / self._install_total) * 1000))
-        self.install_status.setText(_html(text))
-
-    def _install_error(self, error: Any) -> None:
-        if error == QtCore.QProcess.ProcessError.FailedToStart and self._install is not None:
-            self._install_end(False, f"Could not start {self.effective_python()}: "
-                                     f"{self._install.errorString()}")
-
-    def _install_finished(self, code: int, status: Any = None) -> None:
-        if self._install is None:
-            return
-        self._install_output()
-        if code == 0 and status != QtCore.QProcess.ExitStatus.CrashExit:
-            self._install_end(True, "All models are installed.")
-        else:
-            tail = "\n".join(self._install_tail[-5:])
-            self._install_end(False, f"Installing the models failed (exit code {code}).\n{tail}")
+    def _install_progress(self, fraction: float, text: str) -> None:
+        self.install_progress.setValue(round(fraction * 1000))
+        self.install_status.setText(html_text(text))
 
     def _install_end(self, ok: bool, message: str) -> None:
-        proc, self._install = self._install, None
-        if proc is not None:
-            proc.deleteLater()
+        install, self._install = self._install, None
+        if install is not None:
+            install.deleteLater()
         if ok:
             self.install_progress.setValue(1000)
-        self.install_status.setText(_html(message))
+        self.install_status.setText(html_text(message))
         self.install_status.setStyleSheet("" if ok else f"QLabel {{ color: {self._bad}; }}")
         self.installFinished.emit(ok)
         self.probe()  # the table shows what is installed now
 
     def _stop_install(self) -> None:
-        proc, self._install = self._install, None
-        if proc is not None:
-            proc.kill()  # each model is written to a temporary file and renamed: nothing half-installed stays
-            proc.waitForFinished(5000)
+        install, self._install = self._install, None
+        if install is not None:
+            install.stop()
 
     # -- save / cancel ------------------------------------------------------------------------
 
@@ -644,8 +501,7 @@ class PreferencesDialog(QtWidgets.QDialog):
             why = check_python_path(python)
             if why:
                 self._results[python] = (False, why)
-                self.python_status.setText(f"✘ {_html(why)}")
-                self.python_status.setStyleSheet(f"QLabel {{ color: {self._bad}; }}")
+                self._show_python_status(why, False)
                 self._refuse(f"The worker Python was not saved.\n\n{why}")
                 return False
             result = self._results.get(python)
@@ -661,7 +517,9 @@ class PreferencesDialog(QtWidgets.QDialog):
         try:
             psettings.save(values, self.settings_path)
         except (OSError, ValueError) as exc:
-            self._refuse(f"Could not save the settings to {self.settings_path}: {exc}")
+            # its message already names the file (SettingsSaveError) and says what to do
+            message = str(exc) or type(exc).__name__
+            self._refuse(message[:1].upper() + message[1:])
             return False
         self.settings = values
         self.saved.emit(values)
@@ -670,11 +528,7 @@ class PreferencesDialog(QtWidgets.QDialog):
 
     def _refuse(self, message: str) -> None:
         self.last_refusal = message
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Painterly Preferences", message,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()  # not blocking: the dialog stays usable
-        self.message_box = box
+        self.message_box = warning_box(self, "Painterly Preferences", message)  # the dialog stays usable
 
     last_refusal: str | None = None
 
@@ -682,21 +536,16 @@ class PreferencesDialog(QtWidgets.QDialog):
         self._stop_install()
         self._token += 1  # a probe still running is ignored when it answers
         self._probing = None
+        self._jobs.cancel("probe")
         super().done(result)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _fallback_python() -> str:
-    exe = sys.executable or ""
-    if Path(exe).name.lower().startswith("python"):
-        return exe
-    return shutil.which("python3") or shutil.which("python") or exe or "python3"
-
-
-def _html(text: Any) -> str:
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
+def _probe_error(exc: BaseException) -> str:
+    """A failed probe, for the status line: probe_worker's ValueErrors are written for the user."""
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
 
 
 def main(argv: list[str] | None = None) -> int:

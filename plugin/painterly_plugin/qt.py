@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 
 def _choose() -> str:
@@ -35,12 +35,13 @@ def _choose() -> str:
 
 QT_API = _choose()
 
-if QT_API == "PyQt6":
-    from PyQt6 import QtCore, QtGui, QtWidgets  # type: ignore[import-not-found]
+# The type checker sees one binding, PyQt5 (the dev extra's); at run time it is the one chosen.
+if QT_API == "PyQt6" and not TYPE_CHECKING:
+    from PyQt6 import QtCore, QtGui, QtWidgets
 
     QAction = QtGui.QAction
 else:
-    from PyQt5 import QtCore, QtGui, QtWidgets  # type: ignore[import-not-found,no-redef]
+    from PyQt5 import QtCore, QtGui, QtWidgets
 
     QAction = QtWidgets.QAction
 

@@ -7,9 +7,7 @@ from typing import Any
 
 from .qt import Qt, QtCore, QtGui, QtWidgets
 
-__all__ = ["ICON", "html_text", "icon", "on_checkerboard", "placeholder_icon", "soften", "warning_box"]
-
-ICON = 96  # px: the gallery's preset icons
+__all__ = ["html_text", "icon", "on_checkerboard", "percent_pair", "placeholder_icon", "soften", "warning_box"]
 
 
 def html_text(text: Any) -> str:
@@ -29,6 +27,21 @@ def soften(label: QtWidgets.QLabel, amount: float = 0.35) -> None:
     label.setPalette(pal)
 
 
+def percent_pair(value: int = 100) -> tuple[QtWidgets.QSlider, QtWidgets.QSpinBox]:
+    """A 0–100 % slider and a spin box that follow each other (dragging, or typing an exact value)."""
+    slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    slider.setValue(value)
+    slider.setPageStep(10)
+    spin = QtWidgets.QSpinBox()
+    spin.setRange(0, 100)
+    spin.setValue(value)
+    spin.setSuffix(" %")
+    slider.valueChanged.connect(spin.setValue)
+    spin.valueChanged.connect(slider.setValue)
+    return slider, spin
+
+
 def warning_box(parent: QtWidgets.QWidget, title: str, message: str) -> QtWidgets.QMessageBox:
     """Show `message` in a warning box over `parent` and return the box.
 
@@ -42,13 +55,13 @@ def warning_box(parent: QtWidgets.QWidget, title: str, message: str) -> QtWidget
     return box
 
 
-def icon(image: QtGui.QImage, side: int = ICON) -> QtGui.QIcon:
+def icon(image: QtGui.QImage, side: int) -> QtGui.QIcon:
     """`image` scaled to fit a `side`-pixel square, as an icon."""
     scaled = image.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
     return QtGui.QIcon(QtGui.QPixmap.fromImage(scaled))
 
 
-def placeholder_icon(label: str, side: int = ICON) -> QtGui.QIcon:
+def placeholder_icon(label: str, side: int) -> QtGui.QIcon:
     """A neutral tile with `label`'s initial, shown until the real thumbnail exists."""
     pix = QtGui.QPixmap(side, side)
     pix.fill(Qt.GlobalColor.transparent)
@@ -62,7 +75,8 @@ def placeholder_icon(label: str, side: int = ICON) -> QtGui.QIcon:
     font.setBold(True)
     painter.setFont(font)
     painter.setPen(QtGui.QColor(128, 128, 128, 160))
-    painter.drawText(QtCore.QRectF(0, 0, side, side), label[:1].upper(), QtGui.QTextOption(Qt.AlignmentFlag.AlignCenter))
+    painter.drawText(QtCore.QRectF(0, 0, side, side), label[:1].upper(),
+                     QtGui.QTextOption(Qt.AlignmentFlag.AlignCenter))
     painter.end()
     return QtGui.QIcon(pix)
 

@@ -328,6 +328,7 @@ def run_preferences(procedure, config, data):
         code = proc.wait(3.0)
     except subprocess.TimeoutExpired:
         return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
+    assert proc.stderr is not None  # stderr=PIPE
     err = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()[-5:]
     proc.stderr.close()
     if code != 0:

@@ -7,7 +7,8 @@ from typing import Any
 
 from krita import DockWidget, DockWidgetFactory, DockWidgetFactoryBase, Extension, Krita
 from painterly_common import settings
-from painterly_plugin.panel import StyleChoice, StylePanel
+from painterly_plugin.host import StyleChoice
+from painterly_plugin.panel import StylePanel
 from painterly_plugin.qt import Qt, QtWidgets, is_deleted
 
 from . import session

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from painterly_common.options import StylizeOptions
-from painterly_plugin.panel import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice
+from painterly_plugin.host import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice
 from painterly_plugin.qt import QtGui
 
 from . import layers, session

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from painterly_plugin import pixelconv
-from painterly_plugin.panel import HostError, ImageData
+from painterly_plugin.host import HostError, ImageData
 from painterly_plugin.qt import Qt, QtCore, QtGui, qbytearray, to_bytes
 
 #: colorDepth() → (protocol format, bytes per channel in Krita, protocol bytes per pixel)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import sys
 import tempfile
 import threading
 from pathlib import Path
 
 from painterly_plugin.client import WorkerClient, settings_worker_python
+from painterly_plugin.probe import fallback_python
 
 _lock = threading.Lock()
 _client: WorkerClient | None = None
@@ -24,13 +24,7 @@ def worker_python() -> str:
     never be started as "python -m painterly.worker"; a bare system Python then gets
     started instead and answers with a clear "the engine cannot be loaded" message.
     """
-    explicit = os.environ.get("PAINTERLY_PYTHON") or settings_worker_python()
-    if explicit:
-        return explicit
-    exe = sys.executable or ""
-    if Path(exe).name.lower().startswith("python"):
-        return exe
-    return shutil.which("python3") or shutil.which("python") or exe or "python3"
+    return os.environ.get("PAINTERLY_PYTHON") or settings_worker_python() or fallback_python()
 
 
 def client() -> WorkerClient:

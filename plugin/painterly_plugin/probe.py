@@ -1,0 +1,68 @@
+"""Trying a worker Python before the preferences save it: checks on the path, then a real worker start.
+
+Standard library only (no Qt): the dialog runs `probe_worker` as a job, off the GUI thread.
+A real start is the only test that counts (the venv, torch, the engine, the protocol
+version all take part), so a Python that cannot run the worker is never saved.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import client as pclient
+
+PROBE_TIMEOUT = 180.0  # s: a cold torch import on a slow disk
+
+
+def check_python_path(path: str) -> str | None:
+    """Why `path` cannot be a worker Python (before trying to start it), or None."""
+    if not path.strip():
+        return None
+    p = Path(path).expanduser()
+    if not p.is_absolute() and os.sep not in path and "/" not in path:
+        found = shutil.which(path)
+        if found is None:
+            return f"There is no program called '{path}' on the PATH. Choose the Python of the Painterly venv."
+        p = Path(found)
+    if p.is_dir():
+        inside = [c for c in (p / "bin" / "python", p / "Scripts" / "python.exe", p / "python.exe") if c.is_file()]
+        hint = f" (for this venv: {inside[0]})" if inside else ""
+        return (f"'{path}' is a folder. Choose the Python program inside the Painterly venv, "
+                f"bin/python on Linux and macOS or Scripts\\python.exe on Windows{hint}.")
+    if not p.exists():
+        return f"There is no file '{path}'. Choose the Python program of the venv Painterly is installed in."
+    if sys.platform != "win32" and not os.access(p, os.X_OK):
+        return f"'{path}' is not an executable program. Choose the Python of the Painterly venv."
+    return None
+
+
+def probe_worker(python: str, env: dict[str, str], timeout: float = PROBE_TIMEOUT) -> dict[str, Any]:
+    """Start a real worker with `python`, return its hello reply, stop it. Raises ValueError (for the user)."""
+    why = check_python_path(python)
+    if why:
+        raise ValueError(why)
+    try:
+        with pclient.WorkerClient(python=python, env=env, start_timeout=timeout) as c:
+            return dict(c.start())
+    except pclient.PainterlyClientError as exc:
+        if exc.code == "engine_unavailable":
+            raise ValueError(f"This Python runs, but it cannot load the Painterly engine: {exc}") from None
+        if exc.code == "start_failed":
+            raise ValueError(f"This is not a Python that can run the Painterly worker. {exc}") from None
+        raise ValueError(str(exc)) from None
+
+
+def fallback_python() -> str:
+    """The Python a worker starts with when neither the settings nor PAINTERLY_PYTHON name one.
+
+    Our own interpreter when it is a Python (an editor's `sys.executable` may be the editor
+    itself), else a Python on the PATH.
+    """
+    exe = sys.executable or ""
+    if Path(exe).name.lower().startswith("python"):
+        return exe
+    return shutil.which("python3") or shutil.which("python") or exe or "python3"

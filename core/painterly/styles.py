@@ -10,10 +10,11 @@ a smaller style size gives bolder, larger strokes; a larger one, finer texture.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 import torch
+from painterly_common import naming
 from painterly_common.options import DEFAULT_STYLE_SIZE, MAX_STYLE_SIZE, MIN_STYLE_SIZE  # noqa: E402, F401
 
 from . import pixels as px
@@ -83,7 +84,9 @@ def check_weights(count: int, weights: list[float] | None) -> np.ndarray:
 
 def mix(vectors: list[torch.Tensor], weights: list[float] | None) -> torch.Tensor:
     w = check_weights(len(vectors), weights)
-    return sum(float(wi) * v for wi, v in zip(w, vectors, strict=True))
+    mixed = sum(float(wi) * v for wi, v in zip(w, vectors, strict=True))
+    assert isinstance(mixed, torch.Tensor)  # not sum()'s 0: check_weights refuses no styles
+    return mixed
 
 
 def load_predictor(state: dict[str, np.ndarray]) -> StylePredictor:
@@ -92,7 +95,5 @@ def load_predictor(state: dict[str, np.ndarray]) -> StylePredictor:
     return net.eval().requires_grad_(False)
 
 
-def is_path_like(style: object) -> bool:
-    return isinstance(style, os.PathLike) or (isinstance(style, str) and (
-        os.sep in style or "/" in style or Path(style).suffix.lower() in {
-            ".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"}))
+def is_path_like(style: object) -> TypeGuard[str | os.PathLike]:
+    return isinstance(style, os.PathLike) or (isinstance(style, str) and naming.is_style_path(style))

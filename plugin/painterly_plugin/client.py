@@ -29,6 +29,8 @@ from painterly_common import protocol as p
 from painterly_common import settings
 from painterly_common.options import StylizeOptions
 
+from .worker_python import resolve_python, settings_worker_python  # noqa: F401 - part of the client's API
+
 Progress = Callable[[float, str], None]
 
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding painterly_plugin/
@@ -65,19 +67,6 @@ class PainterlyCancelled(PainterlyClientError):
 def config_dir() -> Path:
     """The per-user config folder that holds `painterly/settings.json` (see `settings.settings_dir`)."""
     return settings.platform_config_dir()
-
-
-def settings_worker_python() -> str | None:
-    """`worker_python` from the settings file, or None when it is not set.
-
-    A broken settings file never stops the plug-in: `settings.load` reports it and
-    gives defaults, and the caller falls through to its next choice.
-    """
-    return settings.load().worker_python or None
-
-
-def resolve_python(python: str | None = None) -> str:
-    return python or os.environ.get("PAINTERLY_PYTHON") or settings_worker_python() or sys.executable
 
 
 def worker_env(extra: dict[str, str] | None = None, *, apply_settings: bool = True) -> dict[str, str]:

@@ -22,14 +22,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from painterly_common import naming
 from painterly_common import settings as psettings
 
 from . import client as pclient
 from .jobs import Job, JobRunner, Progress
 from .models import ModelInstall, ModelsTable
-from .probe import check_python_path, fallback_python, probe_worker
+from .probe import check_python_path, probe_worker
 from .qt import Qt, QtGui, QtWidgets, Signal, exec_
 from .widgets import html_text, percent_pair, soften, warning_box
+from .worker_python import fallback_python
 
 ENV_VARS = ("PAINTERLY_PYTHON", psettings.ENV_DEVICE, psettings.ENV_PRECISION, psettings.ENV_TILE,
             psettings.ENV_HOME)
@@ -211,7 +213,8 @@ class PreferencesDialog(QtWidgets.QDialog):
         dform.addRow("Style:", self.style_combo)
         dform.addRow("Strength:", strength_row)
 
-        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Save
+        # PyQt5's stubs make StandardButton | StandardButton an int (it is a StandardButtons)
+        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Save  # type: ignore[call-overload]
                                                   | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
         self.save_button = self.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Save)
         self.save_button.setObjectName("painterly-save")
@@ -416,7 +419,7 @@ class PreferencesDialog(QtWidgets.QDialog):
             if isinstance(preset, dict) and preset.get("name"):
                 combo.addItem(str(preset.get("display_name") or preset["name"]), str(preset["name"]))
         if selected and combo.findData(selected) < 0:
-            label = Path(selected).name if ("/" in selected or os.sep in selected) else selected
+            label = Path(selected).name if naming.is_style_path(selected) else selected
             combo.addItem(label, selected)
         combo.setCurrentIndex(max(0, combo.findData(selected)))
 

@@ -56,13 +56,3 @@ def probe_worker(python: str, env: dict[str, str], timeout: float = PROBE_TIMEOU
         raise ValueError(str(exc)) from None
 
 
-def fallback_python() -> str:
-    """The Python a worker starts with when neither the settings nor PAINTERLY_PYTHON name one.
-
-    Our own interpreter when it is a Python (an editor's `sys.executable` may be the editor
-    itself), else a Python on the PATH.
-    """
-    exe = sys.executable or ""
-    if Path(exe).name.lower().startswith("python"):
-        return exe
-    return shutil.which("python3") or shutil.which("python") or exe or "python3"

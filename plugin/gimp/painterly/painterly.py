@@ -39,6 +39,7 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
+from painterly_common import naming  # noqa: E402
 from painterly_common import settings as psettings  # noqa: E402
 from painterly_common.options import DEFAULT_STYLE, StylizeOptions  # noqa: E402
 from painterly_plugin import client as pclient  # noqa: E402
@@ -191,21 +192,8 @@ def _selection_mask(image, drawable, ox, oy, width, height):
 
 
 def _layer_name(client, style, strength, preserve_color):
-    label = None
-    if not _looks_like_path(style):
-        for preset in client.presets():
-            if preset.get("name") == style:
-                label = preset.get("display_name") or style
-                break
-    if label is None:
-        label = Path(style).stem if _looks_like_path(style) else style
-    name = f"{label} {round(strength * 100)}%"
-    return name + " (original colors)" if preserve_color else name
-
-
-def _looks_like_path(style):
-    return os.sep in style or "/" in style or Path(style).suffix.lower() in (
-        ".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
+    presets = () if naming.is_style_path(style) else client.presets()
+    return naming.layer_name(naming.style_label(style, presets), strength, preserve_color)
 
 
 def _failure(procedure, status, message):
@@ -272,7 +260,7 @@ def _stylize_dialog(procedure, config, presets):
     current = (config.get_property("style") or DEFAULT_STYLE).strip()
     if current in by_name:
         combo.set_active_id(current)
-    elif _looks_like_path(current) and os.path.isfile(current):
+    elif naming.is_style_path(current) and os.path.isfile(current):
         chooser.set_filename(current)
         combo.set_active_id(FILE_CHOICE)
     else:

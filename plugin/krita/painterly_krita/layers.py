@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from painterly_common import naming
 from painterly_plugin import pixelconv
 from painterly_plugin.host import HostError, ImageData
 from painterly_plugin.qt import Qt, QtCore, QtGui, qbytearray, to_bytes
@@ -252,15 +253,17 @@ def qimage_bytes(image: QtGui.QImage, bpp: int) -> bytes:
     """A QImage's pixels as packed rows (QImage pads rows to 4 bytes)."""
     w, h = image.width(), image.height()
     ptr = image.constBits()
+    assert ptr is not None, "a null QImage has no pixels"
     ptr.setsize(image.sizeInBytes())
-    return bytes(_packed(bytes(ptr), w, h, image.bytesPerLine(), bpp))
+    # sip.voidptr has the buffer protocol; its stub does not declare it
+    return bytes(_packed(bytes(ptr), w, h, image.bytesPerLine(), bpp))  # type: ignore[call-overload]
 
 
 # -- writing ------------------------------------------------------------------------------------------
 
 
 def layer_name(label: str, strength: float) -> str:
-    return f"{label} {round(strength * 100)}%"
+    return naming.layer_name(label, strength)
 
 
 def add_result_layer(read: LayerRead, data: Any, width: int, height: int, stride: int, name: str) -> Any:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
 import threading
 from pathlib import Path
 
-from painterly_plugin.client import WorkerClient, settings_worker_python
-from painterly_plugin.probe import fallback_python
+from painterly_common import naming
+from painterly_plugin.client import WorkerClient
+from painterly_plugin.worker_python import resolve_python
 
 _lock = threading.Lock()
 _client: WorkerClient | None = None
@@ -24,7 +24,7 @@ def worker_python() -> str:
     never be started as "python -m painterly.worker"; a bare system Python then gets
     started instead and answers with a clear "the engine cannot be loaded" message.
     """
-    return os.environ.get("PAINTERLY_PYTHON") or settings_worker_python() or fallback_python()
+    return resolve_python()
 
 
 def client() -> WorkerClient:
@@ -65,12 +65,7 @@ def temp_dir() -> Path:
 def style_label(style: str) -> str:
     """A preset's display name, or a style image's file name without extension."""
     info = _client.hello_info if _client is not None else None
-    for preset in (info or {}).get("presets", []):
-        if isinstance(preset, dict) and preset.get("name") == style:
-            return str(preset.get("display_name") or style)
-    if os.sep in style or "/" in style or Path(style).suffix:
-        return Path(style).stem or style
-    return style.replace("_", " ").title()
+    return naming.style_label(style, (info or {}).get("presets", []))
 
 
 def shutdown() -> None:

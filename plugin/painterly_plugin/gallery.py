@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from painterly_common import files
+
 from . import thumbnails
-from .qt import Qt, QtCore, QtGui, QtWidgets
+from .qt import Qt, QtCore, QtGui, QtWidgets, to_bytes
 from .widgets import icon, placeholder_icon
 
 ICON = 96  # px
@@ -65,13 +67,13 @@ class PresetGallery(QtWidgets.QListWidget):
     def set_thumbnail(self, name: str, image: QtGui.QImage) -> None:
         """Show `image` as the preset's icon and cache it."""
         path = self.thumbnail_path(name)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.png")
-            if image.save(str(tmp), "PNG"):
-                tmp.replace(path)  # renamed into place: another panel never reads half a file
-        except OSError:
-            pass  # a read-only cache only costs a regeneration next time
+        buffer = QtCore.QBuffer()
+        buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)  # scoped: PyQt6, and PyQt5 since 5.11
+        if image.save(buffer, "PNG"):
+            try:  # atomic: another panel (another Krita window) never reads half a file
+                files.write_atomic(path, to_bytes(buffer.data()), make_parents=True)
+            except OSError:
+                pass  # a read-only cache only costs a regeneration next time
         for item in self._items(name):
             item.setIcon(icon(image, ICON))
 

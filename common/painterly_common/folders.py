@@ -24,37 +24,35 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+# kind -> (Windows: variable, fallback below home), macOS (below home), (other: variable, fallback below home)
+_FOLDERS = {
+    "config": (("APPDATA", "AppData/Roaming"), "Library/Application Support", ("XDG_CONFIG_HOME", ".config")),
+    "data": (("LOCALAPPDATA", "AppData/Local"), "Library/Application Support", ("XDG_DATA_HOME", ".local/share")),
+    "cache": (("LOCALAPPDATA", "AppData/Local"), "Library/Caches", ("XDG_CACHE_HOME", ".cache")),
+}
 
-def _platform(environ: Mapping[str, str] | None, home: Path | None, platform: str | None) -> tuple:
-    return (os.environ if environ is None else environ), (Path.home() if home is None else home), \
-        (sys.platform if platform is None else platform)
+
+def _folder(kind: str, home: Path | None, environ: Mapping[str, str] | None, platform: str | None) -> Path:
+    env = os.environ if environ is None else environ
+    home = Path.home() if home is None else home
+    platform = sys.platform if platform is None else platform
+    windows, macos, other = _FOLDERS[kind]
+    if platform == "darwin":
+        return home / macos
+    variable, fallback = windows if platform == "win32" else other
+    return Path(env.get(variable) or home / fallback)
 
 
 def config_home(home: Path | None = None, environ: Mapping[str, str] | None = None,
                 platform: str | None = None) -> Path:
-    env, home, plat = _platform(environ, home, platform)
-    if plat == "win32":
-        return Path(env.get("APPDATA") or home / "AppData" / "Roaming")
-    if plat == "darwin":
-        return home / "Library" / "Application Support"
-    return Path(env.get("XDG_CONFIG_HOME") or home / ".config")
+    return _folder("config", home, environ, platform)
 
 
 def data_home(home: Path | None = None, environ: Mapping[str, str] | None = None,
               platform: str | None = None) -> Path:
-    env, home, plat = _platform(environ, home, platform)
-    if plat == "win32":
-        return Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    if plat == "darwin":
-        return home / "Library" / "Application Support"
-    return Path(env.get("XDG_DATA_HOME") or home / ".local" / "share")
+    return _folder("data", home, environ, platform)
 
 
 def cache_home(home: Path | None = None, environ: Mapping[str, str] | None = None,
                platform: str | None = None) -> Path:
-    env, home, plat = _platform(environ, home, platform)
-    if plat == "win32":
-        return Path(env.get("LOCALAPPDATA") or home / "AppData" / "Local")
-    if plat == "darwin":
-        return home / "Library" / "Caches"
-    return Path(env.get("XDG_CACHE_HOME") or home / ".cache")
+    return _folder("cache", home, environ, platform)

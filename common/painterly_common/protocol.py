@@ -82,7 +82,7 @@ import json
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from . import errors
 from .options import MAX_STYLE_CHARS, OptionsError, StylizeOptions  # noqa: F401 - MAX_STYLE_CHARS: part of the spec
@@ -551,5 +551,5 @@ def validate_layout(header: dict[str, Any], request_id: Any = None) -> ImageLayo
     return ImageLayout(fmt, width, height, stride)
 
 
-def _positive_int(value: Any) -> bool:
+def _positive_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0

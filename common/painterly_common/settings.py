@@ -270,7 +270,7 @@ def _load(path: Path, repair: bool) -> Settings:
     if isinstance(version, bool) or not isinstance(version, int) or version < VERSION:
         # An older format: only the worker Python (all the pre-release file held) carries over.
         old = data.get("worker_python")
-        if _check_python(old) is None:
+        if isinstance(old, str) and _check_python(old) is None:
             result.worker_python = old
         return _replace(path, result, f"the settings file {path} is from an older version of Painterly "
                                       f"(format {brief(version)}, this one reads {VERSION})", repair)

@@ -38,9 +38,9 @@ def list_devices() -> list[DeviceInfo]:
         found.append(DeviceInfo("mps", "Apple GPU (Metal)", None))
     if hasattr(torch, "xpu") and torch.xpu.is_available():
         for i in range(torch.xpu.device_count()):
-            p = torch.xpu.get_device_properties(i)
-            found.append(DeviceInfo(f"xpu:{i}", f"Intel GPU {p.name}, {p.total_memory / 2**30:.1f} GiB",
-                                    p.total_memory))
+            xp = torch.xpu.get_device_properties(i)
+            found.append(DeviceInfo(f"xpu:{i}", f"Intel GPU {xp.name}, {xp.total_memory / 2**30:.1f} GiB",
+                                    xp.total_memory))
     bf16 = ", bf16" if _cpu_has_bf16() else ""
     found.append(DeviceInfo("cpu", f"CPU, {torch.get_num_threads()} threads{bf16}", total_memory()))
     return found

@@ -23,7 +23,7 @@ from painterly_common.files import TEMP_PREFIX, TEMP_SUFFIX, os_error_message
 from .catalog import ModelEntry
 from .errors import ModelDownloadError
 
-Progress = Callable[[int, int], None]  # bytes done, bytes total
+Progress = Callable[[int, int], object]  # bytes done, bytes total; what it returns is ignored
 CHUNK = 1 << 16
 # Errors of the local disk while writing the download, not of the source: they get the
 # disk's message ("the disk is full…"), not "could not fetch … check the network".

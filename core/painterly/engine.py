@@ -7,6 +7,7 @@ import operator
 import os
 import threading
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ from . import device as devices
 from . import pixels as px
 from .errors import BadImageError, OutOfMemoryError, PainterlyError, UnknownStyleError
 from .models.magenta import MagentaTransformer, StylePredictor
+from .models.stages import StagedNet
 from .models.transformer_net import TransformerNet
 from .tiling import TiledRun
 
@@ -166,6 +168,7 @@ class Stylizer:
                     vectors.append(torch.from_numpy(stored["style_vector"].copy()).view(1, -1))
                     continue
                 value = stored["pixels"].astype(np.float32) / 255.0
+            assert isinstance(value, np.ndarray)  # a painting's pixels, or an "image": HxWx3 0..1
             vectors.append(styles.style_vector(self.predictor(), value, size))
         return styles.mix(vectors, None if weights is None else list(weights))
 
@@ -236,7 +239,7 @@ class Stylizer:
 
     # -- running the network -------------------------------------------------------
 
-    def _run(self, network_on: Callable[[torch.device], torch.nn.Module], rgb: np.ndarray,
+    def _run(self, network_on: Callable[[torch.device], StagedNet], rgb: np.ndarray,
              max_side: int | None, tile: int | None, report: Progress,
              cancel: threading.Event | None, precise: bool = False) -> np.ndarray:
         """Network output for an HxWx3 0..1 image, as HxWx3 0..1, at the image's own size.
@@ -297,7 +300,7 @@ def _blend_into(content: np.ndarray, stylized: np.ndarray, weight: np.ndarray | 
     16-megapixel ones would double the peak memory."""
     for y in range(0, content.shape[0], rows):
         c, s = content[y:y + rows], stylized[y:y + rows]
-        w = weight if np.isscalar(weight) else weight[y:y + rows]
+        w = weight[y:y + rows] if isinstance(weight, np.ndarray) else weight
         if preserve_color:
             s = color.preserve_color(c, s)
         c[...] = s if np.isscalar(w) and w == 1.0 else color.mix(c, s, w)
@@ -395,5 +398,5 @@ def _pad(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
     tw = max(MIN_SIDE, -(-w // SIZE_MULTIPLE) * SIZE_MULTIPLE)
     if (th, tw) == (h, w):
         return rgb, (h, w)
-    mode = "reflect" if th - h < h and tw - w < w else "edge"
+    mode: Literal["reflect", "edge"] = "reflect" if th - h < h and tw - w < w else "edge"
     return np.pad(rgb, ((0, th - h), (0, tw - w), (0, 0)), mode=mode), (h, w)

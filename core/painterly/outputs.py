@@ -30,7 +30,7 @@ class OutputPlan:
     notes: list[str] = field(default_factory=list)  # renamings the user should know about
 
 
-def plan_outputs(inputs: Sequence[str], output: str, protected: Sequence[str] = (),
+def plan_outputs(inputs: Sequence[str], output: str, protected: Sequence[str | os.PathLike[str]] = (),
                  overwrite: bool = False) -> OutputPlan:
     """The output of each input, or a `PainterlyError` saying why the command cannot run as given."""
     out = Path(output)
@@ -77,7 +77,7 @@ def _folder_targets(inputs: Sequence[str], folder: Path, notes: list[str]) -> li
     return targets
 
 
-def _identity(path: str | Path) -> tuple[int, int] | None:
+def _identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
     except (OSError, ValueError):
@@ -85,7 +85,8 @@ def _identity(path: str | Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _refuse_inputs(inputs: Sequence[str], protected: Sequence[str], targets: Sequence[Path]) -> None:
+def _refuse_inputs(inputs: Sequence[str], protected: Sequence[str | os.PathLike[str]],
+                   targets: Sequence[Path]) -> None:
     """No output may be (through any path) one of the files the command reads."""
     sources = list(inputs) + list(protected)
     by_identity = {_identity(s): s for s in sources if _identity(s) is not None}

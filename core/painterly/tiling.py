@@ -39,7 +39,7 @@ import torch.nn.functional as F
 
 from .errors import CancelledError
 from .models.instance_norm import InstanceNorm, NormStats
-from .models.stages import bind
+from .models.stages import StagedNet, bind
 from .models.transformer_net import ConvLayer
 
 log = logging.getLogger("painterly")
@@ -70,6 +70,7 @@ def fold_norms(ops: Sequence[Op], stats: list[NormStats]) -> list[Op]:
                 w = conv.conv.weight
                 w.copy_((w.float() * scale.view(-1, 1, 1, 1).to(w.device)).to(w.dtype))
                 b = conv.conv.bias
+                assert b is not None  # a ConvLayer's convolution has a bias
                 b.copy_((b.float() * scale.view(-1).to(b.device) + shift.view(-1).to(b.device)).to(b.dtype))
             out[-1] = conv
             continue
@@ -154,6 +155,7 @@ class RunningStats:
             self.shift = rows[:, : self.CHUNK].float().mean(dim=1, keepdim=True)
             self.s1 = torch.zeros(rows.shape[0], dtype=torch.float64, device=x.device)
             self.s2 = torch.zeros_like(self.s1)
+        assert self.s1 is not None and self.s2 is not None  # set with `shift`, by the first call
         for i in range(0, rows.shape[1], self.CHUNK):
             c = rows[:, i:i + self.CHUNK].float() - self.shift
             self.s1 += c.sum(dim=1, dtype=torch.float64)
@@ -161,6 +163,7 @@ class RunningStats:
         self.count += rows.shape[1]
 
     def result(self) -> NormStats:
+        assert self.shift is not None and self.s1 is not None and self.s2 is not None, "no values added"
         mean = self.s1 / self.count
         var = (self.s2 / self.count - mean**2).clamp_min(0)
         shape = (1, -1, 1, 1)
@@ -234,7 +237,7 @@ class InPlace:
 TILE_ACTS: dict[str, Op | None] = {"relu": relu, "none": None, "sigmoid": torch.sigmoid}
 
 
-def schedule(net: torch.nn.Module, precise_output: bool = False) -> list[Pass | InPlace]:
+def schedule(net: StagedNet, precise_output: bool = False) -> list[Pass | InPlace]:
     """The tiled run of a network, derived from its `stages` (see `models.stages`).
 
     Maps at half and quarter resolution are stored; one at full resolution (32 values per
@@ -250,7 +253,7 @@ def schedule(net: torch.nn.Module, precise_output: bool = False) -> list[Pass | 
     pending_stage: tuple[InstanceNorm | None, str] = (None, "none")  # what `pending` is, on a stored map
     scale, block, label = 1, 0, "encoding"
     for k, (stage, conv, norm) in enumerate(bound):
-        after = [op for op in (norm, TILE_ACTS[stage.act]) if op is not None]
+        after: list[Op] = [op for op in (norm, TILE_ACTS[stage.act]) if op is not None]
         if stage.block == "start":
             if any(isinstance(op, ConvLayer) for op in pending):
                 raise ValueError(f"{stage.conv}: a residual block must start on a stored map")
@@ -259,13 +262,13 @@ def schedule(net: torch.nn.Module, precise_output: bool = False) -> list[Pass | 
             block += 1
             label = f"residual block {block}/{blocks}"
         if k == len(bound) - 1:
-            last = conv.precise_copy() if precise_output else conv
+            last: Op = conv.precise_copy() if precise_output else conv
             if norm is None:
                 steps.append(Pass("output", (*pending, last, *after), scale, "decoding"))
             else:
                 steps += [Pass("output", (*pending, last), scale, "decoding"), InPlace("finalize", norm, stage.act)]
             break
-        ops = (*pending, conv)
+        ops: tuple[Op, ...] = (*pending, conv)
         out_scale = scale * conv.stride // conv.upsample
         if out_scale == 1:
             if norm is not None:
@@ -297,6 +300,12 @@ def _affine_act(norm: InstanceNorm | None, stats: list[NormStats], act: str,
     return lambda band, _y: _act_(band.mul_(scale).add_(shift), act)
 
 
+def _residual_act(u: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
+                  act: str) -> Callable[[torch.Tensor, int], torch.Tensor]:
+    """band += u·a + b (u's rows from the band's first row on), then the activation; in place."""
+    return lambda band, y: _act_(band.addcmul_(u[:, :, y:y + band.shape[2]], a).add_(b), act)
+
+
 def finalize(out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256) -> np.ndarray:
     """In place on the HxWx3 float32 output: the last norm with whole-image statistics,
     then the activation (Magenta: in6, then the sigmoid). Exact, and cheap: three
@@ -325,7 +334,7 @@ def finalize(out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256) -> 
 class TiledRun:
     """Runs the network over an image in tiles of `tile` pixels (at full resolution)."""
 
-    net: torch.nn.Module
+    net: StagedNet
     tile: int
     device: torch.device
     dtype: torch.dtype
@@ -419,11 +428,12 @@ class TiledRun:
             if isinstance(step, Pass):
                 src = image_src if current is None else map_source(current)
                 if step.kind == "stats":
+                    assert step.norm is not None  # what a "stats" pass measures
                     stats[step.norm.index] = self._stats(src, step.ops, stats, step.scale, step.stage)
                 elif step.kind == "store":
                     current, measured = self._store(src, step.ops, stats, step.scale, step.stage,
                                                     measure=step.norm is not None)
-                    if step.norm is not None:
+                    if step.norm is not None and measured is not None:  # measured: there is a norm
                         stats[step.norm.index] = measured
                 else:
                     out = np.empty((h, w, 3), np.float32)
@@ -431,14 +441,16 @@ class TiledRun:
                 del src
             elif step.kind == "block input":
                 if step.norm is not None or step.act != "none":  # else nothing to do: no pass over the map
+                    assert current is not None  # a block starts on a stored map (`schedule`)
                     self._in_place(current, _affine_act(step.norm, stats, step.act, self.dtype))
                 block_input = current
             elif step.kind == "residual":
                 # x += u·a + b in place, band by band: the sum needs no third map
+                assert step.norm is not None and current is not None and block_input is not None
                 a, b = (t.to(self.dtype) for t in step.norm.affine(*stats[step.norm.index]))
-                self._in_place(block_input, lambda band, y, u=current, a=a, b=b, act=step.act:
-                               _act_(band.addcmul_(u[:, :, y:y + band.shape[2]], a).add_(b), act))
+                self._in_place(block_input, _residual_act(current, a, b, step.act))
                 current, block_input = block_input, None
             else:
+                assert step.norm is not None  # "finalize": the norm after the last convolution
                 finalize(out, step.norm, step.act)
         return out

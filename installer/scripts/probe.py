@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 from painterly_common import settings
 from painterly_plugin import client
@@ -16,8 +17,8 @@ from painterly_plugin import client
 
 def main() -> None:
     s = settings.load(repair=False)
-    out = {"settings_problem": s.problem, "worker_python": s.worker_python, "python": client.resolve_python(),
-           "client": client.__file__}
+    out: dict[str, Any] = {"settings_problem": s.problem, "worker_python": s.worker_python,
+                           "python": client.resolve_python(), "client": client.__file__}
     try:
         with client.WorkerClient(start_timeout=float(sys.argv[1])) as c:
             hello = c.start()

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import ModelFormatError
 from ..models.magenta import NORM_EPS, STYLE_DIM, MagentaTransformer, StylePredictor
+from ..models.stages import bind
 from .tflite import Model, Operator, read_tflite
 
 # a stage's activation -> the TFLite name of the same function
@@ -138,8 +139,9 @@ def _convert_predictor(data: bytes) -> dict[str, np.ndarray]:
     state["bottleneck.weight"] = np.ascontiguousarray(w)
     state["bottleneck.bias"] = _conv_bias(g, last, STYLE_DIM, "bottleneck")
     adds = sum(op.opcode == "ADD" for op in g.m.operators)
-    if adds != sum(b.residual for b in net.blocks):
-        raise g.fail(f"{adds} residual additions, expected {sum(b.residual for b in net.blocks)}")
+    residuals = sum(b.residual for b in net.inverted_residuals())
+    if adds != residuals:
+        raise g.fail(f"{adds} residual additions, expected {residuals}")
     return state
 
 
@@ -199,9 +201,8 @@ def _convert_transformer(data: bytes) -> dict[str, np.ndarray]:
         raise g.fail(f"{len(ops)} image convolutions, expected {len(net.stages)}")
     state: dict[str, np.ndarray] = {}
     previous = block_input = content
-    for stage, op in zip(net.stages, ops, strict=True):
+    for (stage, layer, _), op in zip(bind(net), ops, strict=True):
         name, norm, act = stage.conv, stage.norm, TFLITE_ACTIVATION[stage.act]
-        layer = net.get_submodule(name)
         if stage.block == "start":
             block_input = previous
         o, k, s = op.options, layer.kernel, layer.stride

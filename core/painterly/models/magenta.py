@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .instance_norm import InstanceNorm, NormStats, number_norms
-from .stages import run_stages, transformer_stages
+from .stages import StagedNet, run_stages, transformer_stages
 from .transformer_net import ConvLayer, ResidualBlock, UpsampleConvLayer
 
 STYLE_DIM = 100
@@ -113,10 +113,14 @@ class StylePredictor(nn.Module):
         y = F.relu6(self.head(y)).mean(dim=(2, 3))
         return self.bottleneck(y)
 
+    def inverted_residuals(self) -> list[InvertedResidual]:
+        """`blocks` as what they are (iterating an `nn.ModuleList` gives plain modules)."""
+        return [b for b in self.blocks if isinstance(b, InvertedResidual)]
+
     def convs(self) -> list[tuple[str, nn.Conv2d, int, str]]:
         """(name, conv, stride, fused activation) in graph order."""
         out = [("stem", self.stem, 2, "RELU6")]
-        for i, b in enumerate(self.blocks):
+        for i, b in enumerate(self.inverted_residuals()):
             if b.expand is not None:
                 out.append((f"blocks.{i}.expand", b.expand, 1, "RELU6"))
             out.append((f"blocks.{i}.depthwise", b.depthwise, b.stride, "RELU6"))
@@ -154,7 +158,7 @@ class MagentaResidualBlock(ResidualBlock):
         self.in2 = ConditionalInstanceNorm(channels)
 
 
-class MagentaTransformer(nn.Module):
+class MagentaTransformer(StagedNet):
     """Content [N,3,H,W] in 0..1 (sides multiples of 4) -> stylised image in 0..1.
 
     Call `set_style(vector)` first. Follows the shape of `TransformerNet` for the

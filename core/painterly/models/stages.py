@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .instance_norm import InstanceNorm, NormStats
+
+if TYPE_CHECKING:
+    from .transformer_net import ConvLayer  # which imports this module
 
 ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -60,13 +64,26 @@ def transformer_stages(blocks: int = 5, contract_norms: bool = True,
             Stage("up1", "in4"), Stage("up2", "in5"), Stage("conv_out", out_norm, out_act))
 
 
-def bind(net: nn.Module) -> list[tuple[Stage, nn.Module, InstanceNorm | None]]:
-    """`net.stages` with the modules they name: (stage, conv, norm or None)."""
-    return [(s, net.get_submodule(s.conv), None if s.norm is None else net.get_submodule(s.norm))
+class StagedNet(nn.Module):
+    """A network described by its `stages` (`TransformerNet`, `MagentaTransformer`). Declares what
+    the forward pass, the tiler, the engine and the converters read of it: `nn.Module.__getattr__`
+    would type each of these as `Tensor | Module`."""
+
+    stages: tuple[Stage, ...]
+    num_norms: int  # its InstanceNorms, numbered in forward order (`number_norms`)
+    input_scale: float  # the range of its input and output: 255.0 (0..255) or 1.0 (0..1)
+    conv1: ConvLayer  # the first convolution; its weights' dtype is the one the network runs in
+
+
+def bind(net: StagedNet) -> list[tuple[Stage, ConvLayer, InstanceNorm | None]]:
+    """`net.stages` with the modules they name: (stage, conv, norm or None). A stage names a
+    `ConvLayer` and an `InstanceNorm`; `get_submodule` only knows them as modules."""
+    return [(s, cast("ConvLayer", net.get_submodule(s.conv)),
+             None if s.norm is None else cast(InstanceNorm, net.get_submodule(s.norm)))
             for s in net.stages]
 
 
-def run_stages(net: nn.Module, x: torch.Tensor, stats: list[NormStats] | None = None,
+def run_stages(net: StagedNet, x: torch.Tensor, stats: list[NormStats] | None = None,
                collect: list[NormStats] | None = None) -> torch.Tensor:
     """The whole-image forward pass of a network described by `net.stages`.
     `stats`: use these norm statistics; `collect`: append the ones this pass computed."""

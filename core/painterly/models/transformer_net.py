@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .instance_norm import InstanceNorm, NormStats, number_norms
-from .stages import run_stages, transformer_stages
+from .stages import StagedNet, run_stages, transformer_stages
 
 
 class ConvLayer(nn.Module):
@@ -70,7 +70,7 @@ class ResidualBlock(nn.Module):
         self.in2 = InstanceNorm(channels)
 
 
-class TransformerNet(nn.Module):
+class TransformerNet(StagedNet):
     """conv1-in1-conv2-in2-conv3-in3, five residual blocks, up1-in4-up2-in5-conv_out:
     the order is `stages` (see `models.stages`), which the forward pass, the tiler and the
     ncnn reader all walk."""

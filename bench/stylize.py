@@ -49,12 +49,14 @@ def case(kind: str, mp: float, repeats: int, device: str, precision: str) -> dic
         def once():
             with torch.no_grad():
                 net(x).clamp(0, 255).cpu()
+
         net(x[:, :, :64, :64])
     else:
         style = "candy" if kind == "network" else "starry_night"
 
         def once():
             st.stylize(image, style=style)
+
         st.stylize(image[:64, :64], style=style)
     for _ in range(repeats):
         if st.device.type == "cuda":
@@ -65,8 +67,13 @@ def case(kind: str, mp: float, repeats: int, device: str, precision: str) -> dic
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"median_s": statistics.median(times), "times": times, "peak_rss": rss, "side": side,
-            "device": st.device_description}
+    return {
+        "median_s": statistics.median(times),
+        "times": times,
+        "peak_rss": rss,
+        "side": side,
+        "device": st.device_description,
+    }
 
 
 def matmul_gflops(dtype_name: str, device: str) -> float:
@@ -102,8 +109,9 @@ def main() -> None:
     ap.add_argument("--sizes", default="0.25,1,4,16", help="megapixels, comma separated")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--precision", default="auto")
-    ap.add_argument("--baseline-max-mp", type=float, default=16.0,
-                    help="skip the baseline above this size (16 MP needs about 8 GB)")
+    ap.add_argument(
+        "--baseline-max-mp", type=float, default=16.0, help="skip the baseline above this size (16 MP needs about 8 GB)"
+    )
     ap.add_argument("--magenta-sizes", default="1,16")
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -114,8 +122,10 @@ def main() -> None:
 
     sizes = [float(s) for s in args.sizes.split(",")]
     mallocs = ["glibc"] + (["tcmalloc"] if Path(TCMALLOC).exists() and args.device == "cpu" else [])
-    print(f"device {args.device}; matmul 4096²: fp32 {matmul_gflops('float32', args.device):.0f} GFLOP/s, "
-          f"bf16 {matmul_gflops('bfloat16', args.device):.0f} GFLOP/s")
+    print(
+        f"device {args.device}; matmul 4096²: fp32 {matmul_gflops('float32', args.device):.0f} GFLOP/s, "
+        f"bf16 {matmul_gflops('bfloat16', args.device):.0f} GFLOP/s"
+    )
     print(f"{'case':34} {'MP':>5} {'median s':>9} {'s/MP':>6} {'GFLOP/s':>8} {'peak RSS':>9} {'vs baseline':>11}")
     for mp in sizes:
         reps = 1 if mp >= 16 else (2 if mp >= 4 or args.quick else 5)
@@ -123,12 +133,18 @@ def main() -> None:
         if mp <= args.baseline_max_mp:
             rows.append(("baseline fp32 whole image", run_child("baseline", mp, reps, args.device, "full", "glibc")))
         for malloc in mallocs:
-            rows.append((f"painterly network ({malloc})",
-                         run_child("network", mp, reps, args.device, args.precision, malloc)))
+            rows.append(
+                (f"painterly network ({malloc})", run_child("network", mp, reps, args.device, args.precision, malloc))
+            )
         if str(mp).rstrip("0").rstrip(".") in args.magenta_sizes.split(",") or mp in [
-                float(s) for s in args.magenta_sizes.split(",")]:
-            rows.append((f"painterly arbitrary ({mallocs[-1]})",
-                         run_child("arbitrary", mp, reps, args.device, args.precision, mallocs[-1])))
+            float(s) for s in args.magenta_sizes.split(",")
+        ]:
+            rows.append(
+                (
+                    f"painterly arbitrary ({mallocs[-1]})",
+                    run_child("arbitrary", mp, reps, args.device, args.precision, mallocs[-1]),
+                )
+            )
         base = rows[0][1].get("median_s") if rows[0][0].startswith("baseline") else None
         for name, r in rows:
             if "error" in r:
@@ -137,8 +153,11 @@ def main() -> None:
             real_mp = r["side"] ** 2 / 2**20
             gflops = GFLOP_PER_MP * real_mp / r["median_s"] if "arbitrary" not in name else float("nan")
             ratio = f"{base / r['median_s']:.2f}x" if base else "-"
-            print(f"{name:34} {real_mp:5.2f} {r['median_s']:9.2f} {r['median_s'] / real_mp:6.2f} "
-                  f"{gflops:8.0f} {r['peak_rss'] / 2**30:8.2f}G {ratio:>11}", flush=True)
+            print(
+                f"{name:34} {real_mp:5.2f} {r['median_s']:9.2f} {r['median_s'] / real_mp:6.2f} "
+                f"{gflops:8.0f} {r['peak_rss'] / 2**30:8.2f}G {ratio:>11}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -38,5 +38,14 @@ from .kritarc import ini_get, ini_remove, ini_set  # noqa: E402
 from .run import Installer  # noqa: E402
 from .torch_build import choose_torch  # noqa: E402
 
-__all__ = ["InstallError", "Installer", "choose_torch", "ini_get", "ini_remove", "ini_set", "main", "parser",
-           "source_version"]
+__all__ = [
+    "InstallError",
+    "Installer",
+    "choose_torch",
+    "ini_get",
+    "ini_remove",
+    "ini_set",
+    "main",
+    "parser",
+    "source_version",
+]

@@ -29,8 +29,11 @@ def _use_checkout() -> None:
     # painterly.catalog reads its TOML files from the package `painterly_resources`, which is this checkout's
     # resources/ folder under another name (pyproject's package-dir): imported here under that name.
     if "painterly_resources" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("painterly_resources", ROOT / "resources" / "__init__.py",
-                                                      submodule_search_locations=[str(ROOT / "resources")])
+        spec = importlib.util.spec_from_file_location(
+            "painterly_resources",
+            ROOT / "resources" / "__init__.py",
+            submodule_search_locations=[str(ROOT / "resources")],
+        )
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         sys.modules["painterly_resources"] = module
@@ -81,7 +84,9 @@ def model_names() -> list[str]:
     except ModuleNotFoundError as exc:
         if exc.name not in ("tomllib", "tomli"):
             raise
-        raise NoTomlReader(f"Python {sys.version.split()[0]} cannot read resources/models.toml (it has no tomllib): "
-                           "install tomli for it (pip install tomli; apt install python3-tomli), or run the "
-                           "installer with Python 3.11 or newer.") from None
+        raise NoTomlReader(
+            f"Python {sys.version.split()[0]} cannot read resources/models.toml (it has no tomllib): "
+            "install tomli for it (pip install tomli; apt install python3-tomli), or run the "
+            "installer with Python 3.11 or newer."
+        ) from None
     return list(catalog.models())

@@ -18,18 +18,26 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python installer.py",
         description="Install Painterly for GIMP 3 and Krita: a Python environment with torch, the models, the "
-                    "plug-in files and the settings. Running it again changes nothing.",
+        "plug-in files and the settings. Running it again changes nothing.",
     )
     p.add_argument("--editor", choices=["gimp", "krita", "all"], default="all", help="which plug-ins (default: all)")
     p.add_argument("--prefix", metavar="DIR", help="install into DIR as if it were the home folder (for tests)")
-    p.add_argument("--venv", metavar="PATH",
-                   help="use this existing environment (a venv folder or its python), which has Painterly already")
+    p.add_argument(
+        "--venv",
+        metavar="PATH",
+        help="use this existing environment (a venv folder or its python), which has Painterly already",
+    )
     p.add_argument("--venv-path", metavar="DIR", help="where to make the venv (default: <data folder>/venv)")
-    p.add_argument("--torch", choices=["auto", "cpu", "cuda", "rocm", "mps", "skip"], default="auto",
-                   help="which torch build (default: detected: NVIDIA → cuda, ROCm → rocm, macOS → mps, else cpu)")
+    p.add_argument(
+        "--torch",
+        choices=["auto", "cpu", "cuda", "rocm", "mps", "skip"],
+        default="auto",
+        help="which torch build (default: detected: NVIDIA → cuda, ROCm → rocm, macOS → mps, else cpu)",
+    )
     p.add_argument("--torch-spec", default="torch", metavar="SPEC", help="the pip requirement (default: torch)")
-    p.add_argument("--torch-index", metavar="URL",
-                   help="the wheel index for torch ('default': pip's own configuration)")
+    p.add_argument(
+        "--torch-index", metavar="URL", help="the wheel index for torch ('default': pip's own configuration)"
+    )
     p.add_argument("--model-dir", metavar="DIR", help="keep the models in DIR (saved in the settings)")
     p.add_argument("--skip-models", action="store_true", help="do not fetch the models now (first use fetches them)")
     p.add_argument("--enable", action="store_true", help="Krita: enable the plug-in in kritarc (Krita closed)")
@@ -85,8 +93,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninstaller: interrupted. Run it again to finish; what is done stays done.", file=sys.stderr)
         return 130
     except Stopped as exc:
-        print(f"\ninstaller: stopped ({signal.Signals(exc.signum).name}). Run it again to finish; what is done "
-              "stays done.", file=sys.stderr, flush=True)
+        print(
+            f"\ninstaller: stopped ({signal.Signals(exc.signum).name}). Run it again to finish; what is done "
+            "stays done.",
+            file=sys.stderr,
+            flush=True,
+        )
         return 128 + exc.signum
     finally:
         for sig, handler in previous.items():

@@ -33,9 +33,11 @@ REPORT = (PLUGIN_FILES, MANIFEST, SETTINGS, WORKER, ENVIRONMENT, MODELS, KRITA)
 # Uninstall: what lives in the folders first, then the folders themselves, deepest first.
 UNDO = (PLUGIN_FILES, KRITA, MODELS, ENVIRONMENT, SETTINGS, FOLDERS)
 
-DONE = {"gimp": "GIMP: Filters ▸ Artistic ▸ Painterly Style Transfer… (and Painterly Preferences…)",
-        "krita": "Krita: Tools ▸ Scripts ▸ Painterly Style Transfer… (and Painterly Preferences…), "
-                 "and the Painterly docker"}
+DONE = {
+    "gimp": "GIMP: Filters ▸ Artistic ▸ Painterly Style Transfer… (and Painterly Preferences…)",
+    "krita": "Krita: Tools ▸ Scripts ▸ Painterly Style Transfer… (and Painterly Preferences…), "
+    "and the Painterly docker",
+}
 
 
 # ---------------------------------------------------------------- install
@@ -56,9 +58,14 @@ def _refused(run: Installer) -> bool:
         for c in hard:
             run.say(f"    {c}")
     if hard or (soft and not force):
-        run.say("Nothing was changed. " + ("Move them away, or run again with --force to overwrite them."
-                                           if not hard else "Move those away (or make the folder writable), "
-                                           "then run the installer again."))
+        run.say(
+            "Nothing was changed. "
+            + (
+                "Move them away, or run again with --force to overwrite them."
+                if not hard
+                else "Move those away (or make the folder writable), then run the installer again."
+            )
+        )
         return True
     for c in soft:
         run.say(f"    note: --force: overwriting {c}")
@@ -153,18 +160,20 @@ def uninstall(run: Installer) -> int:
     run.counts["removed"] += undo.dirs_removed
     run.summary("Nothing was removed")
     if left:
-        rest = f"; {manifest} now lists only those, so that --uninstall run again finishes" \
-            if m and not run.dry else ""
+        rest = f"; {manifest} now lists only those, so that --uninstall run again finishes" if m and not run.dry else ""
         why = len(undo.said) or 1  # the folders left only because they hold those are not counted
-        run.say(f"Painterly was not completely uninstalled: {why} thing(s) {'would be ' if run.dry else ''}"
-                f"left, for the reasons above{rest}.")
+        run.say(
+            f"Painterly was not completely uninstalled: {why} thing(s) {'would be ' if run.dry else ''}"
+            f"left, for the reasons above{rest}."
+        )
         return 1
     run.say("Painterly was uninstalled." if not run.dry else "")
     return 0
 
 
-def _finish(run: Installer, m: dict, records: list[Record], last: list[Record], left: list[Record],
-            undo: Undoer) -> list[Record]:
+def _finish(
+    run: Installer, m: dict, records: list[Record], last: list[Record], left: list[Record], undo: Undoer
+) -> list[Record]:
     """The manifest, and the folders that hold it: removed when nothing else is left, else rewritten to list
     what is. Returns what is left."""
     manifest = run.layout.manifest

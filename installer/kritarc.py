@@ -6,8 +6,10 @@ from pathlib import Path
 
 KRITA_PLUGIN = "painterly_krita"
 KRITA_KEY = f"enable_{KRITA_PLUGIN}"
-KRITA_ENABLE_HELP = ("In Krita: Settings ▸ Configure Krita ▸ Python Plugin Manager ▸ tick “Painterly Style "
-                     "Transfer”, then restart Krita (or run the installer again with --enable while Krita is closed).")
+KRITA_ENABLE_HELP = (
+    "In Krita: Settings ▸ Configure Krita ▸ Python Plugin Manager ▸ tick “Painterly Style "
+    "Transfer”, then restart Krita (or run the installer again with --enable while Krita is closed)."
+)
 
 
 def _section_bounds(lines: list[str], section: str) -> tuple[int, int] | None:
@@ -49,7 +51,7 @@ def ini_set(text: str, section: str, key: str, value: str) -> str:
     for i in range(start + 1, end):
         k, sep, _ = bare[i].partition("=")
         if sep and k.strip() == key:
-            lines[i] = f"{key}={value}" + (lines[i][len(bare[i]):] or nl)
+            lines[i] = f"{key}={value}" + (lines[i][len(bare[i]) :] or nl)
             return "".join(lines)
     insert = end
     while insert > start + 1 and not bare[insert - 1].strip():
@@ -67,8 +69,11 @@ def ini_remove(text: str, section: str, key: str) -> str:
     if bounds is None:
         return text
     start, end = bounds
-    keep = [line for i, line in enumerate(lines)
-            if not (start < i < end and bare[i].partition("=")[1] and bare[i].partition("=")[0].strip() == key)]
+    keep = [
+        line
+        for i, line in enumerate(lines)
+        if not (start < i < end and bare[i].partition("=")[1] and bare[i].partition("=")[0].strip() == key)
+    ]
     # a section left empty by us goes too
     bare_keep = [line.rstrip("\r\n") for line in keep]
     b = _section_bounds(bare_keep, section)

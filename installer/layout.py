@@ -62,8 +62,12 @@ def _platform_folders(system: str, home: Path, env: dict[str, str]) -> tuple[Pat
     if system == "windows":
         return config, data / "painterly", config / "GIMP", KritaTarget(config / "krita" / "pykrita", data / "kritarc")
     if system == "macos":
-        return config, data / "painterly", config / "GIMP", KritaTarget(config / "krita" / "pykrita",
-                                                                        home / "Library" / "Preferences" / "kritarc")
+        return (
+            config,
+            data / "painterly",
+            config / "GIMP",
+            KritaTarget(config / "krita" / "pykrita", home / "Library" / "Preferences" / "kritarc"),
+        )
     return config, data / "painterly", config / "GIMP", KritaTarget(data / "krita" / "pykrita", config / "kritarc")
 
 
@@ -77,8 +81,9 @@ def _gimp_folders(gimp_base: Path) -> list[Path]:
     return gimp
 
 
-def _with_flatpaks(home: Path, gimp_base: Path, gimp: list[Path],
-                   krita: list[KritaTarget]) -> tuple[list[Path], list[KritaTarget]]:
+def _with_flatpaks(
+    home: Path, gimp_base: Path, gimp: list[Path], krita: list[KritaTarget]
+) -> tuple[list[Path], list[KritaTarget]]:
     """Linux: a Flatpak editor's folders too, or instead when the editor is not also installed natively."""
     flat = home / ".var" / "app"
     native_gimp = bool(shutil.which("gimp-3.0") or shutil.which("gimp") or gimp_base.is_dir())
@@ -87,8 +92,11 @@ def _with_flatpaks(home: Path, gimp_base: Path, gimp: list[Path],
         gimp = gimp + [fg] if native_gimp else [fg]
     native_krita = bool(shutil.which("krita") or krita[0].pykrita.parent.is_dir())
     if (flat / "org.kde.krita").is_dir():
-        fk = KritaTarget(flat / "org.kde.krita" / "data" / "krita" / "pykrita",
-                         flat / "org.kde.krita" / "config" / "kritarc", flatpak=True)
+        fk = KritaTarget(
+            flat / "org.kde.krita" / "data" / "krita" / "pykrita",
+            flat / "org.kde.krita" / "config" / "kritarc",
+            flatpak=True,
+        )
         krita = krita + [fk] if native_krita else [fk]
     return gimp, krita
 

@@ -40,23 +40,29 @@ def manifest_problem(data: dict) -> str | None:
     """What in a manifest uninstall could not act on safely (None: nothing). Every path must be
     absolute, model names plain names: a hand-edited entry must not point anywhere else."""
     files = data.get("files") or {}
-    if not isinstance(files, dict) or not all(_is_path(k) and isinstance(v, dict) and isinstance(v.get("sha256"), str)
-                                              for k, v in files.items()):
+    if not isinstance(files, dict) or not all(
+        _is_path(k) and isinstance(v, dict) and isinstance(v.get("sha256"), str) for k, v in files.items()
+    ):
         return "its list of files"
     for key in ("dirs", "roots"):
         if not isinstance(data.get(key) or [], list) or not all(_is_path(d) for d in data.get(key) or []):
             return f"its list of {'folders' if key == 'dirs' else 'roots'}"
     rcs = data.get("kritarc") or []
-    if not isinstance(rcs, list) or not all(isinstance(e, dict) and _is_path(e.get("path")) and
-                                            isinstance(e.get("previous"), (str, type(None))) for e in rcs):
+    if not isinstance(rcs, list) or not all(
+        isinstance(e, dict) and _is_path(e.get("path")) and isinstance(e.get("previous"), (str, type(None)))
+        for e in rcs
+    ):
         return "its kritarc entries"
     for key in ("venv", "settings"):
         if _table(data, key).get("path") is not None and not _is_path(_table(data, key)["path"]):
             return f"its {key} entry"
     models = _table(data, "models")
     names = models.get("installed") or []
-    if (models.get("home") is not None and not _is_path(models["home"])) or not isinstance(names, list) or \
-            not all(isinstance(n, str) and _MODEL_NAME.fullmatch(n) for n in names):
+    if (
+        (models.get("home") is not None and not _is_path(models["home"]))
+        or not isinstance(names, list)
+        or not all(isinstance(n, str) and _MODEL_NAME.fullmatch(n) for n in names)
+    ):
         return "its models entry"
     return None
 
@@ -70,14 +76,18 @@ def read_manifest(path: Path) -> dict:
     except (FileNotFoundError, NotADirectoryError):  # the latter: a file where its folder goes (install says so)
         return {}
     except (OSError, ValueError) as exc:
-        raise InstallError(f"The install manifest {path} is unreadable ({exc}). Move it away to start afresh "
-                           "(files installed before then are treated as not made by the installer).") from None
+        raise InstallError(
+            f"The install manifest {path} is unreadable ({exc}). Move it away to start afresh "
+            "(files installed before then are treated as not made by the installer)."
+        ) from None
     if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
         raise InstallError(f"The install manifest {path} is from another version of the installer.")
     bad = manifest_problem(data)
     if bad:
-        raise InstallError(f"The install manifest {path} is damaged ({bad}). Move it away to start afresh "
-                           "(files installed before then are treated as not made by the installer).")
+        raise InstallError(
+            f"The install manifest {path} is damaged ({bad}). Move it away to start afresh "
+            "(files installed before then are treated as not made by the installer)."
+        )
     return data
 
 
@@ -85,13 +95,23 @@ def _text(manifest: dict) -> str:
     return json.dumps(manifest, indent=1, sort_keys=True) + "\n"
 
 
-def assemble(run: Installer, home: Path, files: dict, venv_entry: dict, new_models: list[str],
-             settings_entry: dict, kritarc: list[dict]) -> dict:
+def assemble(
+    run: Installer,
+    home: Path,
+    files: dict,
+    venv_entry: dict,
+    new_models: list[str],
+    settings_entry: dict,
+    kritarc: list[dict],
+) -> dict:
     """The manifest of this run: what it made, with what the previous manifest lists of the editors not
     installed now, and the models installed before in the same folder."""
     old_models = run.old.get("models") or {}
-    installed_models = sorted(set(old_models.get("installed") or []) | set(new_models)) \
-        if old_models.get("home") in (None, str(home)) else sorted(new_models)
+    installed_models = (
+        sorted(set(old_models.get("installed") or []) | set(new_models))
+        if old_models.get("home") in (None, str(home))
+        else sorted(new_models)
+    )
     return {
         "format": MANIFEST_FORMAT,
         "editors": sorted(set(run.old.get("editors") or []) | set(run.editors)),
@@ -112,10 +132,15 @@ def save_progress(run: Installer, home: Path) -> None:
     if not (run.created_dirs or p["files"] or p["venv"] or p["settings"] or p["kritarc"] or p["models"]):
         return
     models = [n for n in p["models"] if (home / "models" / f"{n}.safetensors").is_file()]
-    manifest = assemble(run, home, {**(run.old.get("files") or {}), **p["files"]},
-                        p["venv"] or run.old.get("venv") or {}, models,
-                        p["settings"] or run.old.get("settings") or {},
-                        p["kritarc"] if p["kritarc"] is not None else run.old.get("kritarc") or [])
+    manifest = assemble(
+        run,
+        home,
+        {**(run.old.get("files") or {}), **p["files"]},
+        p["venv"] or run.old.get("venv") or {},
+        models,
+        p["settings"] or run.old.get("settings") or {},
+        p["kritarc"] if p["kritarc"] is not None else run.old.get("kritarc") or [],
+    )
     try:
         run.mkdirs(run.layout.manifest.parent)
         manifest["dirs"] = sorted(set(manifest["dirs"]) | set(run.created_dirs))
@@ -135,8 +160,10 @@ def keep_only(run: Installer, m: dict, left: list[Record], undo: Undoer) -> None
     rest["files"] = {str(r.path): r.entry for r in kinds.get("file", [])}
     rest["dirs"] = sorted({str(r.path) for r in kinds.get("dir", []) if not r.entry.get("optional")})
     rest["kritarc"] = [r.entry for r in kinds.get("kritarc", [])]
-    rest["models"] = {"home": (m.get("models") or {}).get("home"),
-                      "installed": sorted(r.entry["name"] for r in kinds.get("model", []))}
+    rest["models"] = {
+        "home": (m.get("models") or {}).get("home"),
+        "installed": sorted(r.entry["name"] for r in kinds.get("model", [])),
+    }
     rest["venv"] = kinds["venv"][0].entry if "venv" in kinds else {}
     if run.dry:
         return
@@ -156,8 +183,9 @@ class ManifestStep(Step):
     def apply(self, run: Installer) -> None:
         lay, e = run.layout, run.entries
         run.mkdirs(lay.manifest.parent)  # before the manifest lists the folders made
-        run.manifest = assemble(run, run.home_now or lay.data, e["files"], e["venv"], e["models"], e["settings"],
-                                e["kritarc"])
+        run.manifest = assemble(
+            run, run.home_now or lay.data, e["files"], e["venv"], e["models"], e["settings"], e["kritarc"]
+        )
         text = _text(run.manifest)
         path = lay.manifest
         existed = path.is_file()

@@ -33,9 +33,17 @@ class Undoer:
     left. It keeps what it removed (`gone`), what it could not (`left`) and what is kept on purpose
     (`kept`: the settings), so that a folder is removed only when nothing else is in it."""
 
-    def __init__(self, roots: Iterable[Path], made: Iterable[Path], *, dry: bool, force: bool,
-                 say: Callable[[str], None], did: Callable[[str, str], None],
-                 changed: str = "kept (changed since it was installed; --force removes it) {}") -> None:
+    def __init__(
+        self,
+        roots: Iterable[Path],
+        made: Iterable[Path],
+        *,
+        dry: bool,
+        force: bool,
+        say: Callable[[str], None],
+        did: Callable[[str, str], None],
+        changed: str = "kept (changed since it was installed; --force removes it) {}",
+    ) -> None:
         self.roots = [Path(r) for r in roots]
         self.made = {Path(d) for d in made}
         self.dry, self.force, self.say, self.did, self.changed = dry, force, say, did, changed
@@ -150,8 +158,11 @@ class Undoer:
         if ini_get(text, "python", KRITA_KEY) != "true":
             return True  # switched off since (by Krita or by hand): nothing of ours to take back
         previous = rec.entry.get("previous")
-        new = ini_set(text, "python", KRITA_KEY, previous) if previous is not None else \
-            ini_remove(text, "python", KRITA_KEY)
+        new = (
+            ini_set(text, "python", KRITA_KEY, previous)
+            if previous is not None
+            else ini_remove(text, "python", KRITA_KEY)
+        )
         if rec.entry.get("created_file") and not new.strip().replace("[python]", "").strip():
             return self._unlink(rc, f"{rc} (made by the installer)")
         if not self.dry:

@@ -64,8 +64,10 @@ class Installer:
         if self.dry:
             self.say(f"Dry run: {changed} change(s) would be made; nothing was written.")
         elif changed:
-            self.say(f"Changed: {c['created']} created, {c['updated']} updated, {c['removed']} removed, "
-                     f"{c['adopted']} adopted; {c['unchanged']} unchanged.")
+            self.say(
+                f"Changed: {c['created']} created, {c['updated']} updated, {c['removed']} removed, "
+                f"{c['adopted']} adopted; {c['unchanged']} unchanged."
+            )
         else:
             self.say(f"{unchanged} ({c['unchanged']} items checked).")
 
@@ -94,8 +96,14 @@ class Installer:
         if manifest is not None and m.get("roots"):
             return [Path(r) for r in m["roots"]]
         lay = self.layout
-        out = [*lay.gimp, *(t.pykrita for t in lay.krita), *(t.kritarc.parent for t in lay.krita), lay.data,
-               lay.settings_dir, *(Path(r) for r in m.get("roots") or [])]
+        out = [
+            *lay.gimp,
+            *(t.pykrita for t in lay.krita),
+            *(t.kritarc.parent for t in lay.krita),
+            lay.data,
+            lay.settings_dir,
+            *(Path(r) for r in m.get("roots") or []),
+        ]
         homes = [(m.get("models") or {}).get("home")]
         venvs = [(m.get("venv") or {}).get("path") if (m.get("venv") or {}).get("created") else None]
         if manifest is None:  # installing: where this run puts them too
@@ -126,13 +134,20 @@ class Installer:
         env.update(extra or {})
         return env
 
-    def run_python(self, python: Path, script: Path, *args: str, env: dict[str, str] | None = None,
-                   timeout: float = 300) -> dict | None:
+    def run_python(
+        self, python: Path, script: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 300
+    ) -> dict | None:
         """Run `script` (which prints one JSON line last) with `python`; None when it fails to run,
         {"error": its last line of stderr} when it fails."""
         try:
-            done = subprocess.run([str(python), str(script), *args], capture_output=True, text=True,
-                                  timeout=timeout, env=self.clean_env(env), stdin=subprocess.DEVNULL)
+            done = subprocess.run(
+                [str(python), str(script), *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=self.clean_env(env),
+                stdin=subprocess.DEVNULL,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         if done.returncode != 0:

@@ -72,21 +72,27 @@ def _index(kind: str, version: str | None, system: str) -> str | None:
         have = parse_version(version)
         tag = CUDA_INDEXES[0][1] if have is None else next((t for need, t in CUDA_INDEXES if have >= need), None)
         if tag is None:
-            raise InstallError(f"The NVIDIA driver supports CUDA {version}, older than any current torch build "
-                               "needs: update the driver, or use --torch cpu.")
+            raise InstallError(
+                f"The NVIDIA driver supports CUDA {version}, older than any current torch build "
+                "needs: update the driver, or use --torch cpu."
+            )
         return f"{TORCH_INDEX}/{tag}"
     if kind == "rocm":
         have = parse_version(version)
-        tag = ROCM_INDEXES[0][1] if have is None else next((t for need, t in ROCM_INDEXES if have >= need),
-                                                             ROCM_INDEXES[-1][1])
+        tag = (
+            ROCM_INDEXES[0][1]
+            if have is None
+            else next((t for need, t in ROCM_INDEXES if have >= need), ROCM_INDEXES[-1][1])
+        )
         return f"{TORCH_INDEX}/{tag}"
     if kind == "cpu":
         return None if system == "macos" else f"{TORCH_INDEX}/cpu"  # the default Linux wheel is the CUDA one
     return None  # mps: the standard macOS wheel
 
 
-def choose_torch(requested: str, system: str, detected: tuple[str, str | None, str],
-                 index_override: str | None = None) -> TorchChoice:
+def choose_torch(
+    requested: str, system: str, detected: tuple[str, str | None, str], index_override: str | None = None
+) -> TorchChoice:
     """Which torch build and index: `requested` is auto|cpu|cuda|rocm|mps|skip."""
     kind, version, description = detected
     if requested != "auto":

@@ -20,9 +20,18 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Markers, so that `pytest -m "not editors and not slow"` is the loop a developer runs after each
 # change (CONTRIBUTING.md). `editors`: inside real Krita or GIMP; `qt`: Qt widgets (pytest-qt);
 # `slow`: many real subprocesses, model conversions or big images (seconds each, minutes per file).
-SLOW_FILES = {"test_arbitrary_style.py", "test_cli.py", "test_image_files.py", "test_installer.py",
-              "test_magenta_parity.py", "test_model_integrity.py", "test_ncnn_parity.py", "test_user_files.py",
-              "test_worker.py", "test_worker_hostile.py"}
+SLOW_FILES = {
+    "test_arbitrary_style.py",
+    "test_cli.py",
+    "test_image_files.py",
+    "test_installer.py",
+    "test_magenta_parity.py",
+    "test_model_integrity.py",
+    "test_ncnn_parity.py",
+    "test_user_files.py",
+    "test_worker.py",
+    "test_worker_hostile.py",
+}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -19,8 +19,13 @@ PHOTO = CONTENT / "kodim08.png"
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "painterly.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "painterly.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +88,12 @@ def test_many_inputs_into_a_folder(small_png, tmp_path) -> None:
 def _bad_files(tmp: Path) -> dict[str, Path]:
     good = io.BytesIO()
     Image.open(PHOTO).save(good, "PNG")
-    files = {"corrupt": b"\x89PNG\r\n\x1a\n" + b"garbage" * 50, "truncated": good.getvalue()[:4000],
-             "text": b"this is not an image\n", "empty": b""}
+    files = {
+        "corrupt": b"\x89PNG\r\n\x1a\n" + b"garbage" * 50,
+        "truncated": good.getvalue()[:4000],
+        "text": b"this is not an image\n",
+        "empty": b"",
+    }
     paths = {}
     for name, data in files.items():
         paths[name] = tmp / f"{name}.png"
@@ -111,11 +120,26 @@ def test_unknown_preset_and_missing_model(small_png, tmp_path) -> None:
     r = run("stylize", str(small_png), "-o", str(tmp_path / "x.png"), "--style", "vangogh")
     assert r.returncode == 1 and "unknown style 'vangogh'" in r.stderr and "Traceback" not in r.stderr
     empty_home = tmp_path / "home"
-    r = run("stylize", str(small_png), "-o", str(tmp_path / "x.png"), "--style", "udnie", "--no-download",
-            env={"PAINTERLY_HOME": str(empty_home)})
+    r = run(
+        "stylize",
+        str(small_png),
+        "-o",
+        str(tmp_path / "x.png"),
+        "--style",
+        "udnie",
+        "--no-download",
+        env={"PAINTERLY_HOME": str(empty_home)},
+    )
     assert r.returncode == 1 and "painterly models install udnie" in r.stderr
-    r = run("stylize", str(small_png), "-o", str(tmp_path / "x.png"), "--style", "udnie",
-            env={"PAINTERLY_HOME": str(empty_home), "PAINTERLY_MODEL_MIRROR": str(tmp_path / "nowhere")})
+    r = run(
+        "stylize",
+        str(small_png),
+        "-o",
+        str(tmp_path / "x.png"),
+        "--style",
+        "udnie",
+        env={"PAINTERLY_HOME": str(empty_home), "PAINTERLY_MODEL_MIRROR": str(tmp_path / "nowhere")},
+    )
     assert r.returncode == 1 and "could not fetch" in r.stderr
     assert not (tmp_path / "x.png").exists()
 

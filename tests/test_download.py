@@ -94,6 +94,8 @@ def test_damaged_installed_model_is_reported(server, tmp_path) -> None:
         store.load("udnie", allow_download=False)
     installs = []
     state = store.load("udnie", on_install=installs.append)  # downloads allowed: mended, and said so
-    assert installs == ["the installed model 'udnie' failed its check (damaged: the file does not match the "
-                        "checksum recorded when it was installed): reinstalling it…"]
+    assert installs == [
+        "the installed model 'udnie' failed its check (damaged: the file does not match the "
+        "checksum recorded when it was installed): reinstalling it…"
+    ]
     assert store.verify("udnie") is None and state

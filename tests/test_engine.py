@@ -76,7 +76,7 @@ def test_dtype_and_channel_round_trips(stylizer, photo, dtype, channels) -> None
 def test_alpha_passes_through_and_hidden_colour_does_not_bleed(stylizer, photo) -> None:
     alpha = np.zeros(photo.shape[:2], np.uint8)
     alpha[:, : photo.shape[1] // 2] = 255
-    alpha[:, photo.shape[1] // 2: photo.shape[1] // 2 + 8] = 128  # a soft edge
+    alpha[:, photo.shape[1] // 2 : photo.shape[1] // 2 + 8] = 128  # a soft edge
     a, b = np.dstack([photo, alpha]), np.dstack([photo, alpha])
     a[alpha == 0, :3] = (255, 0, 0)
     b[alpha == 0, :3] = (0, 255, 0)
@@ -141,12 +141,15 @@ def test_cancel_stops_within_one_tile(stylizer, photo) -> None:
     assert len(calls) == 1
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((0, 10, 3), np.uint8), "empty"),
-    (np.full((8, 8, 3), np.nan, np.float32), "NaN"),
-    (np.zeros((8, 8, 2), np.uint8), "shape"),
-    (np.zeros((8, 8, 3), np.int64), "unsupported"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((0, 10, 3), np.uint8), "empty"),
+        (np.full((8, 8, 3), np.nan, np.float32), "NaN"),
+        (np.zeros((8, 8, 2), np.uint8), "shape"),
+        (np.zeros((8, 8, 3), np.int64), "unsupported"),
+    ],
+)
 def test_bad_pixels_are_refused(stylizer, bad, message) -> None:
     with pytest.raises(BadImageError, match=message):
         stylizer.stylize(bad)

@@ -22,8 +22,13 @@ PHOTO = CONTENT / "kodim08.png"
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "painterly.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "painterly.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
@@ -56,9 +61,18 @@ def float_tiff(a: np.ndarray) -> bytes:
     bits, formats = shorts([32] * c), shorts([3] * c)  # 32 bits, IEEE floating point
     data_at = tags_start + len(extra)
     u32, u16 = (lambda v: struct.pack("<I", v)), (lambda v: struct.pack("<HH", v, 0))
-    tags = [(256, 4, 1, u32(w)), (257, 4, 1, u32(h)), (258, 3, c, bits), (259, 3, 1, u16(1)),
-            (262, 3, 1, u16(2 if c >= 3 else 1)), (273, 4, 1, u32(data_at)), (277, 3, 1, u16(c)),
-            (278, 4, 1, u32(h)), (279, 4, 1, u32(len(data))), (339, 3, c, formats)]
+    tags = [
+        (256, 4, 1, u32(w)),
+        (257, 4, 1, u32(h)),
+        (258, 3, c, bits),
+        (259, 3, 1, u16(1)),
+        (262, 3, 1, u16(2 if c >= 3 else 1)),
+        (273, 4, 1, u32(data_at)),
+        (277, 3, 1, u16(c)),
+        (278, 4, 1, u32(h)),
+        (279, 4, 1, u32(len(data))),
+        (339, 3, c, formats),
+    ]
     out = b"II*\0" + struct.pack("<IH", 8, len(tags))
     out += b"".join(struct.pack("<HHI", t, kind, n) + value for t, kind, n, value in tags)
     return out + struct.pack("<I", 0) + extra + data
@@ -114,6 +128,7 @@ def test_a_huge_colour_profile_is_dropped_so_the_output_reads_back(tmp_path) -> 
 
 def _huge_blank_png(path: Path, side: int) -> None:
     """A side×side RGB PNG of one colour, written row by row: a few hundred KB on disk."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 

@@ -33,8 +33,14 @@ GIMP_SCRIPT = ROOT / "plugin" / "gimp" / "painterly" / "painterly.py"
 def run(prefix: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PAINTERLY_PYTHON"}
     env["PAINTERLY_MODEL_MIRROR"] = str(MODELS)
-    return subprocess.run([sys.executable, str(INSTALLER), "--prefix", str(prefix), *args], capture_output=True,
-                          text=True, env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, str(INSTALLER), "--prefix", str(prefix), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def ok(done: subprocess.CompletedProcess) -> str:
@@ -170,23 +176,43 @@ def test_flatpak_and_later_gimp_folders(tmp_path):
     for d in (".var/app/org.gimp.GIMP", ".var/app/org.kde.krita", ".config/GIMP/3.2", ".local/share/krita"):
         (home / d).mkdir(parents=True)
     ok(run(home, "--editor", "all", "--venv", VENV, "--skip-models", "--enable"))
-    for plugins in (home / ".config/GIMP/3.0/plug-ins", home / ".config/GIMP/3.2/plug-ins",
-                    home / ".var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins"):
+    for plugins in (
+        home / ".config/GIMP/3.0/plug-ins",
+        home / ".config/GIMP/3.2/plug-ins",
+        home / ".var/app/org.gimp.GIMP/config/GIMP/3.0/plug-ins",
+    ):
         assert (plugins / "painterly" / "painterly.py").is_file(), plugins
         assert (plugins / "painterly" / "lib" / "painterly_plugin" / "client.py").is_file()
     flat = home / ".var/app/org.kde.krita"
-    for pykrita, rc in ((home / ".local/share/krita/pykrita", home / ".config/kritarc"),
-                        (flat / "data/krita/pykrita", flat / "config/kritarc")):
+    for pykrita, rc in (
+        (home / ".local/share/krita/pykrita", home / ".config/kritarc"),
+        (flat / "data/krita/pykrita", flat / "config/kritarc"),
+    ):
         assert (pykrita / "painterly_krita.desktop").is_file() and (pykrita / "painterly_plugin/client.py").is_file()
         assert "enable_painterly_krita=true" in rc.read_text()
 
 
-@pytest.mark.parametrize("system, gimp, pykrita, kritarc, config, data", [
-    ("windows", "AppData/Roaming/GIMP/3.0/plug-ins", "AppData/Roaming/krita/pykrita", "AppData/Local/kritarc",
-     "AppData/Roaming/painterly", "AppData/Local/painterly"),
-    ("macos", "Library/Application Support/GIMP/3.0/plug-ins", "Library/Application Support/krita/pykrita",
-     "Library/Preferences/kritarc", "Library/Application Support/painterly", "Library/Application Support/painterly"),
-])
+@pytest.mark.parametrize(
+    "system, gimp, pykrita, kritarc, config, data",
+    [
+        (
+            "windows",
+            "AppData/Roaming/GIMP/3.0/plug-ins",
+            "AppData/Roaming/krita/pykrita",
+            "AppData/Local/kritarc",
+            "AppData/Roaming/painterly",
+            "AppData/Local/painterly",
+        ),
+        (
+            "macos",
+            "Library/Application Support/GIMP/3.0/plug-ins",
+            "Library/Application Support/krita/pykrita",
+            "Library/Preferences/kritarc",
+            "Library/Application Support/painterly",
+            "Library/Application Support/painterly",
+        ),
+    ],
+)
 def test_windows_and_macos_folders(tmp_path, system, gimp, pykrita, kritarc, config, data):
     home = tmp_path / "home"
     ok(run(home, "--platform", system, "--editor", "all", "--venv", VENV, "--skip-models", "--enable"))
@@ -495,11 +521,14 @@ def test_install_does_not_write_through_a_link(tmp_path):
         assert (snapshot(home), snapshot(tmp_path)) == before, "nothing written, nothing chmod-ed, anywhere"
 
 
-@pytest.mark.parametrize("where, says", [
-    (".local/share/krita/pykrita/painterly_plugin/client.py", "something that is not a plain file"),
-    (".config/painterly/settings.json", "not a plain file, and the settings file goes there"),
-    (".local/share/painterly/install-manifest.json", "is not a plain file: move it away"),
-])
+@pytest.mark.parametrize(
+    "where, says",
+    [
+        (".local/share/krita/pykrita/painterly_plugin/client.py", "something that is not a plain file"),
+        (".config/painterly/settings.json", "not a plain file, and the settings file goes there"),
+        (".local/share/painterly/install-manifest.json", "is not a plain file: move it away"),
+    ],
+)
 def test_a_pipe_in_the_way_is_reported_not_read(tmp_path, where, says):
     home = tmp_path / "home"
     fifo = home / where
@@ -558,9 +587,26 @@ def test_files_get_the_mode_the_umask_gives(tmp_path):
     theirs.write_text("[General]\na=1\n")
     theirs.chmod(0o600)
     env = {k: v for k, v in os.environ.items() if k != "PAINTERLY_PYTHON"}
-    done = subprocess.run([sys.executable, str(INSTALLER), "--prefix", str(home), "--editor", "all", "--venv", VENV,
-                           "--skip-models", "--enable"], capture_output=True, text=True, env=env, timeout=300,
-                          stdin=subprocess.DEVNULL, umask=0o027)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(INSTALLER),
+            "--prefix",
+            str(home),
+            "--editor",
+            "all",
+            "--venv",
+            VENV,
+            "--skip-models",
+            "--enable",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+        umask=0o027,
+    )
     ok(done)
 
     def mode(p: Path) -> int:
@@ -593,9 +639,27 @@ runpy.run_path(sys.argv[0], run_name="__main__")
 
 def stopped_run(home: Path, signame: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PAINTERLY_PYTHON"}
-    return subprocess.run([sys.executable, "-c", STOP_AT_CLIENT, signame, str(INSTALLER), "--prefix", str(home),
-                           "--editor", "krita", "--venv", VENV, "--skip-models"], capture_output=True, text=True,
-                          env=env, timeout=120, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            STOP_AT_CLIENT,
+            signame,
+            str(INSTALLER),
+            "--prefix",
+            str(home),
+            "--editor",
+            "krita",
+            "--venv",
+            VENV,
+            "--skip-models",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def temporaries(home: Path) -> list[Path]:
@@ -643,8 +707,9 @@ def test_a_venv_made_elsewhere_before_is_not_taken_as_made_here(tmp_path, monkey
     (theirs / "bin").mkdir(parents=True)
     (theirs / "bin" / "python").write_text("")
     (theirs / "pyvenv.cfg").write_text("")
-    args = inst.parser().parse_args(["--prefix", str(home), "--venv-path", str(theirs), "--torch", "skip",
-                                     "--editor", "krita"])
+    args = inst.parser().parse_args(
+        ["--prefix", str(home), "--venv-path", str(theirs), "--torch", "skip", "--editor", "krita"]
+    )
     installer = inst.Installer(args)
     installer.old = {"venv": {"path": str(home / "made-before"), "created": True}}
     version = inst.source_version()
@@ -661,8 +726,12 @@ def test_installer_is_standard_library_python_310(tmp_path):
     for path in (INSTALLER, COMMON / "settings.py"):
         ast.parse(path.read_text(), feature_version=(3, 10))
     # -I -S: no site-packages at all, so any third-party import would fail
-    done = subprocess.run([sys.executable, "-I", "-S", str(INSTALLER), "--prefix", str(tmp_path / "h"), "--help"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", str(INSTALLER), "--prefix", str(tmp_path / "h"), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and "--uninstall" in done.stdout, done.stderr
 
 
@@ -693,7 +762,9 @@ def test_kritarc_edits_keep_every_other_line():
     new = inst.ini_set(text, "python", key, "true")
     assert new == "[General]\na=1\n\n[python]\nenable_other=true\nenable_painterly_krita=true\n\n[Z]\nb=2\n"
     assert inst.ini_get(new, "python", key) == "true" and inst.ini_remove(new, "python", key) == text
-    assert inst.ini_set("[python]\r\nenable_painterly_krita=false\r\n", "python", key, "true") == \
-        "[python]\r\nenable_painterly_krita=true\r\n"
+    assert (
+        inst.ini_set("[python]\r\nenable_painterly_krita=false\r\n", "python", key, "true")
+        == "[python]\r\nenable_painterly_krita=true\r\n"
+    )
     assert inst.ini_set("[General]\na=1", "python", key, "true") == "[General]\na=1\n\n[python]\n" + key + "=true\n"
     assert inst.ini_set("", "python", key, "true") == "[python]\n" + key + "=true\n"

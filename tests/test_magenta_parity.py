@@ -27,8 +27,9 @@ TRANSFORMER = MODELS / "style_transfer_f16_384.tflite"
 STYLES = ["starry_night", "great_wave", "the_scream", "composition_vii"]
 CONTENTS = ["kodim05", "kodim07", "kodim23"]
 
-pytestmark = pytest.mark.skipif(not (PREDICTOR.exists() and TRANSFORMER.exists()),
-                                reason="shared Magenta model files not present")
+pytestmark = pytest.mark.skipif(
+    not (PREDICTOR.exists() and TRANSFORMER.exists()), reason="shared Magenta model files not present"
+)
 
 
 # -- helpers ------------------------------------------------------------------
@@ -157,13 +158,16 @@ def test_reader_lists_graph(predictor_bytes, transformer_bytes):
     assert p.tensors[dw.inputs[1]].quantized_dimension == 3
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda d: d[: len(d) // 2],
-    lambda d: d[:64],
-    lambda d: d[:4] + b"XXXX" + d[8:],
-    lambda d: d[:4] + b"TFL3",
-    lambda d: b"\xff\xff\xff\x7f" + d[4:],
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda d: d[: len(d) // 2],
+        lambda d: d[:64],
+        lambda d: d[:4] + b"XXXX" + d[8:],
+        lambda d: d[:4] + b"TFL3",
+        lambda d: b"\xff\xff\xff\x7f" + d[4:],
+    ],
+)
 def test_corrupt_file_is_a_format_error(transformer_bytes, mangle):
     with pytest.raises(ModelFormatError):
         convert_transformer(mangle(transformer_bytes))
@@ -177,8 +181,10 @@ def test_wrong_model_is_a_format_error(predictor_bytes, transformer_bytes):
 
 
 def test_state_dicts_are_float32_and_complete(predictor_bytes, transformer_bytes):
-    for state, net in ((convert_predictor(predictor_bytes), StylePredictor()),
-                       (convert_transformer(transformer_bytes), MagentaTransformer())):
+    for state, net in (
+        (convert_predictor(predictor_bytes), StylePredictor()),
+        (convert_transformer(transformer_bytes), MagentaTransformer()),
+    ):
         assert set(state) == set(net.state_dict())
         assert all(v.dtype == np.float32 and np.isfinite(v).all() for v in state.values())
 
@@ -203,8 +209,9 @@ def test_stylized_images_match(transformer, ref_transformer, ref_vectors):
         image = content_image(c)
         for s in STYLES[:2]:
             vector = ref_vectors[s]
-            ref = ref_transformer(content_image=image[None],
-                                  **{"mobilenet_conv/Conv/BiasAdd": vector.reshape(1, 1, 1, 100)})[0]
+            ref = ref_transformer(
+                content_image=image[None], **{"mobilenet_conv/Conv/BiasAdd": vector.reshape(1, 1, 1, 100)}
+            )[0]
             transformer.set_style(torch.from_numpy(vector))
             with torch.inference_mode():
                 out = hw3(transformer(nchw(image)))
@@ -212,8 +219,7 @@ def test_stylized_images_match(transformer, ref_transformer, ref_vectors):
             worst_mad, worst_psnr, pairs = max(worst_mad, mad), min(worst_psnr, p), pairs + 1
             assert mad <= 2 / 255, (c, s, mad * 255)
             assert p >= 35, (c, s, p)
-    print(f"stylized: worst mean abs diff {worst_mad * 255:.4f}/255, "
-          f"worst PSNR {worst_psnr:.1f} dB, {pairs} pairs")
+    print(f"stylized: worst mean abs diff {worst_mad * 255:.4f}/255, worst PSNR {worst_psnr:.1f} dB, {pairs} pairs")
 
 
 def test_runs_at_other_sizes(transformer, ref_vectors):

@@ -23,8 +23,13 @@ from .conftest import CONTENT, MODELS
 
 
 def run(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "painterly.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, "PAINTERLY_HOME": str(home), **env}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "painterly.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PAINTERLY_HOME": str(home), **env},
+        timeout=300,
+    )
 
 
 @pytest.fixture()
@@ -108,7 +113,7 @@ class SlowMirror(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         try:
             for i in range(0, len(data), 16384):
-                self.wfile.write(data[i:i + 16384])
+                self.wfile.write(data[i : i + 16384])
                 self.wfile.flush()
                 time.sleep(0.05)
         except OSError:
@@ -124,10 +129,16 @@ def test_an_interrupted_download_leaves_nothing(tmp_path, signum) -> None:
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     home = tmp_path / "home"
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "painterly.cli", "models", "install", "udnie"],
-                                env={**os.environ, "PAINTERLY_HOME": str(home),
-                                     "PAINTERLY_MODEL_MIRROR": f"http://127.0.0.1:{httpd.server_port}"},
-                                stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "painterly.cli", "models", "install", "udnie"],
+            env={
+                **os.environ,
+                "PAINTERLY_HOME": str(home),
+                "PAINTERLY_MODEL_MIRROR": f"http://127.0.0.1:{httpd.server_port}",
+            },
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while not list((home / "models").glob(".painterly-*")):  # the download has begun
             assert time.monotonic() < deadline and proc.poll() is None

@@ -20,15 +20,17 @@ from .conftest import MODELS, load_rgb, psnr
 
 PRESETS = ["candy", "mosaic", "pointilism", "rain_princess", "udnie"]
 # (in, out, kernel, stride, upsample, followed by instance norm)
-LAYERS = ([(3, 32, 9, 1, 1, True), (32, 64, 3, 2, 1, True), (64, 128, 3, 2, 1, True)]
-          + [(128, 128, 3, 1, 1, True)] * 10
-          + [(128, 64, 3, 1, 2, True), (64, 32, 3, 1, 2, True), (32, 3, 9, 1, 1, False)])
+LAYERS = (
+    [(3, 32, 9, 1, 1, True), (32, 64, 3, 2, 1, True), (64, 128, 3, 2, 1, True)]
+    + [(128, 128, 3, 1, 1, True)] * 10
+    + [(128, 64, 3, 1, 2, True), (64, 32, 3, 1, 2, True), (32, 3, 9, 1, 1, False)]
+)
 
 
 def reference_parse(blob: bytes) -> list[dict]:
     layers, off = [], 0
     for c_in, c_out, k, stride, up, norm in LAYERS:
-        assert int.from_bytes(blob[off:off + 4], "little") == 0x01306B47
+        assert int.from_bytes(blob[off : off + 4], "little") == 0x01306B47
         off += 4
         n = c_out * c_in * k * k
         w = np.frombuffer(blob, "<f2", n, off).astype(np.float32).reshape(c_out, c_in, k, k)
@@ -48,6 +50,7 @@ def reference_parse(blob: bytes) -> list[dict]:
 def reference_forward(layers: list[dict], x: torch.Tensor) -> torch.Tensor:
     """float32, straight from the layer list."""
     t = lambda a: torch.from_numpy(a)  # noqa: E731
+
     def conv(x, layer):
         if layer["up"] > 1:
             x = F.interpolate(x, scale_factor=layer["up"], mode="nearest")
@@ -57,8 +60,9 @@ def reference_forward(layers: list[dict], x: torch.Tensor) -> torch.Tensor:
     def norm(x, layer):
         mean = x.mean(dim=(2, 3), keepdim=True)
         var = x.var(dim=(2, 3), keepdim=True, unbiased=False)
-        return (x - mean) / torch.sqrt(var + 1e-5) * t(layer["gamma"]).view(1, -1, 1, 1) \
-            + t(layer["beta"]).view(1, -1, 1, 1)
+        return (x - mean) / torch.sqrt(var + 1e-5) * t(layer["gamma"]).view(1, -1, 1, 1) + t(layer["beta"]).view(
+            1, -1, 1, 1
+        )
 
     y = x
     for layer in layers[:3]:

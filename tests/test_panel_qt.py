@@ -141,8 +141,10 @@ def test_gallery_has_every_preset_with_a_real_thumbnail(qtbot, panel, client, th
         assert all(np.abs(thumb.astype(int) - other).mean() > 3 for other in seen), f"{p['name']}: a duplicate"
         seen.append(thumb)
     # the screenshot for a person to look at: gallery, credit, controls and the live preview
-    qtbot.waitUntil(lambda: panel.preview_label.pixmap() is not None and not panel.preview_label.pixmap().isNull()
-                    and panel.idle, timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: panel.preview_label.pixmap() is not None and not panel.preview_label.pixmap().isNull() and panel.idle,
+        timeout=WAIT,
+    )
     OUTPUT.mkdir(parents=True, exist_ok=True)
     assert panel.grab().save(str(OUTPUT / "krita_panel.png"))
 
@@ -163,8 +165,9 @@ def test_defaults_and_controls_map_to_the_request(qtbot, panel, host, client):
     assert made == "layer 1"
     assert host.calls == [(StyleChoice("udnie", "Udnie", "preset"), 0.35, True)]
     h, w = host.pixels.shape[:2]
-    direct, *_ = client.stylize(host.pixels.tobytes(), w, h, "rgba8", w * 4,
-                                StylizeOptions.single("udnie", strength=0.35, preserve_color=True))
+    direct, *_ = client.stylize(
+        host.pixels.tobytes(), w, h, "rgba8", w * 4, StylizeOptions.single("udnie", strength=0.35, preserve_color=True)
+    )
     want = np.frombuffer(bytes(direct), np.uint8).reshape(h, w, 4)
     got = host.results[0]
     assert np.abs(got.astype(int) - want).max() <= 1, "the panel sent something else than its controls say"
@@ -264,7 +267,6 @@ def test_worker_that_cannot_start_is_reported(qtbot, tmp_path, thumb_dir, host):
         panel.apply_button.click()
     assert blocker.args[0] == "start_failed" and panel.message_box.isVisible()
     panel.message_box.close()
-
 
 
 def test_docker_panel_starts_the_worker_only_when_used(qtbot, tmp_path, thumb_dir, host):

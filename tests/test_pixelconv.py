@@ -42,8 +42,12 @@ def test_half_to_float_is_exact_for_every_half():
 
 
 def test_float_to_half_rounds_like_numpy_and_overflows_to_infinity():
-    values = np.concatenate([rng.normal(0, 2, 200_000).astype(np.float32),  # several struct chunks
-                             np.float32([0.0, -0.0, 1.0, 65504.0, 65519.0, 65520.0, 1e6, -1e6, 6e-8, np.inf])])
+    values = np.concatenate(
+        [
+            rng.normal(0, 2, 200_000).astype(np.float32),  # several struct chunks
+            np.float32([0.0, -0.0, 1.0, 65504.0, 65519.0, 65520.0, 1e6, -1e6, 6e-8, np.inf]),
+        ]
+    )
     got = np.frombuffer(pixelconv.float_to_half(values.tobytes()), np.float16)
     with np.errstate(over="ignore"):
         want = values.astype(np.float16)
@@ -80,16 +84,27 @@ def test_krita_layouts_round_trip():
     half = rng.random((5, 6, 4)).astype(np.float16)
     as_f32 = np.frombuffer(layers.krita_to_protocol(half.tobytes(), "F16"), np.float32).reshape(5, 6, 4)
     assert np.array_equal(as_f32, half.astype(np.float32))  # float depths are RGBA already
-    for depth, a in [("U8", bgra8), ("U16", bgra8.astype(np.uint16) * 257), ("F16", half),
-                     ("F32", rng.random((5, 6, 4)).astype(np.float32))]:
+    for depth, a in [
+        ("U8", bgra8),
+        ("U16", bgra8.astype(np.uint16) * 257),
+        ("F16", half),
+        ("F32", rng.random((5, 6, 4)).astype(np.float32)),
+    ]:
         there = layers.krita_to_protocol(a.tobytes(), depth)
         assert bytes(layers.protocol_to_krita(there, depth)) == a.tobytes(), depth
     assert layers.layer_name("Candy", 0.8) == "Candy 80%" and layers.layer_name("Udnie", 1.0) == "Udnie 100%"
 
 
 def test_editor_side_conversions_need_only_the_standard_library():
-    code = ("import sys\nimport painterly_plugin.pixelconv, painterly_plugin.thumbnails\n"
-            "bad = {'numpy', 'torch', 'painterly', 'PyQt5', 'PyQt6'} & set(sys.modules)\nassert not bad, bad\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={"PYTHONPATH": str(ROOT / "plugin")}, timeout=60)
+    code = (
+        "import sys\nimport painterly_plugin.pixelconv, painterly_plugin.thumbnails\n"
+        "bad = {'numpy', 'torch', 'painterly', 'PyQt5', 'PyQt6'} & set(sys.modules)\nassert not bad, bad\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(ROOT / "plugin")},
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr

@@ -72,9 +72,15 @@ def test_load_edit_save_reload(qtbot, config, tmp_path):
 
     again = settings.load()
     assert again.problem is None
-    assert (again.worker_python, again.device, again.precision, again.tile, again.model_dir,
-            again.default_style, again.default_strength) == \
-        (sys.executable, "auto", "full", 512, str(models_home), "mosaic", 0.4)
+    assert (
+        again.worker_python,
+        again.device,
+        again.precision,
+        again.tile,
+        again.model_dir,
+        again.default_style,
+        again.default_strength,
+    ) == (sys.executable, "auto", "full", 512, str(models_home), "mosaic", 0.4)
     d2 = open_dialog(qtbot, probe=False)
     assert d2.values() == again
     assert d2.precision_combo.currentData() == "full" and d2.tile_spin.value() == 512
@@ -154,8 +160,11 @@ def test_install_missing_models(qtbot, config, tmp_path, monkeypatch):
 
 def test_screenshot(qtbot, config, monkeypatch):
     monkeypatch.setenv("PAINTERLY_DEVICE", "cpu")  # shows the "set in the environment" note
-    settings.save(settings.Settings(worker_python=sys.executable, precision="auto", tile=768,
-                                    default_style="mosaic", default_strength=0.8))
+    settings.save(
+        settings.Settings(
+            worker_python=sys.executable, precision="auto", tile=768, default_style="mosaic", default_strength=0.8
+        )
+    )
     d = open_dialog(qtbot)
     assert d.probe_error is None
     OUTPUT.mkdir(parents=True, exist_ok=True)

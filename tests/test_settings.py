@@ -26,23 +26,40 @@ def config(tmp_path, monkeypatch):
 def test_defaults_when_there_is_no_file(config):
     s = settings.load()
     assert s == settings.Settings() and s.problem is None and s.path == config
-    assert (s.device, s.precision, s.tile, s.model_dir, s.default_style, s.default_strength) == \
-        ("auto", "auto", 0, "", "candy", 1.0)
+    assert (s.device, s.precision, s.tile, s.model_dir, s.default_style, s.default_strength) == (
+        "auto",
+        "auto",
+        0,
+        "",
+        "candy",
+        1.0,
+    )
     assert not config.exists(), "loading must not create the file"
     assert s.worker_env() == {}
 
 
 def test_round_trip_is_atomic(config):
-    s = settings.Settings(worker_python="/opt/p/bin/python", device="cuda:1", precision="half", tile=512,
-                          model_dir="/data/painterly", default_style="mosaic", default_strength=0.4)
+    s = settings.Settings(
+        worker_python="/opt/p/bin/python",
+        device="cuda:1",
+        precision="half",
+        tile=512,
+        model_dir="/data/painterly",
+        default_style="mosaic",
+        default_strength=0.4,
+    )
     assert settings.save(s) == config
     assert [p.name for p in config.parent.iterdir()] == ["settings.json"], "no temporary file may stay behind"
     again = settings.load()
     assert again == s and again.problem is None
     data = json.loads(config.read_text())
     assert data["version"] == settings.VERSION and "problem" not in data and "path" not in data
-    assert again.worker_env() == {"PAINTERLY_DEVICE": "cuda:1", "PAINTERLY_PRECISION": "half",
-                                  "PAINTERLY_TILE": "512", "PAINTERLY_HOME": "/data/painterly"}
+    assert again.worker_env() == {
+        "PAINTERLY_DEVICE": "cuda:1",
+        "PAINTERLY_PRECISION": "half",
+        "PAINTERLY_TILE": "512",
+        "PAINTERLY_HOME": "/data/painterly",
+    }
 
 
 def test_invalid_values_are_not_saved(config):
@@ -53,18 +70,21 @@ def test_invalid_values_are_not_saved(config):
     assert not config.exists()
 
 
-@pytest.mark.parametrize("content, words", [
-    (b"{not json", "corrupt"),
-    (b"[1, 2]", "not a JSON object"),
-    (b'"x"', "not a JSON object"),
-    (b"1", "not a JSON object"),
-    (b"null", "not a JSON object"),
-    (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),  # was a RecursionError out of load()
-    (b'{"version": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper"),
-    (b'{"version": 1, "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}', "bytes"),  # 2 MiB: not read whole
-    (b"\xff\xfe\x00garbage", "not text"),
-    (b"", "corrupt"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (b"{not json", "corrupt"),
+        (b"[1, 2]", "not a JSON object"),
+        (b'"x"', "not a JSON object"),
+        (b"1", "not a JSON object"),
+        (b"null", "not a JSON object"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper"),  # was a RecursionError out of load()
+        (b'{"version": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "nested deeper"),
+        (b'{"version": 1, "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}', "bytes"),  # 2 MiB: not read whole
+        (b"\xff\xfe\x00garbage", "not text"),
+        (b"", "corrupt"),
+    ],
+)
 def test_a_corrupt_file_is_reported_backed_up_and_replaced(config, content, words):
     config.parent.mkdir(parents=True)
     config.write_bytes(content)
@@ -88,8 +108,18 @@ def test_an_old_file_is_replaced_but_keeps_the_worker_python(config):
 
 def test_invalid_values_are_replaced_by_defaults(config):
     config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({"version": 1, "precision": "turbo", "tile": -3, "default_strength": 7,
-                                  "device": "cpu", "worker_python": "/p"}))
+    config.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "precision": "turbo",
+                "tile": -3,
+                "default_strength": 7,
+                "device": "cpu",
+                "worker_python": "/p",
+            }
+        )
+    )
     s = settings.load()
     assert "precision" in s.problem and "tile" in s.problem and "default_strength" in s.problem
     assert (s.precision, s.tile, s.default_strength) == ("auto", 0, 1.0)
@@ -180,8 +210,13 @@ def load_in_subprocess(path: Path, timeout: float = 60) -> str:
         "assert s == settings.Settings(), s\n"
         "print(s.problem)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, PYTHONPATH=str(PLUGIN)))
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ, PYTHONPATH=str(PLUGIN)),
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -241,8 +276,11 @@ def test_odd_paths_never_raise(tmp_path, monkeypatch):
 
 def test_paths_with_nul_are_invalid_and_model_dir_of_no_one_is_harmless(config):
     config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({"version": 1, "worker_python": "/venv/bin/py\u0000thon",
-                                  "model_dir": "~no-such-user-painterly/models"}))
+    config.write_text(
+        json.dumps(
+            {"version": 1, "worker_python": "/venv/bin/py\u0000thon", "model_dir": "~no-such-user-painterly/models"}
+        )
+    )
     s = settings.load()
     assert "worker_python" in s.problem and s.worker_python == "", "a NUL would make starting the worker raise"
     assert s.model_dir == "~no-such-user-painterly/models"
@@ -291,8 +329,13 @@ def test_save_on_a_full_disk_is_one_line_and_keeps_the_old_file(config):
         "except OSError as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(config)], capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, PYTHONPATH=str(PLUGIN)))
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=dict(os.environ, PYTHONPATH=str(PLUGIN)),
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout.strip()
     assert out.startswith("SettingsSaveError ") and "\n" not in out, out

@@ -23,15 +23,23 @@ PHOTO = CONTENT / "kodim08.png"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def run(*args: str, env: dict | None = None, user: int | None = None, umask: int | None = None,
-        timeout: float = 300) -> subprocess.CompletedProcess:
+def run(
+    *args: str, env: dict | None = None, user: int | None = None, umask: int | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     def prepare() -> None:
         if umask is not None:
             os.umask(umask)
 
     kwargs = {"user": user, "group": user, "extra_groups": []} if user is not None else {}
-    return subprocess.run([sys.executable, "-m", "painterly.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=timeout, preexec_fn=prepare, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "painterly.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        preexec_fn=prepare,
+        **kwargs,
+    )
 
 
 def one_error_line(r: subprocess.CompletedProcess) -> str:
@@ -62,8 +70,13 @@ def test_an_output_that_is_the_input_is_refused(tmp_path, photo, how) -> None:
     src = tmp_path / "x.png"
     shutil.copy(photo, src)
     (tmp_path / "sub").mkdir()
-    out = {"same": src, "symlink": tmp_path / "link.png", "hardlink": tmp_path / "hard.png",
-           "dotdot": tmp_path / "sub" / ".." / "x.png", "folder": tmp_path}[how]
+    out = {
+        "same": src,
+        "symlink": tmp_path / "link.png",
+        "hardlink": tmp_path / "hard.png",
+        "dotdot": tmp_path / "sub" / ".." / "x.png",
+        "folder": tmp_path,
+    }[how]
     if how == "symlink":
         out.symlink_to(src)
     elif how == "hardlink":
@@ -79,8 +92,9 @@ def test_an_output_that_is_the_style_image_is_refused(tmp_path, photo) -> None:
     style = tmp_path / "style.png"
     Image.open(PHOTO).resize((64, 64)).save(style)
     before = style.read_bytes()
-    line = one_error_line(run("stylize", str(photo), "-o", str(style), "--style-image", str(style),
-                              "--overwrite", "--quiet"))
+    line = one_error_line(
+        run("stylize", str(photo), "-o", str(style), "--style-image", str(style), "--overwrite", "--quiet")
+    )
     assert f"is the input {style}" in line and style.read_bytes() == before
 
 
@@ -88,8 +102,9 @@ def test_a_batch_into_its_own_folder_changes_nothing(tmp_path, photo) -> None:
     for name in ("a.png", "b.png"):
         shutil.copy(photo, tmp_path / name)
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    line = one_error_line(run("stylize", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path),
-                              "--overwrite", "--quiet"))
+    line = one_error_line(
+        run("stylize", str(tmp_path / "a.png"), str(tmp_path / "b.png"), "-o", str(tmp_path), "--overwrite", "--quiet")
+    )
     assert "would replace the input" in line and "(and 1 more)" in line
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
@@ -100,8 +115,16 @@ def test_same_named_inputs_get_their_own_outputs(tmp_path, photo) -> None:
     shutil.copy(photo, tmp_path / "a" / "x.png")
     Image.open(photo).transpose(Image.FLIP_LEFT_RIGHT).save(tmp_path / "b" / "X.PNG")  # same name, other case
     out = tmp_path / "out"
-    r = run("stylize", str(tmp_path / "a" / "x.png"), str(tmp_path / "b" / "X.PNG"), "-o", str(out),
-            "--style", "mosaic", "--quiet")
+    r = run(
+        "stylize",
+        str(tmp_path / "a" / "x.png"),
+        str(tmp_path / "b" / "X.PNG"),
+        "-o",
+        str(out),
+        "--style",
+        "mosaic",
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in out.iterdir()) == ["X-2.PNG", "x.png"]
     assert f"its result is saved as {out / 'X-2.PNG'}" in r.stderr
@@ -134,8 +157,17 @@ def test_unwritable_extensions_in_a_batch_become_png(tmp_path, photo) -> None:
 def test_outputs_and_models_get_the_umask_mode(tmp_path, photo, mask) -> None:
     home = tmp_path / "home"
     out = tmp_path / "out.png"
-    r = run("stylize", str(photo), "-o", str(out), "--style", "pointilism", "--quiet", umask=mask,
-            env={"PAINTERLY_HOME": str(home)})
+    r = run(
+        "stylize",
+        str(photo),
+        "-o",
+        str(out),
+        "--style",
+        "pointilism",
+        "--quiet",
+        umask=mask,
+        env={"PAINTERLY_HOME": str(home)},
+    )
     assert r.returncode == 0, r.stderr
     expected = 0o666 & ~mask
     for path in [out, home / "models" / "pointilism.safetensors", home / "models" / "pointilism.sha256"]:
@@ -182,8 +214,11 @@ def test_the_command_stops_cleanly_on_sigterm(tmp_path) -> None:
     big = tmp_path / "big.png"
     Image.open(PHOTO).resize((1536, 1024)).save(big)
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "painterly.cli", "stylize", str(big), str(PHOTO), "-o", str(out),
-                             "--precision", "full"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "painterly.cli", "stylize", str(big), str(PHOTO), "-o", str(out), "--precision", "full"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = ""
     while "big.png:" not in seen:  # the progress bar of the first image has started
         seen += proc.stderr.read(1)
@@ -223,9 +258,13 @@ def unprivileged(*args: str, env: dict | None = None) -> subprocess.CompletedPro
         return run(*args, env=env)
     if shutil.which("setpriv") is None:
         pytest.skip("needs setpriv to drop root's file-permission override")
-    return subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable,
-                           "-m", "painterly.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        ["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m", "painterly.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def test_an_unreadable_input_is_one_line(tmp_path, photo) -> None:
@@ -247,8 +286,10 @@ def test_a_read_only_output_folder_is_refused_before_any_work(tmp_path, photo) -
     locked.mkdir()
     locked.chmod(0o555)
     line = one_error_line(unprivileged("stylize", str(photo), "-o", str(locked / "out.png")))
-    assert line == (f"painterly: error: cannot write into {locked}: permission denied or a read-only folder: "
-                    "choose another output folder")
+    assert line == (
+        f"painterly: error: cannot write into {locked}: permission denied or a read-only folder: "
+        "choose another output folder"
+    )
     assert list(locked.iterdir()) == []
 
 
@@ -257,15 +298,19 @@ def test_a_read_only_models_folder_is_one_line(tmp_path) -> None:
     models.mkdir(parents=True)
     models.chmod(0o555)
     line = one_error_line(unprivileged("models", "install", "udnie", env={"PAINTERLY_HOME": str(models.parent)}))
-    assert line == (f"painterly: error: udnie: cannot write into {models}: permission denied: check the "
-                    "permissions or choose another folder; or set PAINTERLY_HOME to a folder you can write")
+    assert line == (
+        f"painterly: error: udnie: cannot write into {models}: permission denied: check the "
+        "permissions or choose another folder; or set PAINTERLY_HOME to a folder you can write"
+    )
 
 
 def test_an_output_below_a_file_is_refused(tmp_path, photo) -> None:
     (tmp_path / "notes.txt").write_text("a file")
     line = one_error_line(run("stylize", str(photo), "-o", str(tmp_path / "notes.txt" / "out.png"), "--quiet"))
-    assert line == (f"painterly: error: cannot write into {tmp_path / 'notes.txt'}: it is a file, not a folder: "
-                    "choose another output path")
+    assert line == (
+        f"painterly: error: cannot write into {tmp_path / 'notes.txt'}: it is a file, not a folder: "
+        "choose another output path"
+    )
     deeper = one_error_line(run("stylize", str(photo), "-o", str(tmp_path / "notes.txt" / "a" / "b.png")))
     assert f"{tmp_path / 'notes.txt'} is a file, not a folder" in deeper
 
@@ -274,8 +319,9 @@ def test_an_output_below_a_file_is_refused(tmp_path, photo) -> None:
 def test_a_painterly_home_that_is_not_a_folder_is_one_line(tmp_path, photo, kind) -> None:
     (tmp_path / "home").write_text("not a folder")
     home = tmp_path / "home" if kind == "file" else tmp_path / "home" / "deeper"
-    line = one_error_line(run("stylize", str(photo), "-o", str(tmp_path / "o.png"), "--style", "udnie",
-                              env={"PAINTERLY_HOME": str(home)}))
+    line = one_error_line(
+        run("stylize", str(photo), "-o", str(tmp_path / "o.png"), "--style", "udnie", env={"PAINTERLY_HOME": str(home)})
+    )
     assert "create the models folder" in line and "set PAINTERLY_HOME to a folder you can write" in line
 
 
@@ -289,8 +335,13 @@ def _in_a_full_folder(script: str) -> subprocess.CompletedProcess:
     full = tempfile.mkdtemp(prefix="painterly-full-")
     wrapped = f'mount -t tmpfs -o size=256k tmpfs "{full}" && export FULL="{full}" && {script}'
     try:
-        return subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c", wrapped],
-                              capture_output=True, text=True, timeout=300, env=os.environ)
+        return subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "bash", "-c", wrapped],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=os.environ,
+        )
     finally:
         os.rmdir(full)
 
@@ -298,8 +349,9 @@ def _in_a_full_folder(script: str) -> subprocess.CompletedProcess:
 def test_a_full_disk_is_one_line_and_the_batch_goes_on(tmp_path, photo) -> None:
     big = tmp_path / "big.png"
     Image.open(PHOTO).resize((768, 512)).save(big)  # its result does not fit in 256 KB; the small one does
-    r = _in_a_full_folder(f'{sys.executable} -m painterly.cli stylize "{big}" "{photo}" -o "$FULL" --quiet; '
-                          'echo "rc=$?"; ls -A "$FULL"')
+    r = _in_a_full_folder(
+        f'{sys.executable} -m painterly.cli stylize "{big}" "{photo}" -o "$FULL" --quiet; echo "rc=$?"; ls -A "$FULL"'
+    )
     assert "rc=1" in r.stdout, r.stdout + r.stderr
     assert "/big.png: the disk is full: free some space or choose another folder" in r.stderr
     assert f"1 of 2 images failed: {big}" in r.stderr
@@ -308,8 +360,10 @@ def test_a_full_disk_is_one_line_and_the_batch_goes_on(tmp_path, photo) -> None:
 
 
 def test_a_full_models_folder_is_one_line(tmp_path) -> None:
-    r = _in_a_full_folder(f'PAINTERLY_HOME="$FULL" {sys.executable} -m painterly.cli models install udnie; '
-                          'echo "rc=$?"; ls -A "$FULL/models"')
+    r = _in_a_full_folder(
+        f'PAINTERLY_HOME="$FULL" {sys.executable} -m painterly.cli models install udnie; '
+        'echo "rc=$?"; ls -A "$FULL/models"'
+    )
     assert "rc=1" in r.stdout and "the disk is full" in r.stderr, r.stdout + r.stderr
     assert r.stdout.split("rc=1", 1)[1].split() == []
     assert "Traceback" not in r.stderr
@@ -318,8 +372,12 @@ def test_a_full_models_folder_is_one_line(tmp_path) -> None:
 def test_folders_pipes_and_devices_are_named_for_what_they_are(tmp_path, photo) -> None:
     fifo = tmp_path / "pipe.png"
     os.mkfifo(fifo)
-    cases = {str(tmp_path): "is a folder, not an image", str(fifo): "is a named pipe, not an image file",
-             "/dev/null": "is a device, not an image file", str(tmp_path / "missing.png"): "no such file"}
+    cases = {
+        str(tmp_path): "is a folder, not an image",
+        str(fifo): "is a named pipe, not an image file",
+        "/dev/null": "is a device, not an image file",
+        str(tmp_path / "missing.png"): "no such file",
+    }
     for src, expected in cases.items():
         line = one_error_line(run("stylize", src, "-o", str(tmp_path / "o.png"), timeout=60))
         assert expected in line, line
@@ -331,14 +389,20 @@ def test_folders_pipes_and_devices_are_named_for_what_they_are(tmp_path, photo) 
 # -- arguments ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args, expected", [
-    (["--tile", "1"], "the tile size must be 0 (automatic) or a whole number of pixels from 128 to 8192, got 1"),
-    (["--tile", "-64"], "from 128 to 8192, got -64"),
-    (["--max-side", "0"], "max-side must be a whole number of at least 16 pixels (leave it out for no limit), got 0"),
-    (["--max-side", "-5"], "got -5"),
-    (["--strength", "nan"], "strength must be from 0 to 1, got nan"),
-    (["--style-size", "5000"], "style size must be from 64 to 1024 pixels, got 5000"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--tile", "1"], "the tile size must be 0 (automatic) or a whole number of pixels from 128 to 8192, got 1"),
+        (["--tile", "-64"], "from 128 to 8192, got -64"),
+        (
+            ["--max-side", "0"],
+            "max-side must be a whole number of at least 16 pixels (leave it out for no limit), got 0",
+        ),
+        (["--max-side", "-5"], "got -5"),
+        (["--strength", "nan"], "strength must be from 0 to 1, got nan"),
+        (["--style-size", "5000"], "style size must be from 64 to 1024 pixels, got 5000"),
+    ],
+)
 def test_out_of_range_arguments_are_refused(tmp_path, photo, args, expected) -> None:
     style = ["--style", "starry_night"] if "--style-size" in args else []
     line = one_error_line(run("stylize", str(photo), "-o", str(tmp_path / "o.png"), *style, *args))
@@ -348,18 +412,23 @@ def test_out_of_range_arguments_are_refused(tmp_path, photo, args, expected) -> 
 
 @pytest.mark.parametrize("value", ["-1", "0", "lots"])
 def test_a_bad_pixel_limit_is_refused(tmp_path, photo, value) -> None:
-    line = one_error_line(run("stylize", str(photo), "-o", str(tmp_path / "o.png"),
-                              env={"PAINTERLY_MAX_PIXELS": value}))
-    assert f"PAINTERLY_MAX_PIXELS must be a whole number of pixels above 0 (the default is 256000000), " \
-           f"got '{value}'" in line
+    line = one_error_line(
+        run("stylize", str(photo), "-o", str(tmp_path / "o.png"), env={"PAINTERLY_MAX_PIXELS": value})
+    )
+    assert (
+        f"PAINTERLY_MAX_PIXELS must be a whole number of pixels above 0 (the default is 256000000), "
+        f"got '{value}'" in line
+    )
 
 
 def test_a_full_temporary_folder_does_not_crash_the_tiler() -> None:
     # A stored feature map above the spill size lives in a mapped temporary file; on a full
     # folder its first write used to kill the process with SIGBUS.
-    script = ("import torch; from painterly.tiling import allocate_map; "
-              "t = allocate_map((1, 8, 1024, 1024), torch.float32, torch.device('cpu'), spill_bytes=1); "
-              "t.fill_(1); print('sum', int(t.sum()))")
+    script = (
+        "import torch; from painterly.tiling import allocate_map; "
+        "t = allocate_map((1, 8, 1024, 1024), torch.float32, torch.device('cpu'), spill_bytes=1); "
+        "t.fill_(1); print('sum', int(t.sum()))"
+    )
     r = _in_a_full_folder(f'TMPDIR="$FULL" {sys.executable} -c "{script}"; echo "rc=$?"')
     assert "sum 8388608" in r.stdout and "rc=0" in r.stdout, r.stdout + r.stderr
     assert "cannot hold a 34 MB feature map" in r.stderr

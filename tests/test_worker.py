@@ -469,16 +469,16 @@ def test_client_rejects_a_worker_it_cannot_talk_to(tmp_path, reply, code, words)
 
 
 def test_worker_env_preloads_tcmalloc_when_present(monkeypatch, tmp_path) -> None:
-    import painterly_plugin.client as client
+    import painterly_plugin.worker_launch as worker_launch
 
     monkeypatch.delenv("LD_PRELOAD", raising=False)
     lib = tmp_path / "libtcmalloc_minimal.so.4"
     lib.write_bytes(b"")
-    monkeypatch.setattr(client, "TCMALLOC_PATHS", (str(tmp_path / "missing.so"), str(lib)))
+    monkeypatch.setattr(worker_launch, "TCMALLOC_PATHS", (str(tmp_path / "missing.so"), str(lib)))
     if sys.platform.startswith("linux"):
         assert worker_env()["LD_PRELOAD"] == str(lib)
     monkeypatch.setenv("PAINTERLY_TCMALLOC", "0")
     assert "LD_PRELOAD" not in worker_env()
     monkeypatch.delenv("PAINTERLY_TCMALLOC")
-    monkeypatch.setattr(client, "TCMALLOC_PATHS", (str(tmp_path / "missing.so"),))
+    monkeypatch.setattr(worker_launch, "TCMALLOC_PATHS", (str(tmp_path / "missing.so"),))
     assert "LD_PRELOAD" not in worker_env()

@@ -53,8 +53,14 @@ def new_file_mode() -> int:
     return 0o666 & ~umask()
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *,
-                 mode: int | None = None, make_parents: bool = False, sync_folder: bool = False) -> Path:
+def write_atomic(
+    path: str | os.PathLike,
+    data: bytes | Callable[[BinaryIO], None],
+    *,
+    mode: int | None = None,
+    make_parents: bool = False,
+    sync_folder: bool = False,
+) -> Path:
     """Write `data` (bytes, or a function writing to a binary file) to `path` atomically.
 
     `mode`: the file's permissions (None: what the umask gives a new file). On any

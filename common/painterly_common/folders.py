@@ -43,16 +43,15 @@ def _folder(kind: str, home: Path | None, environ: Mapping[str, str] | None, pla
     return Path(env.get(variable) or home / fallback)
 
 
-def config_home(home: Path | None = None, environ: Mapping[str, str] | None = None,
-                platform: str | None = None) -> Path:
+def config_home(
+    home: Path | None = None, environ: Mapping[str, str] | None = None, platform: str | None = None
+) -> Path:
     return _folder("config", home, environ, platform)
 
 
-def data_home(home: Path | None = None, environ: Mapping[str, str] | None = None,
-              platform: str | None = None) -> Path:
+def data_home(home: Path | None = None, environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
     return _folder("data", home, environ, platform)
 
 
-def cache_home(home: Path | None = None, environ: Mapping[str, str] | None = None,
-               platform: str | None = None) -> Path:
+def cache_home(home: Path | None = None, environ: Mapping[str, str] | None = None, platform: str | None = None) -> Path:
     return _folder("cache", home, environ, platform)

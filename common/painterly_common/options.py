@@ -59,13 +59,16 @@ class StylizeOptions:
 
         out = []
         if not isinstance(self.styles, tuple) or not 1 <= len(self.styles) <= MAX_STYLES:
-            out.append(f"'style' must be a preset name or a style image path, or 'styles' a list of 1 to "
-                       f"{MAX_STYLES} of them")
+            out.append(
+                f"'style' must be a preset name or a style image path, or 'styles' a list of 1 to {MAX_STYLES} of them"
+            )
         else:
             for s in self.styles:
                 if not _style_text(s):
-                    out.append(f"'style' must be a preset name or a file path of at most {MAX_STYLE_CHARS} "
-                               f"characters of valid text without NUL characters, not {_brief(s)}")
+                    out.append(
+                        f"'style' must be a preset name or a file path of at most {MAX_STYLE_CHARS} "
+                        f"characters of valid text without NUL characters, not {_brief(s)}"
+                    )
                     break
         if self.weights is not None:
             ok = isinstance(self.weights, tuple) and all(_number(w) and w >= 0 for w in self.weights)
@@ -78,11 +81,14 @@ class StylizeOptions:
         if not isinstance(self.preserve_color, bool):
             out.append(f"'preserve_color' must be true or false, not {_brief(self.preserve_color)}")
         if not _whole(self.style_size) or not MIN_STYLE_SIZE <= self.style_size <= MAX_STYLE_SIZE:
-            out.append(f"'style_size' must be a whole number from {MIN_STYLE_SIZE} to {MAX_STYLE_SIZE}, "
-                       f"not {_brief(self.style_size)}")
+            out.append(
+                f"'style_size' must be a whole number from {MIN_STYLE_SIZE} to {MAX_STYLE_SIZE}, "
+                f"not {_brief(self.style_size)}"
+            )
         if self.max_side is not None and (not _whole(self.max_side) or self.max_side < MIN_SIDE):
-            out.append(f"'max_side' must be a whole number of at least {MIN_SIDE} pixels or null, "
-                       f"not {_brief(self.max_side)}")
+            out.append(
+                f"'max_side' must be a whole number of at least {MIN_SIDE} pixels or null, not {_brief(self.max_side)}"
+            )
         return out
 
     def checked(self) -> StylizeOptions:
@@ -127,9 +133,14 @@ class StylizeOptions:
 
     def engine_arguments(self) -> dict[str, Any]:
         """Keyword arguments of `painterly.Stylizer.stylize` for these options."""
-        return {"style": self.style, "style_weights": None if self.weights is None else list(self.weights),
-                "strength": self.strength, "preserve_color": self.preserve_color,
-                "style_size": self.style_size, "max_side": self.max_side}
+        return {
+            "style": self.style,
+            "style_weights": None if self.weights is None else list(self.weights),
+            "strength": self.strength,
+            "preserve_color": self.preserve_color,
+            "style_size": self.style_size,
+            "max_side": self.max_side,
+        }
 
 
 def _number(value: Any) -> bool:

@@ -288,8 +288,9 @@ def _check_declared_payload(header: dict[str, Any], size: int, expect: Collectio
         if mtype in _NO_PAYLOAD_TYPES:
             raise ProtocolError(f"a {mtype} message carries no payload", code=E_BAD_REQUEST)
         if expect is not None and mtype not in expect:
-            raise ProtocolError(f"unexpected message type {brief(mtype)} (with a {size}-byte payload)",
-                                code=E_BAD_REQUEST)
+            raise ProtocolError(
+                f"unexpected message type {brief(mtype)} (with a {size}-byte payload)", code=E_BAD_REQUEST
+            )
         if mtype == "stylize":
             validate_stylize(header, size)
         elif mtype == "result":
@@ -315,7 +316,9 @@ def _read_payload(stream: IO[bytes], size: int, rid: Any = None) -> bytearray:
         del buf
         raise ProtocolError(
             f"not enough memory to receive a {size}-byte payload: try a smaller layer",
-            code=E_OUT_OF_MEMORY, request_id=rid, unread_payload=size - consumed,
+            code=E_OUT_OF_MEMORY,
+            request_id=rid,
+            unread_payload=size - consumed,
         ) from None
     return buf
 
@@ -407,8 +410,16 @@ def stylize_request(
     stride: int,
     mask_bytes: int = 0,
 ) -> dict[str, Any]:
-    return {"type": "stylize", "id": request_id, **options.to_header(), "format": fmt, "width": width,
-            "height": height, "stride": stride, "mask_bytes": mask_bytes}
+    return {
+        "type": "stylize",
+        "id": request_id,
+        **options.to_header(),
+        "format": fmt,
+        "width": width,
+        "height": height,
+        "stride": stride,
+        "mask_bytes": mask_bytes,
+    }
 
 
 def cancel_request(request_id: Any) -> dict[str, Any]:

@@ -272,8 +272,13 @@ def _load(path: Path, repair: bool) -> Settings:
         old = data.get("worker_python")
         if isinstance(old, str) and _check_python(old) is None:
             result.worker_python = old
-        return _replace(path, result, f"the settings file {path} is from an older version of Painterly "
-                                      f"(format {brief(version)}, this one reads {VERSION})", repair)
+        return _replace(
+            path,
+            result,
+            f"the settings file {path} is from an older version of Painterly "
+            f"(format {brief(version)}, this one reads {VERSION})",
+            repair,
+        )
     known = {f.name for f in _stored_fields()}
     bad: list[str] = []
     for name in known - {"version"}:
@@ -291,8 +296,10 @@ def _load(path: Path, repair: bool) -> Settings:
     result.version = version
     if version > VERSION:
         # Written by a newer Painterly: use what this version understands, change nothing on disk.
-        note = f"the settings file {path} is from a newer version of Painterly (format {brief(version)}); " \
-               "settings this version does not know are kept as they are"
+        note = (
+            f"the settings file {path} is from a newer version of Painterly (format {brief(version)}); "
+            "settings this version does not know are kept as they are"
+        )
         if bad:
             note += "; ignored: " + "; ".join(bad)
         result.problem = note
@@ -303,8 +310,13 @@ def _load(path: Path, repair: bool) -> Settings:
     return result
 
 
-_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"),
-          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def _not_a_file(mode: int) -> _Unreadable:
@@ -329,8 +341,9 @@ def _read_json(path: Path) -> dict[str, Any]:
             if not stat.S_ISREG(st.st_mode):
                 raise _not_a_file(st.st_mode)
             if st.st_size > MAX_FILE_BYTES:
-                raise _Corrupt(f"is corrupt (it is {st.st_size} bytes; a settings file is under "
-                               f"{MAX_FILE_BYTES} bytes)")
+                raise _Corrupt(
+                    f"is corrupt (it is {st.st_size} bytes; a settings file is under {MAX_FILE_BYTES} bytes)"
+                )
             raw = _read_at_most(fd, MAX_FILE_BYTES + 1)  # bounded even if it grows meanwhile
         finally:
             os.close(fd)
@@ -402,8 +415,9 @@ def save(settings: Settings, path: Path | str | None = None) -> Path:
     try:
         path = Path(path) if path is not None else (settings.path or settings_path())
     except RuntimeError as exc:  # expanduser of PAINTERLY_CONFIG_DIR=~nobody/...
-        raise SettingsSaveError(f"cannot find the settings folder ({exc}): set PAINTERLY_CONFIG_DIR to a "
-                                "folder") from None
+        raise SettingsSaveError(
+            f"cannot find the settings folder ({exc}): set PAINTERLY_CONFIG_DIR to a folder"
+        ) from None
     text = json.dumps(settings.to_json(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
     try:
         text.encode("utf-8")

@@ -69,4 +69,5 @@ def preset(name: str) -> Preset:
     except KeyError:
         known = ", ".join(sorted(presets()))
         raise UnknownStyleError(
-            f"unknown style '{name}': use one of the presets ({known}) or the path of an image") from None
+            f"unknown style '{name}': use one of the presets ({known}) or the path of an image"
+        ) from None

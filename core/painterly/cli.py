@@ -19,8 +19,7 @@ from .errors import PainterlyError
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
-                        format="painterly: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="painterly: %(message)s")
     try:
         with terminate_cleanly():  # SIGTERM/SIGHUP unwind like Ctrl-C: temporary files are removed
             return args.func(args) or 0
@@ -38,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
         print("painterly: interrupted; nothing was written for the unfinished image", file=sys.stderr)
         return 130
     except Terminated as exc:
-        print(f"painterly: stopped by signal {exc.signum}; nothing was written for the unfinished image",
-              file=sys.stderr)
+        print(
+            f"painterly: stopped by signal {exc.signum}; nothing was written for the unfinished image", file=sys.stderr
+        )
         return int(exc.code or 1)
 
 
@@ -51,24 +51,46 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stylize", help="stylize one image or many")
     s.add_argument("inputs", nargs="+", metavar="INPUT")
-    s.add_argument("-o", "--output", required=True,
-                   help="output file (its extension picks the format), or a folder for many inputs")
-    s.add_argument("--style", dest="styles", action="append", metavar="NAME",
-                   help="a preset (see `painterly models list`) or a style image; repeat to mix styles")
-    s.add_argument("--style-image", dest="styles", action="append", metavar="PATH",
-                   help="any image as the style (a painting, a texture); repeatable")
+    s.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="output file (its extension picks the format), or a folder for many inputs",
+    )
+    s.add_argument(
+        "--style",
+        dest="styles",
+        action="append",
+        metavar="NAME",
+        help="a preset (see `painterly models list`) or a style image; repeat to mix styles",
+    )
+    s.add_argument(
+        "--style-image",
+        dest="styles",
+        action="append",
+        metavar="PATH",
+        help="any image as the style (a painting, a texture); repeatable",
+    )
     s.add_argument("--weights", type=_weights, help="mixing weights for several styles, e.g. 0.7,0.3")
-    s.add_argument("--style-size", type=int, default=DEFAULT_STYLE_SIZE,
-                   help="size the style image is read at (default 256): smaller = bolder, larger strokes")
+    s.add_argument(
+        "--style-size",
+        type=int,
+        default=DEFAULT_STYLE_SIZE,
+        help="size the style image is read at (default 256): smaller = bolder, larger strokes",
+    )
     s.add_argument("--strength", type=float, default=1.0, help="0 = original, 1 = full style (default)")
     s.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
     s.add_argument("--max-side", type=int, help="work at most this many pixels on the longer side")
     s.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
     s.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
-    s.add_argument("--precision", choices=["auto", "full", "half"],
-                   help="auto: bf16 on CPUs that have it, fp16 on GPUs (or PAINTERLY_PRECISION)")
-    s.add_argument("--overwrite", action="store_true",
-                   help="replace output files that exist already (an input is never replaced)")
+    s.add_argument(
+        "--precision",
+        choices=["auto", "full", "half"],
+        help="auto: bf16 on CPUs that have it, fp16 on GPUs (or PAINTERLY_PRECISION)",
+    )
+    s.add_argument(
+        "--overwrite", action="store_true", help="replace output files that exist already (an input is never replaced)"
+    )
     s.add_argument("--no-download", action="store_true", help="fail instead of installing a missing model")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_stylize)
@@ -116,8 +138,13 @@ def _stylize(args: argparse.Namespace) -> int:
     plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite)
     for note in plan.notes:
         print(f"painterly: {note}", file=sys.stderr)
-    st = Stylizer(device=args.device, precision=args.precision, tile=args.tile,
-                  allow_download=not args.no_download, on_message=lambda m: print(m, file=sys.stderr))
+    st = Stylizer(
+        device=args.device,
+        precision=args.precision,
+        tile=args.tile,
+        allow_download=not args.no_download,
+        on_message=lambda m: print(m, file=sys.stderr),
+    )
     st.prepare(style, args.weights)  # an unknown style fails, and models install, before any image is read
     failed: list[str] = []
     for src, dst in plan.pairs:
@@ -125,16 +152,29 @@ def _stylize(args: argparse.Namespace) -> int:
             image = load_image(src)
             for warning in image.warnings:
                 print(f"painterly: warning: {warning}", file=sys.stderr)
-            with tqdm(total=100, desc=Path(src).name, unit="%", disable=args.quiet,
-                      bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}") as bar:
+            with tqdm(
+                total=100,
+                desc=Path(src).name,
+                unit="%",
+                disable=args.quiet,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
+            ) as bar:
+
                 def progress(fraction: float, stage: str) -> None:
                     bar.n = round(fraction * 100)
                     bar.set_postfix_str(stage, refresh=False)
                     bar.refresh()
 
-                out = st.stylize(image.pixels, style=style, strength=args.strength,
-                                 preserve_color=args.preserve_color, max_side=args.max_side,
-                                 on_progress=progress, style_weights=args.weights, style_size=args.style_size)
+                out = st.stylize(
+                    image.pixels,
+                    style=style,
+                    strength=args.strength,
+                    preserve_color=args.preserve_color,
+                    max_side=args.max_side,
+                    on_progress=progress,
+                    style_weights=args.weights,
+                    style_size=args.style_size,
+                )
             save_image(dst, out, image.icc_profile)
         except PainterlyError as exc:
             if len(plan.pairs) == 1:
@@ -148,6 +188,7 @@ def _stylize(args: argparse.Namespace) -> int:
 
 
 # -- models --------------------------------------------------------------------
+
 
 def _models_list(args: argparse.Namespace) -> int:
     for name, entry in catalog.models().items():

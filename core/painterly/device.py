@@ -32,15 +32,17 @@ def list_devices() -> list[DeviceInfo]:
         kind = "ROCm" if getattr(torch.version, "hip", None) else "CUDA"
         for i in range(torch.cuda.device_count()):
             p = torch.cuda.get_device_properties(i)
-            found.append(DeviceInfo(f"cuda:{i}", f"{kind} GPU {p.name}, {p.total_memory / 2**30:.1f} GiB",
-                                    p.total_memory))
+            found.append(
+                DeviceInfo(f"cuda:{i}", f"{kind} GPU {p.name}, {p.total_memory / 2**30:.1f} GiB", p.total_memory)
+            )
     if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
         found.append(DeviceInfo("mps", "Apple GPU (Metal)", None))
     if hasattr(torch, "xpu") and torch.xpu.is_available():
         for i in range(torch.xpu.device_count()):
             xp = torch.xpu.get_device_properties(i)
-            found.append(DeviceInfo(f"xpu:{i}", f"Intel GPU {xp.name}, {xp.total_memory / 2**30:.1f} GiB",
-                                    xp.total_memory))
+            found.append(
+                DeviceInfo(f"xpu:{i}", f"Intel GPU {xp.name}, {xp.total_memory / 2**30:.1f} GiB", xp.total_memory)
+            )
     bf16 = ", bf16" if _cpu_has_bf16() else ""
     found.append(DeviceInfo("cpu", f"CPU, {torch.get_num_threads()} threads{bf16}", total_memory()))
     return found
@@ -58,8 +60,10 @@ def resolve(requested: str | None = None) -> torch.device:
     names = {d.name for d in available} | {d.name.split(":")[0] for d in available}
     if want in names:
         return torch.device(want if ":" in want or want in ("cpu", "mps") else f"{want}:0")
-    raise PainterlyError(f"device '{want}' is not available here; `painterly devices` lists "
-                         f"the ones that are ({', '.join(sorted(d.name for d in available))})")
+    raise PainterlyError(
+        f"device '{want}' is not available here; `painterly devices` lists "
+        f"the ones that are ({', '.join(sorted(d.name for d in available))})"
+    )
 
 
 def compute_dtype(device: torch.device, precision: str = "auto") -> torch.dtype:

@@ -39,8 +39,7 @@ def source_for(entry: ModelEntry) -> str:
     return str(Path(mirror).expanduser().resolve() / entry.mirror_path)
 
 
-def fetch(entry: ModelEntry, directory: Path, progress: Progress | None = None,
-          timeout: float = 60.0) -> Path:
+def fetch(entry: ModelEntry, directory: Path, progress: Progress | None = None, timeout: float = 60.0) -> Path:
     """Download `entry` into a new temporary file inside `directory` and return its path."""
     source = source_for(entry)
     try:
@@ -48,8 +47,10 @@ def fetch(entry: ModelEntry, directory: Path, progress: Progress | None = None,
         # the name `files.remove_stale_temporaries` recognises, should this process be killed
         fd, tmp = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=directory)
     except OSError as exc:
-        raise ModelDownloadError(f"{entry.name}: {os_error_message(exc, directory, 'write into')}; "
-                                 "or set PAINTERLY_HOME to a folder you can write") from None
+        raise ModelDownloadError(
+            f"{entry.name}: {os_error_message(exc, directory, 'write into')}; "
+            "or set PAINTERLY_HOME to a folder you can write"
+        ) from None
     digest, done = hashlib.sha256(), 0
     try:
         with os.fdopen(fd, "wb") as out, _open(source, timeout) as stream:
@@ -59,27 +60,35 @@ def fetch(entry: ModelEntry, directory: Path, progress: Progress | None = None,
                     break
                 done += len(chunk)
                 if done > entry.size:
-                    raise ModelDownloadError(f"{entry.name}: {source} is larger than the expected "
-                                             f"{entry.size} bytes; the file is not the one in the catalog")
+                    raise ModelDownloadError(
+                        f"{entry.name}: {source} is larger than the expected "
+                        f"{entry.size} bytes; the file is not the one in the catalog"
+                    )
                 digest.update(chunk)
                 out.write(chunk)
                 if progress:
                     progress(done, entry.size)
         if done != entry.size:
-            raise ModelDownloadError(f"{entry.name}: the transfer from {source} stopped after {done} of "
-                                     f"{entry.size} bytes; check the connection and run the install again")
+            raise ModelDownloadError(
+                f"{entry.name}: the transfer from {source} stopped after {done} of "
+                f"{entry.size} bytes; check the connection and run the install again"
+            )
         if digest.hexdigest() != entry.sha256:
-            raise ModelDownloadError(f"{entry.name}: checksum mismatch for {source} (sha256 "
-                                     f"{digest.hexdigest()}, expected {entry.sha256}); the file is damaged "
-                                     "or not the published one, so it was not installed")
+            raise ModelDownloadError(
+                f"{entry.name}: checksum mismatch for {source} (sha256 "
+                f"{digest.hexdigest()}, expected {entry.sha256}); the file is damaged "
+                "or not the published one, so it was not installed"
+            )
         return Path(tmp)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError) and getattr(exc, "errno", None) in LOCAL_WRITE_ERRORS:
             raise ModelDownloadError(f"{entry.name}: {os_error_message(exc, directory, 'write into')}") from None
         if isinstance(exc, (OSError, http.client.HTTPException)) and not isinstance(exc, ModelDownloadError):
-            raise ModelDownloadError(f"{entry.name}: could not fetch {source}: {_reason(exc)}; check the "
-                                     "network or set PAINTERLY_MODEL_MIRROR to a folder with the files") from exc
+            raise ModelDownloadError(
+                f"{entry.name}: could not fetch {source}: {_reason(exc)}; check the "
+                "network or set PAINTERLY_MODEL_MIRROR to a folder with the files"
+            ) from exc
         raise
 
 

@@ -40,8 +40,14 @@ class CancelToken(threading.Event):
 class Stylizer:
     """Loads models lazily and keeps them, so repeated calls only pay for the pixels."""
 
-    def __init__(self, device: str | None = None, precision: str | None = None, tile: int | None = None,
-                 allow_download: bool = True, on_message: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        device: str | None = None,
+        precision: str | None = None,
+        tile: int | None = None,
+        allow_download: bool = True,
+        on_message: Callable[[str], None] | None = None,
+    ) -> None:
         self.device = devices.resolve(device)  # None: PAINTERLY_DEVICE, else auto
         precision = precision or os.environ.get("PAINTERLY_PRECISION") or "auto"
         if precision not in ("auto", "full", "half"):
@@ -66,10 +72,16 @@ class Stylizer:
         result = []
         for p in catalog.presets().values():
             entries = [catalog.model(m) for m in p.models]
-            result.append({"name": p.name, "display_name": p.display_name, "method": p.method,
-                           "licence": ", ".join(sorted({e.licence for e in entries})),
-                           "attribution": "; ".join(e.attribution for e in entries),
-                           "installed": all(store.is_installed(m) for m in p.models)})
+            result.append(
+                {
+                    "name": p.name,
+                    "display_name": p.display_name,
+                    "method": p.method,
+                    "licence": ", ".join(sorted({e.licence for e in entries})),
+                    "attribution": "; ".join(e.attribution for e in entries),
+                    "installed": all(store.is_installed(m) for m in p.models),
+                }
+            )
         return result
 
     # -- models ----------------------------------------------------------------
@@ -150,13 +162,15 @@ class Stylizer:
             raise PainterlyError("network presets cannot be mixed; mix painting presets or style images")
         return resolved
 
-    def style_vector(self, style: StyleArg, weights: Sequence[float] | None = None,
-                     style_size: int = styles.DEFAULT_STYLE_SIZE) -> torch.Tensor:
+    def style_vector(
+        self, style: StyleArg, weights: Sequence[float] | None = None, style_size: int = styles.DEFAULT_STYLE_SIZE
+    ) -> torch.Tensor:
         """The (mixed) [1,100] style vector of painting presets and/or style images."""
         return self._vector(self._resolve(style), weights, style_size)
 
-    def _vector(self, resolved: list[tuple[str, object]], weights: Sequence[float] | None,
-                style_size: int) -> torch.Tensor:
+    def _vector(
+        self, resolved: list[tuple[str, object]], weights: Sequence[float] | None, style_size: int
+    ) -> torch.Tensor:
         size = styles.check_style_size(style_size)
         vectors = []
         for kind, value in resolved:
@@ -174,13 +188,21 @@ class Stylizer:
 
     # -- the public call ---------------------------------------------------------
 
-    def stylize(self, pixels: np.ndarray, style: StyleArg = DEFAULT_STYLE, strength: float = 1.0,
-                preserve_color: bool = False, mask: np.ndarray | None = None,
-                max_side: int | None = None, on_progress: Progress | None = None,
-                cancel: threading.Event | None = None, tile: int | None = None,
-                style_weights: Sequence[float] | None = None,
-                style_size: int = styles.DEFAULT_STYLE_SIZE,
-                options: StylizeOptions | None = None) -> np.ndarray:
+    def stylize(
+        self,
+        pixels: np.ndarray,
+        style: StyleArg = DEFAULT_STYLE,
+        strength: float = 1.0,
+        preserve_color: bool = False,
+        mask: np.ndarray | None = None,
+        max_side: int | None = None,
+        on_progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+        tile: int | None = None,
+        style_weights: Sequence[float] | None = None,
+        style_size: int = styles.DEFAULT_STYLE_SIZE,
+        options: StylizeOptions | None = None,
+    ) -> np.ndarray:
         """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back.
 
         `style`: a preset name, a style image (path or array), or a list of painting
@@ -211,8 +233,15 @@ class Stylizer:
         source = px.fill_transparent(content, None if image.alpha is None else image.alpha[y0:y1, x0:x1])
         if resolved[0][0] == "network":
             name = str(resolved[0][1])
-            stylized = self._run(lambda device: self.network(name, device), source, max_side, tile, report, cancel,
-                                 precise=pixels.dtype != np.uint8)
+            stylized = self._run(
+                lambda device: self.network(name, device),
+                source,
+                max_side,
+                tile,
+                report,
+                cancel,
+                precise=pixels.dtype != np.uint8,
+            )
             effect = strength
         else:
             vector = self._vector(resolved, style_weights, style_size)
@@ -239,9 +268,16 @@ class Stylizer:
 
     # -- running the network -------------------------------------------------------
 
-    def _run(self, network_on: Callable[[torch.device], StagedNet], rgb: np.ndarray,
-             max_side: int | None, tile: int | None, report: Progress,
-             cancel: threading.Event | None, precise: bool = False) -> np.ndarray:
+    def _run(
+        self,
+        network_on: Callable[[torch.device], StagedNet],
+        rgb: np.ndarray,
+        max_side: int | None,
+        tile: int | None,
+        report: Progress,
+        cancel: threading.Event | None,
+        precise: bool = False,
+    ) -> np.ndarray:
         """Network output for an HxWx3 0..1 image, as HxWx3 0..1, at the image's own size.
         `network_on(device)` gives the network ready to run on that device; `precise` keeps
         the last convolution in float32 (8-bit output does not need it: bf16 there costs
@@ -253,9 +289,15 @@ class Stylizer:
         net = network_on(device)
         while True:
             try:
-                out = TiledRun(net, tile, device, net.conv1.conv.weight.dtype,
-                               on_progress=report, cancelled=cancel.is_set if cancel else None,
-                               precise_output=precise)(padded)
+                out = TiledRun(
+                    net,
+                    tile,
+                    device,
+                    net.conv1.conv.weight.dtype,
+                    on_progress=report,
+                    cancelled=cancel.is_set if cancel else None,
+                    precise_output=precise,
+                )(padded)
                 break
             except (torch.OutOfMemoryError, MemoryError) as exc:
                 if tile > MIN_TILE:
@@ -267,8 +309,10 @@ class Stylizer:
                     tile = self._auto_tile(padded.shape[0] * padded.shape[1], device)
                     self.on_message("out of memory on the GPU: continuing on the CPU")
                 else:
-                    raise OutOfMemoryError("not enough memory even for the smallest tiles: close other "
-                                           "programs or use --max-side to work at a lower resolution") from exc
+                    raise OutOfMemoryError(
+                        "not enough memory even for the smallest tiles: close other "
+                        "programs or use --max-side to work at a lower resolution"
+                    ) from exc
                 _free(device)
         out = out[:ph, :pw]
         if net.input_scale != 1.0:
@@ -293,14 +337,15 @@ class Stylizer:
         return max(MIN_TILE, min(side, 2048))
 
 
-def _blend_into(content: np.ndarray, stylized: np.ndarray, weight: np.ndarray | float,
-                preserve_color: bool, rows: int = 256) -> None:
+def _blend_into(
+    content: np.ndarray, stylized: np.ndarray, weight: np.ndarray | float, preserve_color: bool, rows: int = 256
+) -> None:
     """content ← the stylized picture, colour-preserved and mixed by `weight`, a band
     of rows at a time: the colour conversions make several temporaries, and whole
     16-megapixel ones would double the peak memory."""
     for y in range(0, content.shape[0], rows):
-        c, s = content[y:y + rows], stylized[y:y + rows]
-        w = weight[y:y + rows] if isinstance(weight, np.ndarray) else weight
+        c, s = content[y : y + rows], stylized[y : y + rows]
+        w = weight[y : y + rows] if isinstance(weight, np.ndarray) else weight
         if preserve_color:
             s = color.preserve_color(c, s)
         c[...] = s if np.isscalar(w) and w == 1.0 else color.mix(c, s, w)
@@ -341,12 +386,21 @@ def _region(coverage: np.ndarray | None, shape: tuple[int, int]) -> tuple[int, i
     if coverage is None:
         return 0, h, 0, w
     ys, xs = np.nonzero(coverage.any(axis=1))[0], np.nonzero(coverage.any(axis=0))[0]
-    return (max(0, ys[0] - CONTEXT), min(h, ys[-1] + 1 + CONTEXT),
-            max(0, xs[0] - CONTEXT), min(w, xs[-1] + 1 + CONTEXT))
+    return (
+        max(0, ys[0] - CONTEXT),
+        min(h, ys[-1] + 1 + CONTEXT),
+        max(0, xs[0] - CONTEXT),
+        min(w, xs[-1] + 1 + CONTEXT),
+    )
 
 
-def check_options(*, strength: float = 1.0, max_side: int | None = None, tile: int | None = None,
-                  style_size: int = styles.DEFAULT_STYLE_SIZE) -> None:
+def check_options(
+    *,
+    strength: float = 1.0,
+    max_side: int | None = None,
+    tile: int | None = None,
+    style_size: int = styles.DEFAULT_STYLE_SIZE,
+) -> None:
     """Refuse out-of-range options with a one-line `PainterlyError`, before any work: the
     command line calls it before it installs models or reads images."""
     _check_strength(strength)
@@ -371,16 +425,18 @@ def check_tile(tile: int | None) -> int | None:
     if tile is None or value == 0:
         return None
     if value is None or not MIN_TILE <= value <= MAX_TILE:
-        raise PainterlyError(f"the tile size must be 0 (automatic) or a whole number of pixels from {MIN_TILE} "
-                             f"to {MAX_TILE}, got {tile}")
+        raise PainterlyError(
+            f"the tile size must be 0 (automatic) or a whole number of pixels from {MIN_TILE} to {MAX_TILE}, got {tile}"
+        )
     return value
 
 
 def _check_max_side(max_side: int | None) -> None:
     value = _whole(max_side)
     if max_side is not None and (value is None or value < MIN_SIDE):
-        raise PainterlyError(f"max-side must be a whole number of at least {MIN_SIDE} pixels "
-                             f"(leave it out for no limit), got {max_side}")
+        raise PainterlyError(
+            f"max-side must be a whole number of at least {MIN_SIDE} pixels (leave it out for no limit), got {max_side}"
+        )
 
 
 def _working_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:

@@ -11,5 +11,13 @@ from painterly_common.errors import (
     UnknownStyleError,
 )
 
-__all__ = ["BadImageError", "CancelledError", "ModelDownloadError", "ModelFormatError", "ModelNotInstalledError",
-           "OutOfMemoryError", "PainterlyError", "UnknownStyleError"]
+__all__ = [
+    "BadImageError",
+    "CancelledError",
+    "ModelDownloadError",
+    "ModelFormatError",
+    "ModelNotInstalledError",
+    "OutOfMemoryError",
+    "PainterlyError",
+    "UnknownStyleError",
+]

@@ -49,8 +49,7 @@ class LoadedImage:
     warnings: list[str] = field(default_factory=list)
 
 
-def load_image(path: str | os.PathLike | bytes, name: str | None = None, *,
-               min_side: int | None = None) -> LoadedImage:
+def load_image(path: str | os.PathLike | bytes, name: str | None = None, *, min_side: int | None = None) -> LoadedImage:
     """Read a file (or its bytes; `name` then labels the messages).
 
     `min_side`: the caller needs no more than this many pixels on the shorter side
@@ -78,9 +77,15 @@ def _check_regular_file(p: Path) -> None:
     if stat.S_ISDIR(st.st_mode):
         raise BadImageError(f"{p} is a folder, not an image: give the image files inside it")
     if not stat.S_ISREG(st.st_mode):
-        kind = "a named pipe" if stat.S_ISFIFO(st.st_mode) else \
-            "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else \
-            "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file"
+        kind = (
+            "a named pipe"
+            if stat.S_ISFIFO(st.st_mode)
+            else "a device"
+            if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+            else "a socket"
+            if stat.S_ISSOCK(st.st_mode)
+            else "not a regular file"
+        )
         raise BadImageError(f"{p} is {kind}, not an image file: save the image to a file first")
 
 
@@ -101,8 +106,10 @@ def _load(f: BinaryIO, p: Path, min_side: int | None) -> LoadedImage:
                 orientation = im.getexif().get(0x0112, 1)
                 frames = getattr(im, "n_frames", 1)
                 if frames > 1:
-                    notes.append(f"{p} has {frames} frames (an animation or a multi-page file); only the "
-                                 "first is used: sequences are not supported yet")
+                    notes.append(
+                        f"{p} has {frames} frames (an animation or a multi-page file); only the "
+                        "first is used: sequences are not supported yet"
+                    )
                 if min_side is None and _is_png16(head):
                     f.seek(0)
                     pixels = _read_png16(f)
@@ -115,12 +122,15 @@ def _load(f: BinaryIO, p: Path, min_side: int | None) -> LoadedImage:
         message = str(exc)
         raise type(exc)(message if message.startswith(str(p)) else f"{p}: {message}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadImageError(f"{p}: refused as a possible decompression bomb ({exc}); "
-                            "raise PAINTERLY_MAX_PIXELS if the image is genuine") from None
+        raise BadImageError(
+            f"{p}: refused as a possible decompression bomb ({exc}); raise PAINTERLY_MAX_PIXELS if the image is genuine"
+        ) from None
     except Image.UnidentifiedImageError:
         if head[:4] in TIFF_SIGNATURES:
-            raise BadImageError(f"{p}: a TIFF whose layout cannot be read (for example 32-bit floating-point "
-                                "colour); save it as an 8- or 16-bit TIFF or PNG") from None
+            raise BadImageError(
+                f"{p}: a TIFF whose layout cannot be read (for example 32-bit floating-point "
+                "colour); save it as an 8- or 16-bit TIFF or PNG"
+            ) from None
         raise BadImageError(f"{p}: not an image file that can be read (PNG, JPEG, WebP, TIFF, BMP, GIF…)") from None
     except MemoryError:
         raise BadImageError(f"{p}: not enough memory to decode this image; scale it down first") from None
@@ -133,8 +143,10 @@ def _load(f: BinaryIO, p: Path, min_side: int | None) -> LoadedImage:
 
 def _icc(profile: bytes | None, p: Path, notes: list[str]) -> bytes | None:
     if profile and len(profile) > MAX_ICC_BYTES:
-        notes.append(f"{p}: its colour profile is {len(profile) / 1e6:.1f} MB, too large to carry over; "
-                     "the output has none (colours are read as sRGB)")
+        notes.append(
+            f"{p}: its colour profile is {len(profile) / 1e6:.1f} MB, too large to carry over; "
+            "the output has none (colours are read as sRGB)"
+        )
         return None
     return profile or None
 
@@ -175,14 +187,17 @@ def _to_array(im: Image.Image, p: Path) -> np.ndarray:
         lo, hi = (float(gray.min()), float(gray.max())) if gray.size else (0.0, 0.0)
         if im.mode == "I":
             if lo < 0 or hi > 65535:
-                raise BadImageError(f"32-bit integer values from {lo:g} to {hi:g} do not fit 16 bits; "
-                                    "save the image as 8- or 16-bit")
+                raise BadImageError(
+                    f"32-bit integer values from {lo:g} to {hi:g} do not fit 16 bits; save the image as 8- or 16-bit"
+                )
             return np.repeat(gray.astype(np.uint16)[..., None], 3, axis=2)
         if not np.isfinite(gray).all():
             raise BadImageError("the image contains NaN or infinite values: fix or clamp them first")
         if lo < -FLOAT_SLACK or hi > 1 + FLOAT_SLACK:
-            raise BadImageError(f"floating-point values from {lo:g} to {hi:g}; Painterly reads floating-point "
-                                "images as 0 to 1: rescale it (or save it as 8- or 16-bit)")
+            raise BadImageError(
+                f"floating-point values from {lo:g} to {hi:g}; Painterly reads floating-point "
+                "images as 0 to 1: rescale it (or save it as 8- or 16-bit)"
+            )
         rgb = np.clip(gray.astype(np.float32), 0.0, 1.0)
         return np.repeat(rgb[..., None], 3, axis=2)
     return np.asarray(im.convert("RGBA" if _has_alpha(im) else "RGB"))
@@ -227,14 +242,16 @@ def _orient(a: np.ndarray, orientation: object) -> np.ndarray:
     return np.ascontiguousarray(fn(a)) if fn else a
 
 
-def save_image(path: str | os.PathLike, pixels: np.ndarray, icc_profile: bytes | None = None,
-               quality: int = 95) -> None:
+def save_image(
+    path: str | os.PathLike, pixels: np.ndarray, icc_profile: bytes | None = None, quality: int = 95
+) -> None:
     """Write atomically (a temporary file renamed into place): never a partial output."""
     p = Path(path)
     ext = p.suffix.lower()
     if ext not in WRITABLE:
-        raise PainterlyError(f"{p}: cannot write '{ext or 'no extension'}' files; "
-                             f"use one of {', '.join(sorted(WRITABLE))}")
+        raise PainterlyError(
+            f"{p}: cannot write '{ext or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}"
+        )
     icc = icc_profile if icc_profile and len(icc_profile) <= MAX_ICC_BYTES else None
     try:
         write_atomic(p, _encode(pixels, ext, icc, quality), make_parents=True)

@@ -30,8 +30,9 @@ class OutputPlan:
     notes: list[str] = field(default_factory=list)  # renamings the user should know about
 
 
-def plan_outputs(inputs: Sequence[str], output: str, protected: Sequence[str | os.PathLike[str]] = (),
-                 overwrite: bool = False) -> OutputPlan:
+def plan_outputs(
+    inputs: Sequence[str], output: str, protected: Sequence[str | os.PathLike[str]] = (), overwrite: bool = False
+) -> OutputPlan:
     """The output of each input, or a `PainterlyError` saying why the command cannot run as given."""
     out = Path(output)
     folder_wanted = output.endswith(("/", os.sep)) or out.is_dir()
@@ -39,8 +40,9 @@ def plan_outputs(inputs: Sequence[str], output: str, protected: Sequence[str | o
     if len(inputs) == 1 and not folder_wanted:
         targets = [out]
         if out.suffix.lower() not in WRITABLE:
-            raise PainterlyError(f"{out}: cannot write '{out.suffix or 'no extension'}' files; "
-                                 f"use one of {', '.join(sorted(WRITABLE))}")
+            raise PainterlyError(
+                f"{out}: cannot write '{out.suffix or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}"
+            )
     else:
         if out.exists() and not out.is_dir():
             raise PainterlyError(f"{out} is a file, but several inputs need an output folder")
@@ -62,8 +64,9 @@ def _folder_targets(inputs: Sequence[str], folder: Path, notes: list[str]) -> li
         name = Path(src).name
         stem, ext = Path(name).stem, Path(name).suffix
         if ext.lower() not in WRITABLE:
-            notes.append(f"{src}: '{ext or 'no extension'}' files cannot be written; "
-                         f"the result is saved as {FALLBACK_EXTENSION}")
+            notes.append(
+                f"{src}: '{ext or 'no extension'}' files cannot be written; the result is saved as {FALLBACK_EXTENSION}"
+            )
             ext = FALLBACK_EXTENSION
         candidate, n = f"{stem}{ext}", 1
         while candidate.casefold() in taken:  # case-folded: the same file on macOS and Windows
@@ -85,8 +88,7 @@ def _identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _refuse_inputs(inputs: Sequence[str], protected: Sequence[str | os.PathLike[str]],
-                   targets: Sequence[Path]) -> None:
+def _refuse_inputs(inputs: Sequence[str], protected: Sequence[str | os.PathLike[str]], targets: Sequence[Path]) -> None:
     """No output may be (through any path) one of the files the command reads."""
     sources = list(inputs) + list(protected)
     by_identity = {_identity(s): s for s in sources if _identity(s) is not None}
@@ -102,10 +104,14 @@ def _refuse_inputs(inputs: Sequence[str], protected: Sequence[str | os.PathLike[
     target, source = clashes[0]
     more = f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""
     if len(targets) == 1:
-        raise PainterlyError(f"the output {target} is the input {source} (the same file): choose another output "
-                             "name; an input is never replaced")
-    raise PainterlyError(f"the output {target} would replace the input {source}{more}: choose another output "
-                         "folder; an input is never replaced")
+        raise PainterlyError(
+            f"the output {target} is the input {source} (the same file): choose another output "
+            "name; an input is never replaced"
+        )
+    raise PainterlyError(
+        f"the output {target} would replace the input {source}{more}: choose another output "
+        "folder; an input is never replaced"
+    )
 
 
 def _refuse_existing(targets: Sequence[Path]) -> None:
@@ -115,8 +121,9 @@ def _refuse_existing(targets: Sequence[Path]) -> None:
     if len(existing) == 1:
         raise PainterlyError(f"{existing[0]} exists already: use --overwrite to replace it, or choose another name")
     shown = ", ".join(str(t) for t in existing[:3]) + (", …" if len(existing) > 3 else "")
-    raise PainterlyError(f"{len(existing)} outputs exist already ({shown}): use --overwrite to replace them, "
-                         "or choose another folder")
+    raise PainterlyError(
+        f"{len(existing)} outputs exist already ({shown}): use --overwrite to replace them, or choose another folder"
+    )
 
 
 def _check_writable(target: Path) -> None:
@@ -130,8 +137,10 @@ def _check_writable(target: Path) -> None:
     while not os.path.lexists(ancestor) and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
-        raise PainterlyError(f"cannot write into {target}: {ancestor} is a file, not a folder: "
-                             "choose another output path")
+        raise PainterlyError(
+            f"cannot write into {target}: {ancestor} is a file, not a folder: choose another output path"
+        )
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise PainterlyError(f"cannot write into {ancestor}: permission denied or a read-only folder: "
-                             "choose another output folder")
+        raise PainterlyError(
+            f"cannot write into {ancestor}: permission denied or a read-only folder: choose another output folder"
+        )

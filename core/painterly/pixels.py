@@ -24,8 +24,10 @@ def max_pixels() -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise PainterlyError(f"PAINTERLY_MAX_PIXELS must be a whole number of pixels above 0 "
-                             f"(the default is {DEFAULT_MAX_PIXELS}), got '{text}'")
+        raise PainterlyError(
+            f"PAINTERLY_MAX_PIXELS must be a whole number of pixels above 0 "
+            f"(the default is {DEFAULT_MAX_PIXELS}), got '{text}'"
+        )
     return value
 
 
@@ -49,7 +51,8 @@ def check_size(height: int, width: int) -> None:
     if height * width > limit:
         raise BadImageError(
             f"the image is {width}×{height} = {height * width / 1e6:.0f} megapixels, over the limit of "
-            f"{limit / 1e6:.0f}; scale it down or raise PAINTERLY_MAX_PIXELS")
+            f"{limit / 1e6:.0f}; scale it down or raise PAINTERLY_MAX_PIXELS"
+        )
 
 
 def split(pixels: np.ndarray) -> Planar:

@@ -50,11 +50,14 @@ def models_folder() -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise PainterlyError(f"{os_error_message(exc, folder, 'create the models folder')}; "
-                             "or set PAINTERLY_HOME to a folder you can write") from None
+        raise PainterlyError(
+            f"{os_error_message(exc, folder, 'create the models folder')}; "
+            "or set PAINTERLY_HOME to a folder you can write"
+        ) from None
     if not folder.is_dir():
-        raise PainterlyError(f"cannot use the models folder {folder}: it is not a folder; "
-                             "set PAINTERLY_HOME to a folder you can write")
+        raise PainterlyError(
+            f"cannot use the models folder {folder}: it is not a folder; set PAINTERLY_HOME to a folder you can write"
+        )
     return folder
 
 
@@ -79,10 +82,13 @@ def install(name: str, progress: download.Progress | None = None, force: bool = 
         raw.unlink(missing_ok=True)
     for key, value in state.items():
         if not np.isfinite(value).all():
-            raise ModelDownloadError(f"{name}: the converted model has non-finite values in {key}; "
-                                     "the file is not a usable model")
-    data = save_bytes({k: np.ascontiguousarray(v) for k, v in state.items()},
-                      metadata={"source_sha256": entry.sha256, "converter": entry.converter})
+            raise ModelDownloadError(
+                f"{name}: the converted model has non-finite values in {key}; the file is not a usable model"
+            )
+    data = save_bytes(
+        {k: np.ascontiguousarray(v) for k, v in state.items()},
+        metadata={"source_sha256": entry.sha256, "converter": entry.converter},
+    )
     # The digest first: killed between the two writes, the old file no longer matches and is
     # reinstalled, while the reverse order would leave a new file with no record to check.
     try:
@@ -154,9 +160,12 @@ def remove(name: str) -> bool:
     return found
 
 
-def load(name: str, allow_download: bool = True,
-         progress: download.Progress | None = None,
-         on_install: Callable[[str], None] | None = None) -> dict[str, np.ndarray]:
+def load(
+    name: str,
+    allow_download: bool = True,
+    progress: download.Progress | None = None,
+    on_install: Callable[[str], None] | None = None,
+) -> dict[str, np.ndarray]:
     """The state dict of a model, installing it first when allowed (`on_install` gets a
     line to show the user when that happens).
 
@@ -164,8 +173,7 @@ def load(name: str, allow_download: bool = True,
     reinstalled when downloads are allowed, else refused."""
     if not is_installed(name):
         if not allow_download:
-            raise ModelNotInstalledError(
-                f"the model '{name}' is not installed: run `painterly models install {name}`")
+            raise ModelNotInstalledError(f"the model '{name}' is not installed: run `painterly models install {name}`")
         if on_install:
             on_install(f"installing model '{name}'…")
         install(name, progress)
@@ -174,8 +182,10 @@ def load(name: str, allow_download: bool = True,
         problem = verify(name)
         if problem is not None:
             if not allow_download:
-                raise ModelDownloadError(f"the installed model '{name}' is damaged ({problem}): run "
-                                         f"`painterly models install --force {name}`")
+                raise ModelDownloadError(
+                    f"the installed model '{name}' is damaged ({problem}): run "
+                    f"`painterly models install --force {name}`"
+                )
             if on_install:
                 on_install(f"the installed model '{name}' failed its check ({problem}): reinstalling it…")
             install(name, progress, force=True)
@@ -192,8 +202,9 @@ def load(name: str, allow_download: bool = True,
         with safe_open(str(path), framework="numpy") as f:
             return {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:
-        raise ModelDownloadError(f"the installed model '{name}' is damaged ({exc}): run "
-                                 f"`painterly models install --force {name}`") from exc
+        raise ModelDownloadError(
+            f"the installed model '{name}' is damaged ({exc}): run `painterly models install --force {name}`"
+        ) from exc
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:

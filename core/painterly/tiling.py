@@ -129,8 +129,7 @@ def image_source(image: np.ndarray, scale: float, device: torch.device, dtype: t
 
 
 def map_source(feature_map: torch.Tensor) -> Source:
-    return Source(lambda y0, y1, x0, x1: feature_map[:, :, y0:y1, x0:x1],
-                  feature_map.shape[2], feature_map.shape[3])
+    return Source(lambda y0, y1, x0, x1: feature_map[:, :, y0:y1, x0:x1], feature_map.shape[2], feature_map.shape[3])
 
 
 class RunningStats:
@@ -157,7 +156,7 @@ class RunningStats:
             self.s2 = torch.zeros_like(self.s1)
         assert self.s1 is not None and self.s2 is not None  # set with `shift`, by the first call
         for i in range(0, rows.shape[1], self.CHUNK):
-            c = rows[:, i:i + self.CHUNK].float() - self.shift
+            c = rows[:, i : i + self.CHUNK].float() - self.shift
             self.s1 += c.sum(dim=1, dtype=torch.float64)
             self.s2 += (c * c).sum(dim=1, dtype=torch.float64)
         self.count += rows.shape[1]
@@ -170,8 +169,7 @@ class RunningStats:
         return (self.shift.view(-1).double() + mean).float().view(shape), var.float().view(shape)
 
 
-def allocate_map(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device,
-                 spill_bytes: int) -> torch.Tensor:
+def allocate_map(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device, spill_bytes: int) -> torch.Tensor:
     """A stored feature map; above `spill_bytes` on the CPU it lives in a temporary
     file mapped into memory, so the OS can page it out instead of running out.
 
@@ -196,8 +194,9 @@ def allocate_map(shape: tuple[int, ...], dtype: torch.dtype, device: torch.devic
             os.ftruncate(fd, nbytes)
         return torch.from_file(path, shared=True, size=numel, dtype=dtype).view(shape)
     except OSError as exc:
-        log.warning("the temporary folder cannot hold a %.0f MB feature map (%s): keeping it in memory",
-                    nbytes / 1e6, exc)
+        log.warning(
+            "the temporary folder cannot hold a %.0f MB feature map (%s): keeping it in memory", nbytes / 1e6, exc
+        )
         return torch.empty(shape, dtype=dtype, device=device)
     finally:
         os.close(fd)
@@ -292,18 +291,20 @@ def _act_(x: torch.Tensor, act: str) -> torch.Tensor:
     return x.relu_() if act == "relu" else x.sigmoid_() if act == "sigmoid" else x
 
 
-def _affine_act(norm: InstanceNorm | None, stats: list[NormStats], act: str,
-                dtype: torch.dtype) -> Callable[[torch.Tensor, int], torch.Tensor]:
+def _affine_act(
+    norm: InstanceNorm | None, stats: list[NormStats], act: str, dtype: torch.dtype
+) -> Callable[[torch.Tensor, int], torch.Tensor]:
     if norm is None:
         return lambda band, _y: _act_(band, act)
     scale, shift = (t.to(dtype) for t in norm.affine(*stats[norm.index]))
     return lambda band, _y: _act_(band.mul_(scale).add_(shift), act)
 
 
-def _residual_act(u: torch.Tensor, a: torch.Tensor, b: torch.Tensor,
-                  act: str) -> Callable[[torch.Tensor, int], torch.Tensor]:
+def _residual_act(
+    u: torch.Tensor, a: torch.Tensor, b: torch.Tensor, act: str
+) -> Callable[[torch.Tensor, int], torch.Tensor]:
     """band += u·a + b (u's rows from the band's first row on), then the activation; in place."""
-    return lambda band, y: _act_(band.addcmul_(u[:, :, y:y + band.shape[2]], a).add_(b), act)
+    return lambda band, y: _act_(band.addcmul_(u[:, :, y : y + band.shape[2]], a).add_(b), act)
 
 
 def finalize(out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256) -> np.ndarray:
@@ -313,19 +314,19 @@ def finalize(out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256) -> 
     t = torch.from_numpy(out)
     total = torch.zeros(3, dtype=torch.float64)
     for y in range(0, t.shape[0], rows):
-        total += t[y:y + rows].double().sum(dim=(0, 1))
+        total += t[y : y + rows].double().sum(dim=(0, 1))
     n = t.shape[0] * t.shape[1]
     mean = total / n
     sq = torch.zeros(3, dtype=torch.float64)
     for y in range(0, t.shape[0], rows):
-        sq += ((t[y:y + rows].double() - mean) ** 2).sum(dim=(0, 1))
+        sq += ((t[y : y + rows].double() - mean) ** 2).sum(dim=(0, 1))
     var = sq / n
     scale = norm.weight.detach().double().cpu() * torch.rsqrt(var + norm.eps)
     shift = norm.bias.detach().double().cpu() - mean * scale
     scale, shift = scale.float(), shift.float()
     with torch.inference_mode():
         for y in range(0, t.shape[0], rows):
-            band = t[y:y + rows]  # a view of `out`
+            band = t[y : y + rows]  # a view of `out`
             _act_(band.mul_(scale).add_(shift), act)
     return out
 
@@ -356,8 +357,15 @@ class TiledRun:
             for x0 in range(0, source.width, step):
                 yield g, y0, min(y0 + step, source.height), x0, min(x0 + step, source.width)
 
-    def _run(self, source: Source, ops: Sequence[Op], stats: list[NormStats], scale: int,
-             stage: str, write: Callable[[int, int, torch.Tensor], None]) -> None:
+    def _run(
+        self,
+        source: Source,
+        ops: Sequence[Op],
+        stats: list[NormStats],
+        scale: int,
+        stage: str,
+        write: Callable[[int, int, torch.Tensor], None],
+    ) -> None:
         """Run `ops` tile by tile; `write(y, x, core)` receives each tile's exact core."""
         per_pixel = conv_cost(ops)
         ops = fold_norms(ops, stats)
@@ -370,7 +378,7 @@ class TiledRun:
                 out = apply_ops(ops, source.read(y0 - top, y1 + bottom, x0 - left, x1 + right), stats)
                 f = g.up / g.down
                 oy, ox = int(top * f), int(left * f)
-                core = out[:, :, oy:oy + int((y1 - y0) * f), ox:ox + int((x1 - x0) * f)]
+                core = out[:, :, oy : oy + int((y1 - y0) * f), ox : ox + int((x1 - x0) * f)]
                 write(int(y0 * f), int(x0 * f), core)
             self._done += per_pixel * (y1 - y0) * (x1 - x0)
             if self.on_progress is not None:
@@ -389,7 +397,7 @@ class TiledRun:
         acc = RunningStats() if measure else None
 
         def write(y: int, x: int, core: torch.Tensor) -> None:
-            stored[:, :, y:y + core.shape[2], x:x + core.shape[3]] = core
+            stored[:, :, y : y + core.shape[2], x : x + core.shape[3]] = core
             if acc is not None:
                 acc.add(core)
 
@@ -397,13 +405,12 @@ class TiledRun:
         return stored, None if acc is None else acc.result()
 
     @staticmethod
-    def _in_place(feature_map: torch.Tensor, fn: Callable[[torch.Tensor, int], torch.Tensor],
-                  rows: int = 64) -> None:
+    def _in_place(feature_map: torch.Tensor, fn: Callable[[torch.Tensor, int], torch.Tensor], rows: int = 64) -> None:
         """fn(band, first row) updates the map in place, a band of rows at a time
         (small enough to stay in cache, and no full-size temporary)."""
         with torch.inference_mode():
             for y in range(0, feature_map.shape[2], rows):
-                fn(feature_map[:, :, y:y + rows], y)
+                fn(feature_map[:, :, y : y + rows], y)
 
     # -- the whole network ---------------------------------------------------
 
@@ -422,7 +429,7 @@ class TiledRun:
         out = np.empty((0, 0, 3), np.float32)  # allocated when the output pass starts, not before
 
         def write(y: int, x0: int, core: torch.Tensor) -> None:
-            out[y:y + core.shape[2], x0:x0 + core.shape[3]] = core[0].permute(1, 2, 0).float().cpu().numpy()
+            out[y : y + core.shape[2], x0 : x0 + core.shape[3]] = core[0].permute(1, 2, 0).float().cpu().numpy()
 
         for step in steps:
             if isinstance(step, Pass):
@@ -431,8 +438,9 @@ class TiledRun:
                     assert step.norm is not None  # what a "stats" pass measures
                     stats[step.norm.index] = self._stats(src, step.ops, stats, step.scale, step.stage)
                 elif step.kind == "store":
-                    current, measured = self._store(src, step.ops, stats, step.scale, step.stage,
-                                                    measure=step.norm is not None)
+                    current, measured = self._store(
+                        src, step.ops, stats, step.scale, step.stage, measure=step.norm is not None
+                    )
                     if step.norm is not None and measured is not None:  # measured: there is a norm
                         stats[step.norm.index] = measured
                 else:

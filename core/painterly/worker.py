@@ -57,9 +57,12 @@ class Worker:
                 # A bug, but the editor must still get an answer, not wait for one forever.
                 log.error("could not encode a %s reply: %s", header.get("type"), exc)
                 if header.get("type") not in ("progress", "error"):
-                    reply = p.error_reply(header.get("id"), p.E_INTERNAL,
-                                          f"Internal error in the Painterly worker: its {header.get('type')} "
-                                          f"reply could not be sent ({exc}); see its log.")
+                    reply = p.error_reply(
+                        header.get("id"),
+                        p.E_INTERNAL,
+                        f"Internal error in the Painterly worker: its {header.get('type')} "
+                        f"reply could not be sent ({exc}); see its log.",
+                    )
                     try:
                         p.write_message(self._out, reply)
                     except (OSError, p.ProtocolError, ValueError) as again:
@@ -80,8 +83,11 @@ class Worker:
                     "Point the plug-in's worker Python at the venv Painterly was installed into."
                 ) from exc
             tile = _tile_setting()
-            self._stylizer = Stylizer(device=os.environ.get("PAINTERLY_DEVICE") or "auto",
-                                      precision=os.environ.get("PAINTERLY_PRECISION") or "auto", tile=tile)
+            self._stylizer = Stylizer(
+                device=os.environ.get("PAINTERLY_DEVICE") or "auto",
+                precision=os.environ.get("PAINTERLY_PRECISION") or "auto",
+                tile=tile,
+            )
         return self._stylizer
 
     # -- main loop -----------------------------------------------------------
@@ -127,8 +133,12 @@ class Worker:
         mtype, rid = header["type"], header.get("id")
         if rid is not None and not p.valid_id(rid):
             # Answered with id null: echoing a float, object or megabyte string is what breaks peers.
-            self.error(None, p.E_BAD_REQUEST, f"invalid {p.clip(mtype, 40)} request: 'id' must be an integer or a "
-                       f"string of at most {p.MAX_ID_CHARS} characters, not {p.brief(rid)}")
+            self.error(
+                None,
+                p.E_BAD_REQUEST,
+                f"invalid {p.clip(mtype, 40)} request: 'id' must be an integer or a "
+                f"string of at most {p.MAX_ID_CHARS} characters, not {p.brief(rid)}",
+            )
         elif mtype not in p.REQUEST_TYPES:
             self.error(rid, p.E_BAD_REQUEST, f"unknown request type {p.brief(mtype)}")
         elif payload and mtype != "stylize":
@@ -148,8 +158,12 @@ class Worker:
         rid = header.get("id")
         theirs = header.get("protocol")
         if theirs != p.PROTOCOL_VERSION:
-            self.error(rid, p.E_VERSION, f"The plug-in speaks protocol version {p.brief(theirs)} but the worker "
-                       f"speaks {p.PROTOCOL_VERSION}: install the plug-in and engine from the same release.")
+            self.error(
+                rid,
+                p.E_VERSION,
+                f"The plug-in speaks protocol version {p.brief(theirs)} but the worker "
+                f"speaks {p.PROTOCOL_VERSION}: install the plug-in and engine from the same release.",
+            )
             return
         try:
             st = self.stylizer()
@@ -223,12 +237,18 @@ class Worker:
                 self.send(p.progress_reply(prm.request_id, last[0], str(stage)))
 
             out = self.stylizer().stylize(
-                pixels, options=prm.options, mask=mask, on_progress=on_progress, cancel=job.token,
+                pixels,
+                options=prm.options,
+                mask=mask,
+                on_progress=on_progress,
+                cancel=job.token,
             )
             out = _check_output(out, pixels)
             img = prm.image
-            reply = (p.result_reply(prm.request_id, img.fmt, img.width, img.height,
-                                    img.width * img.bytes_per_pixel), out)
+            reply = (
+                p.result_reply(prm.request_id, img.fmt, img.width, img.height, img.width * img.bytes_per_pixel),
+                out,
+            )
         except BaseException as exc:  # noqa: BLE001 - every outcome must reach the editor
             reply = (p.error_reply(prm.request_id, *_classify(exc)), b"")
         # Free the slot before replying: the editor may send its next request
@@ -256,8 +276,10 @@ def _tile_setting() -> int | None:
     except ValueError:
         tile = -1
     if tile < 0:
-        raise _BadSetting(f"The tile size (PAINTERLY_TILE or the Painterly settings) must be 0 for automatic "
-                          f"or a number of pixels, not {raw!r}.")
+        raise _BadSetting(
+            f"The tile size (PAINTERLY_TILE or the Painterly settings) must be 0 for automatic "
+            f"or a number of pixels, not {raw!r}."
+        )
     return tile or None
 
 
@@ -269,8 +291,10 @@ def _devices() -> list[dict[str, Any]] | None:
     try:
         from painterly import device
 
-        return [{"name": d.name, "description": d.description, "memory_bytes": d.memory_bytes}
-                for d in device.list_devices()]
+        return [
+            {"name": d.name, "description": d.description, "memory_bytes": d.memory_bytes}
+            for d in device.list_devices()
+        ]
     except Exception:  # noqa: BLE001
         log.exception("could not list the devices")
         return None
@@ -280,9 +304,18 @@ def _models() -> list[dict[str, Any]] | None:
     try:
         from painterly import catalog, store
 
-        return [{"name": e.name, "display_name": e.display_name, "method": e.method, "size": e.size,
-                 "licence": e.licence, "attribution": e.attribution, "installed": store.is_installed(e.name)}
-                for e in catalog.models().values()]
+        return [
+            {
+                "name": e.name,
+                "display_name": e.display_name,
+                "method": e.method,
+                "size": e.size,
+                "licence": e.licence,
+                "attribution": e.attribution,
+                "installed": store.is_installed(e.name),
+            }
+            for e in catalog.models().values()
+        ]
     except Exception:  # noqa: BLE001
         log.exception("could not list the models")
         return None
@@ -296,9 +329,16 @@ def _runtime(st: Any) -> dict[str, Any] | None:
 
         from painterly import __version__, paths
 
-        return {"python": sys.executable, "python_version": platform.python_version(), "painterly": __version__,
-                "torch": torch.__version__, "data_dir": str(paths.data_dir()), "device_name": str(st.device),
-                "precision": st.precision, "tile": st.tile or 0}
+        return {
+            "python": sys.executable,
+            "python_version": platform.python_version(),
+            "painterly": __version__,
+            "torch": torch.__version__,
+            "data_dir": str(paths.data_dir()),
+            "device_name": str(st.device),
+            "precision": st.precision,
+            "tile": st.tile or 0,
+        }
     except Exception:  # noqa: BLE001
         log.exception("could not describe the runtime")
         return None
@@ -310,8 +350,12 @@ def _arrays(prm: p.StylizeParams, payload: bytearray) -> tuple[Any, Any]:
     img = prm.image
     dtype = np.dtype(_DTYPES[img.fmt])
     # A view over the payload honouring the row stride; no copy of the layer.
-    pixels = np.ndarray((img.height, img.width, 4), dtype=dtype, buffer=payload,
-                        strides=(img.stride, img.bytes_per_pixel, dtype.itemsize))
+    pixels = np.ndarray(
+        (img.height, img.width, 4),
+        dtype=dtype,
+        buffer=payload,
+        strides=(img.stride, img.bytes_per_pixel, dtype.itemsize),
+    )
     mask = None
     if prm.mask_bytes:
         mask = np.frombuffer(payload, np.uint8, prm.mask_bytes, img.pixel_bytes)
@@ -350,17 +394,17 @@ def _classify(exc: BaseException) -> tuple[str, str]:
 _OS_ADVICE = {
     errno.ENOSPC: "The disk is full: free some space, or choose another model folder in the Painterly settings.",
     errno.EDQUOT: "The disk quota is used up: free some space, or choose another model folder in the Painterly "
-                  "settings.",
+    "settings.",
     errno.EFBIG: "The file is over a size limit of this system: free some space or choose another folder.",
     errno.EACCES: "Check the permissions of that file or folder, or choose another one (the model folder is in "
-                  "the Painterly settings).",
+    "the Painterly settings).",
     errno.EPERM: "Check the permissions of that file or folder, or choose another one (the model folder is in "
-                 "the Painterly settings).",
+    "the Painterly settings).",
     errno.EROFS: "That file system is read-only: choose another model folder in the Painterly settings.",
     errno.ENOTDIR: "A file is where a folder should be: check that path (the model folder is in the Painterly "
-                   "settings, or PAINTERLY_HOME).",
+    "settings, or PAINTERLY_HOME).",
     errno.EEXIST: "A file is where a folder should be: check that path (the model folder is in the Painterly "
-                  "settings, or PAINTERLY_HOME).",
+    "settings, or PAINTERLY_HOME).",
     errno.EISDIR: "A folder is where a file should be: give the path of a file.",
     errno.ENOENT: "Check that the file exists.",
     errno.ENAMETOOLONG: "The name is too long: choose a shorter path.",
@@ -373,8 +417,10 @@ def os_error_message(exc: OSError) -> str:
     """One line for an operating-system error: which file, what went wrong, what to do."""
     reason = exc.strerror or str(exc) or type(exc).__name__
     if exc.filename is None and isinstance(exc, (ConnectionError, TimeoutError)):
-        return (f"A network operation failed: {reason}. Check the connection (or set PAINTERLY_MODEL_MIRROR to a "
-                "folder with the model files) and try again.")
+        return (
+            f"A network operation failed: {reason}. Check the connection (or set PAINTERLY_MODEL_MIRROR to a "
+            "folder with the model files) and try again."
+        )
     advice = _OS_ADVICE.get(exc.errno or 0, "Check that file or folder and try again.")
     if exc.filename is None:
         return f"The operating system refused: {reason}. {advice}"

@@ -18,8 +18,11 @@ def version(name: str) -> str | None:
 
 
 def main() -> None:
-    out = {"painterly": version("painterly"), "torch": version("torch"),
-           "qt": bool(util.find_spec("PyQt5") or util.find_spec("PyQt6"))}
+    out = {
+        "painterly": version("painterly"),
+        "torch": version("torch"),
+        "qt": bool(util.find_spec("PyQt5") or util.find_spec("PyQt6")),
+    }
     if out["painterly"] and not (util.find_spec("painterly") and util.find_spec("painterly_plugin")):
         out["painterly"] = None
     if not out["painterly"] and not out["torch"]:

@@ -17,8 +17,12 @@ from painterly_plugin import client
 
 def main() -> None:
     s = settings.load(repair=False)
-    out: dict[str, Any] = {"settings_problem": s.problem, "worker_python": s.worker_python,
-                           "python": client.resolve_python(), "client": client.__file__}
+    out: dict[str, Any] = {
+        "settings_problem": s.problem,
+        "worker_python": s.worker_python,
+        "python": client.resolve_python(),
+        "client": client.__file__,
+    }
     try:
         with client.WorkerClient(start_timeout=float(sys.argv[1])) as c:
             hello = c.start()

@@ -59,16 +59,23 @@ def _given_environment(run: Installer) -> tuple[Path, dict]:
     info = run.run_python(python, ENVIRONMENT_INFO)
     if not info or "error" in info or not info.get("painterly"):
         why = (info or {}).get("error", "it did not run" if not info else "no painterly package")
-        raise InstallError(f"--venv {a.venv} does not have Painterly ({why}). Install it there first "
-                           f"(pip install {ROOT}), or leave out --venv to let the installer make one.")
-    run.did("unchanged", f"using the environment {python} (Painterly {info.get('painterly')}, "
-                         f"torch {info.get('torch')})")
+        raise InstallError(
+            f"--venv {a.venv} does not have Painterly ({why}). Install it there first "
+            f"(pip install {ROOT}), or leave out --venv to let the installer make one."
+        )
+    run.did(
+        "unchanged", f"using the environment {python} (Painterly {info.get('painterly')}, torch {info.get('torch')})"
+    )
     if info.get("painterly") != source_version():
-        run.notes.append(f"The environment has Painterly {info.get('painterly')}, this folder is "
-                         f"{source_version()}: update it there (pip install {ROOT}).")
+        run.notes.append(
+            f"The environment has Painterly {info.get('painterly')}, this folder is "
+            f"{source_version()}: update it there (pip install {ROOT})."
+        )
     if "gimp" in run.editors and not info.get("qt"):
-        run.notes.append("GIMP's Painterly Preferences… opens a Qt dialog in the worker's environment, "
-                         f"which has no PyQt5: pip install 'PyQt5>=5.15' with {python}.")
+        run.notes.append(
+            "GIMP's Painterly Preferences… opens a Qt dialog in the worker's environment, "
+            f"which has no PyQt5: pip install 'PyQt5>=5.15' with {python}."
+        )
     created = bool(old.get("created")) and Path(old.get("path", "")) == python.parent.parent
     return python, {"path": str(python.parent.parent), "python": str(python), "created": created}
 
@@ -82,8 +89,10 @@ def _own_venv(run: Installer) -> tuple[Path, dict]:
     # which --uninstall would otherwise delete.
     created = (bool(old.get("created")) and Path(old.get("path", "")) == venv) or not os.path.lexists(venv)
     if old.get("created") and old.get("path") and Path(old["path"]) != venv and Path(old["path"]).is_dir():
-        run.notes.append(f"The venv the installer made before, {old['path']}, is no longer used (nor removed "
-                         "by --uninstall): delete that folder if nothing else uses it.")
+        run.notes.append(
+            f"The venv the installer made before, {old['path']}, is no longer used (nor removed "
+            "by --uninstall): delete that folder if nothing else uses it."
+        )
     if not python.is_file():
         _make_venv(run, venv, python, created)
         info: dict = {}
@@ -105,8 +114,10 @@ def _make_venv(run: Installer, venv: Path, python: Path, created: bool) -> None:
         run.progress["venv"] = {"path": str(venv), "python": str(python), "created": True}
     done = subprocess.run([sys.executable, "-m", "venv", str(venv)])
     if done.returncode != 0 or not python.is_file():
-        raise InstallError(f"Could not create a venv with {sys.executable} (on Debian and Ubuntu: "
-                           "apt install python3-venv), or pass an existing one with --venv.")
+        raise InstallError(
+            f"Could not create a venv with {sys.executable} (on Debian and Ubuntu: "
+            "apt install python3-venv), or pass an existing one with --venv."
+        )
 
 
 def _install_torch(run: Installer, python: Path, info: dict) -> None:
@@ -133,8 +144,11 @@ def _install_painterly(run: Installer, python: Path, info: dict, venv: Path) -> 
     """Painterly itself (and PyQt5 for GIMP's preferences dialog), when the checkout changed since; its hash."""
     want = f"{ROOT}[gui]" if "gimp" in run.editors else str(ROOT)
     digest = source_hash()
-    stale = info.get("painterly") is None or (run.old.get("venv") or {}).get("source_hash") != digest or (
-        "gimp" in run.editors and not info.get("qt"))
+    stale = (
+        info.get("painterly") is None
+        or (run.old.get("venv") or {}).get("source_hash") != digest
+        or ("gimp" in run.editors and not info.get("qt"))
+    )
     if stale:
         run.did("updated" if info.get("painterly") else "created", f"Painterly {source_version()} from {ROOT}")
         run.pip([str(python), "-m", "pip", "install", want])

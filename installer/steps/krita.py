@@ -26,9 +26,15 @@ class KritaStep(Step):
             return Plan()
         roots, made = run.roots(), run.made_dirs()
         # a linked kritarc is skipped with a note (apply): only a plain one, or none yet, is written
-        return Plan(blocked=run.write_problems([t.kritarc for t in run.layout.krita
-                                                if lookup(t.kritarc, anchor_of(t.kritarc, roots, made))[0]
-                                                in ("file", "missing")]))
+        return Plan(
+            blocked=run.write_problems(
+                [
+                    t.kritarc
+                    for t in run.layout.krita
+                    if lookup(t.kritarc, anchor_of(t.kritarc, roots, made))[0] in ("file", "missing")
+                ]
+            )
+        )
 
     def apply(self, run: Installer) -> None:
         entries = {e["path"]: e for e in run.old.get("kritarc") or []}
@@ -59,13 +65,18 @@ class KritaStep(Step):
             run.did("unchanged", f"{rc}: {KRITA_KEY}=true")
             return
         if krita_running():
-            run.notes.append("Krita is running: it rewrites kritarc when it closes, which may undo --enable. "
-                             "Close Krita and run the installer again with --enable.")
+            run.notes.append(
+                "Krita is running: it rewrites kritarc when it closes, which may undo --enable. "
+                "Close Krita and run the installer again with --enable."
+            )
         new = ini_set(text or "", "python", KRITA_KEY, "true")
         run.mkdirs(rc.parent)
         if not run.dry:  # a new kritarc gets the umask's mode, an edited one keeps its own
-            write_atomic(rc, new.encode("utf-8", errors="surrogateescape"),
-                         stat.S_IMODE(os.lstat(rc).st_mode) if text is not None else None)
+            write_atomic(
+                rc,
+                new.encode("utf-8", errors="surrogateescape"),
+                stat.S_IMODE(os.lstat(rc).st_mode) if text is not None else None,
+            )
         run.did("updated" if text is not None else "created", f"{rc}: {KRITA_KEY}=true")
         entries[str(rc)] = entries.get(str(rc)) or {"path": str(rc), "created_file": text is None, "previous": current}
         if not run.dry:

@@ -61,8 +61,10 @@ class ModelsStep(Step):
             run.did("unchanged", f"all {len(names)} models, in {home / 'models'}")
             return []
         if run.args.skip_models:
-            run.notes.append(f"{len(missing)} models are not installed (--skip-models): they are fetched on first "
-                             f"use, or with: {python} -m painterly.cli models install --all")
+            run.notes.append(
+                f"{len(missing)} models are not installed (--skip-models): they are fetched on first "
+                f"use, or with: {python} -m painterly.cli models install --all"
+            )
             run.did("unchanged", f"models: {len(missing)} missing, skipped (--skip-models)")
             return []
         mirror = os.environ.get("PAINTERLY_MODEL_MIRROR")
@@ -72,11 +74,16 @@ class ModelsStep(Step):
         if run.dry:
             return []
         run.progress["models"] = missing  # those converted before a stop are recorded (save_progress)
-        done = subprocess.run([str(python), "-m", "painterly.cli", "models", "install", *missing],
-                              env=run.clean_env(env), stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            [str(python), "-m", "painterly.cli", "models", "install", *missing],
+            env=run.clean_env(env),
+            stdin=subprocess.DEVNULL,
+        )
         if done.returncode != 0:
-            raise InstallError(f"Installing the models failed (exit code {done.returncode}); see above. Run the "
-                               "installer again to retry: what was installed stays.")
+            raise InstallError(
+                f"Installing the models failed (exit code {done.returncode}); see above. Run the "
+                "installer again to retry: what was installed stays."
+            )
         return missing
 
     # The check is the worker's (steps/worker.py): it says which models the worker finds installed.
@@ -84,5 +91,8 @@ class ModelsStep(Step):
     def undo(self, run: Installer, manifest: dict) -> list[Record]:
         models = manifest.get("models") or {}
         home = models.get("home")
-        return [Record("model", Path(home) / "models" / f"{n}.safetensors", {"name": n})
-                for n in models.get("installed") or [] if home]
+        return [
+            Record("model", Path(home) / "models" / f"{n}.safetensors", {"name": n})
+            for n in models.get("installed") or []
+            if home
+        ]

@@ -48,8 +48,11 @@ def plugin_files(run: Installer) -> list[PluginFile]:
                         plan.append(PluginFile(editor, f, dest / "lib" / pkg.name / f.relative_to(pkg)))
         else:
             for target in run.layout.krita:
-                plan.append(PluginFile(editor, KRITA_SOURCE / f"{KRITA_PLUGIN}.desktop",
-                                       target.pykrita / f"{KRITA_PLUGIN}.desktop"))
+                plan.append(
+                    PluginFile(
+                        editor, KRITA_SOURCE / f"{KRITA_PLUGIN}.desktop", target.pykrita / f"{KRITA_PLUGIN}.desktop"
+                    )
+                )
                 for f in source_files(kpkg):
                     plan.append(PluginFile(editor, f, target.pykrita / KRITA_PLUGIN / f.relative_to(kpkg)))
                 for pkg in SHARED_PACKAGES:
@@ -88,9 +91,11 @@ class PluginFilesStep(Step):
             for w in where:
                 run.say(f"    {editor}: {w}")
                 if ".var/app/" in w.as_posix():
-                    run.notes.append(f"{w} belongs to a Flatpak {editor.capitalize()}, which runs sandboxed: if its "
-                                     f"Painterly says the worker cannot start, the sandbox cannot run {run.python}; "
-                                     "the editor's native package (or AppImage) has no such limit.")
+                    run.notes.append(
+                        f"{w} belongs to a Flatpak {editor.capitalize()}, which runs sandboxed: if its "
+                        f"Painterly says the worker cannot start, the sandbox cannot run {run.python}; "
+                        "the editor's native package (or AppImage) has no such limit."
+                    )
         run.entries["files"] = self.install(run, plugin_files(run))
 
     def install(self, run: Installer, plan: list[PluginFile]) -> dict[str, dict]:
@@ -136,8 +141,15 @@ class PluginFilesStep(Step):
 
     def _drop_old(self, run: Installer, files: dict[str, dict], known: dict) -> None:
         """Files of an earlier version that this one no longer has (for the editors installed now)."""
-        undo = Undoer(run.roots(), run.made_dirs(), dry=run.dry, force=False, say=run.say, did=run.did,
-                      changed="kept {} (no longer part of Painterly, but changed since it was installed)")
+        undo = Undoer(
+            run.roots(),
+            run.made_dirs(),
+            dry=run.dry,
+            force=False,
+            say=run.say,
+            did=run.did,
+            changed="kept {} (no longer part of Painterly, but changed since it was installed)",
+        )
         for path, entry in sorted(known.items()):
             if path in files or entry.get("editor") not in run.editors:
                 if path not in files:

@@ -72,11 +72,14 @@ def _say_models(info: dict, report: CheckReport) -> None:
     models = info.get("models") or []
     absent = [m["name"] for m in models if not m.get("installed")]
     if absent and report.models_required:
-        report.bad(f"{len(absent)} models are not installed ({', '.join(absent)}): run the installer "
-                   "again, or Install missing in the Painterly preferences")
+        report.bad(
+            f"{len(absent)} models are not installed ({', '.join(absent)}): run the installer "
+            "again, or Install missing in the Painterly preferences"
+        )
     elif absent:
-        report.say(f"    · {len(models) - len(absent)} of {len(models)} models installed (the others are "
-                   "fetched on first use)")
+        report.say(
+            f"    · {len(models) - len(absent)} of {len(models)} models installed (the others are fetched on first use)"
+        )
     elif models:
         report.good(f"{len(models)} of {len(models)} models installed")
 
@@ -95,15 +98,21 @@ class WorkerStep(Step):
                 env = probe_env(run, settings_path.parent, models_home, bool(current.model_dir))
                 env["PYTHONPATH"] = str(root)
                 try:
-                    probes[editor] = subprocess.Popen([sys.executable, str(PROBE), START_TIMEOUT],
-                                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                                      env=env, stdin=subprocess.DEVNULL)
+                    probes[editor] = subprocess.Popen(
+                        [sys.executable, str(PROBE), START_TIMEOUT],
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        text=True,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                    )
                 except OSError as exc:
                     report.bad(f"{editor}: could not run {sys.executable}: {exc}")
         for editor, info in _wait(probes).items():
             if info.get("ok"):
-                report.good(f"{editor}: the plug-in's worker starts with {info.get('python')} and runs on "
-                            f"{info.get('device')}")
+                report.good(
+                    f"{editor}: the plug-in's worker starts with {info.get('python')} and runs on {info.get('device')}"
+                )
                 _say_models(info, report)
             else:
                 report.bad(f"{editor}: the worker does not start: {info.get('error')}")

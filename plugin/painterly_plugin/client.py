@@ -22,18 +22,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from painterly_common import protocol as p
-from painterly_common import settings
 from painterly_common.options import StylizeOptions
 
-from .worker_python import resolve_python, settings_worker_python  # noqa: F401 - part of the client's API
+from .worker_launch import resolve_python, settings_worker_python, worker_env  # noqa: F401 - the client's API
 
 Progress = Callable[[float, str], None]
 
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # the folder holding painterly_plugin/
 _STDERR_TAIL_LINES = 40
 _STDERR_LINE_BYTES = 64 * 1024  # read at most this much of one log line at a time
 _STDERR_LINE_CHARS = 1000  # and keep at most this much of it for error messages
@@ -62,62 +59,6 @@ class PainterlyCancelled(PainterlyClientError):
 
     def __init__(self, message: str = "Cancelled.") -> None:
         super().__init__(message, p.E_CANCELLED)
-
-
-def config_dir() -> Path:
-    """The per-user config folder that holds `painterly/settings.json` (see `settings.settings_dir`)."""
-    return settings.platform_config_dir()
-
-
-def worker_env(extra: dict[str, str] | None = None, *, apply_settings: bool = True) -> dict[str, str]:
-    """The worker's environment: ours, minus the editor's Python settings, plus the
-    Painterly settings (device, precision, tile, model folder), plus `extra`.
-
-    A variable already set in the environment (PAINTERLY_DEVICE=cpu krita) wins over
-    the settings file; `extra` wins over both. `apply_settings=False` leaves the
-    settings out (for the preferences dialog, which reads the file itself).
-    """
-    env = dict(os.environ)
-    # The editor's own PYTHONHOME/PYTHONPATH (GIMP, Krita bundles) would make
-    # the venv's Python load the editor's stdlib or packages.
-    env.pop("PYTHONHOME", None)
-    env.pop("PYTHONPATH", None)
-    if apply_settings:
-        for key, value in settings.worker_env().items():
-            env.setdefault(key, value)
-    env.update(extra or {})
-    # Installed, painterly_common sits beside painterly_plugin; in a checkout, in common/ beside plugin/,
-    # and the engine in core/.
-    ours = [str(_PACKAGE_ROOT)]
-    for folder, package in ((_PACKAGE_ROOT.parent / "common", "painterly_common"),
-                            (_PACKAGE_ROOT.parent / "core", "painterly")):
-        if (folder / package / "__init__.py").is_file():
-            ours.append(str(folder))
-    if env.get("PYTHONPATH"):
-        ours.append(env["PYTHONPATH"])
-    env["PYTHONPATH"] = os.pathsep.join(ours)
-    allocator = _tcmalloc()
-    if allocator and not env.get("LD_PRELOAD") and env.get("PAINTERLY_TCMALLOC", "1") != "0":
-        env["LD_PRELOAD"] = allocator
-    env["PYTHONUNBUFFERED"] = "1"  # log lines reach the stderr tail as they happen
-    env.setdefault("PYTHONIOENCODING", "utf-8")
-    return env
-
-
-# Debian/Ubuntu's libtcmalloc-minimal4 (and the usual Fedora/Arch path). With it the
-# worker's CPU runs were 1.15x (1 MP) to 1.34x (16 MP) faster in bench/stylize.py:
-# glibc hands large blocks back to the OS after every tile and page-faults them in again.
-TCMALLOC_PATHS = ("/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
-                  "/usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4",
-                  "/usr/lib64/libtcmalloc_minimal.so.4", "/usr/lib/libtcmalloc_minimal.so.4")
-
-
-def _tcmalloc() -> str | None:
-    """The tcmalloc library to preload into the worker, if this system has one (Linux only;
-    PAINTERLY_TCMALLOC=0 turns it off). The worker runs the same without it."""
-    if not sys.platform.startswith("linux"):
-        return None
-    return next((p for p in TCMALLOC_PATHS if os.path.isfile(p)), None)
 
 
 class WorkerClient:
@@ -217,8 +158,9 @@ class WorkerClient:
         mask_len = memoryview(mask).nbytes if mask is not None else 0
         with self._lock:
             rid = next(self._ids)
-            header = p.stylize_request(rid, options, fmt=fmt, width=width, height=height, stride=stride,
-                                       mask_bytes=mask_len)
+            header = p.stylize_request(
+                rid, options, fmt=fmt, width=width, height=height, stride=stride, mask_bytes=mask_len
+            )
             try:
                 p.validate_stylize(header, memoryview(pixels).nbytes + mask_len)
             except p.ProtocolError as exc:
@@ -291,8 +233,11 @@ class WorkerClient:
         try:
             proc = subprocess.Popen(
                 [self.python, "-m", "painterly.worker"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                env=worker_env(self.env), **kwargs,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=worker_env(self.env),
+                **kwargs,
             )
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the path or the environment
             raise PainterlyClientError(
@@ -320,8 +265,9 @@ class WorkerClient:
                     raise self._died("while receiving the request") from None
                 self._kill()  # died while idle (or just now): restart once and resend
 
-    def _write(self, header: dict[str, Any], payload: Any = b"", *, timeout: float | None,
-               starting: bool = False) -> None:
+    def _write(
+        self, header: dict[str, Any], payload: Any = b"", *, timeout: float | None, starting: bool = False
+    ) -> None:
         """Send one message; a worker that stops reading it for `timeout` s is killed and
         the call raises a timeout error (a blocked pipe write has no timeout of its own)."""
         if _write_bounded(self._proc, header, payload, timeout=timeout):
@@ -331,10 +277,14 @@ class WorkerClient:
         if starting:
             raise PainterlyClientError(
                 f"The Painterly worker (Python '{self.python}') stopped reading its input for {timeout:.0f} s "
-                f"and was stopped: check the worker Python in the Painterly settings.{tail}", "timeout")
+                f"and was stopped: check the worker Python in the Painterly settings.{tail}",
+                "timeout",
+            )
         raise PainterlyClientError(
             f"The Painterly worker stopped reading the request for {timeout:.0f} s and was stopped; your image "
-            f"was not changed. Try again (the next request starts a new worker).{tail}", "timeout")
+            f"was not changed. Try again (the next request starts a new worker).{tail}",
+            "timeout",
+        )
 
     def _await_reply(
         self,
@@ -366,11 +316,15 @@ class WorkerClient:
                 if starting:
                     raise PainterlyClientError(
                         f"The Painterly worker (Python '{self.python}') did not answer within {timeout:.0f} s "
-                        f"and was stopped: check the worker Python in the Painterly settings.{tail}", "timeout")
+                        f"and was stopped: check the worker Python in the Painterly settings.{tail}",
+                        "timeout",
+                    )
                 raise PainterlyClientError(
                     f"The Painterly worker sent nothing for {timeout:.0f} s and was stopped; your image was not "
                     f"changed. Try again (the next request starts a new worker); for very large images, raise "
-                    f"the request timeout.{tail}", "timeout")
+                    f"the request timeout.{tail}",
+                    "timeout",
+                )
             try:
                 item = self._replies.get(timeout=0.05)
             except queue.Empty:
@@ -419,7 +373,9 @@ class WorkerClient:
         self._kill()
         return PainterlyClientError(
             f"The Painterly worker sent garbage ({p.clip(what, 300)}) and was stopped; your image was not "
-            "changed. The next request starts a new worker; if this repeats, reinstall Painterly.", "protocol")
+            "changed. The next request starts a new worker; if this repeats, reinstall Painterly.",
+            "protocol",
+        )
 
     def _kill(self) -> None:
         proc, self._proc = self._proc, None
@@ -485,7 +441,9 @@ class WorkerClient:
         if "No module named 'painterly" in self._tail():  # a Python without the engine: say what to do
             err = PainterlyClientError(
                 f"The Painterly engine cannot be loaded by {self.python}: it has no 'painterly' package. Point the "
-                "plug-in's worker Python at the venv Painterly was installed into.", p.E_ENGINE_UNAVAILABLE)
+                "plug-in's worker Python at the venv Painterly was installed into.",
+                p.E_ENGINE_UNAVAILABLE,
+            )
             self._kill()
             return err
         err = PainterlyClientError(
@@ -503,8 +461,12 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
     if sys.platform == "win32":
         if proc.poll() is None:
             try:
-                subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True,
-                               timeout=10, creationflags=subprocess.CREATE_NO_WINDOW)
+                subprocess.run(
+                    ["taskkill", "/F", "/T", "/PID", str(proc.pid)],
+                    capture_output=True,
+                    timeout=10,
+                    creationflags=subprocess.CREATE_NO_WINDOW,
+                )
             except (OSError, subprocess.SubprocessError):
                 pass
     else:
@@ -522,8 +484,9 @@ def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def _write_bounded(proc: subprocess.Popen[bytes] | None, header: dict[str, Any], payload: Any = b"", *,
-                   timeout: float | None) -> bool:
+def _write_bounded(
+    proc: subprocess.Popen[bytes] | None, header: dict[str, Any], payload: Any = b"", *, timeout: float | None
+) -> bool:
     """Write one message to the worker; False when it stopped reading for `timeout` s (it is
     then killed, which is what ends the blocked write). OSError when it is gone."""
     if proc is None or proc.stdin is None:

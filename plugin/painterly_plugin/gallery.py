@@ -96,8 +96,11 @@ def preset_label(preset: dict[str, Any]) -> str:
 def preset_tooltip(preset: dict[str, Any]) -> str:
     lines = [preset_label(preset)]
     if preset.get("method"):
-        lines.append({"network": "Fast feed-forward network", "arbitrary": "Arbitrary style (reference image)"}
-                     .get(str(preset["method"]), str(preset["method"])))
+        lines.append(
+            {"network": "Fast feed-forward network", "arbitrary": "Arbitrary style (reference image)"}.get(
+                str(preset["method"]), str(preset["method"])
+            )
+        )
     if preset.get("licence"):
         lines.append(f"Licence: {preset['licence']}")
     if preset.get("attribution"):

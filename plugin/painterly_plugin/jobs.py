@@ -56,8 +56,13 @@ class JobRunner(QtCore.QObject):
     _progress = Signal(object, float, str)  # job, fraction, stage
     _finished = Signal(object, object, object)  # job, result, exception
 
-    def __init__(self, client_factory: Callable[[], Any] | None = None, parent: QtCore.QObject | None = None, *,
-                 priorities: Mapping[str, int] = PRIORITY) -> None:
+    def __init__(
+        self,
+        client_factory: Callable[[], Any] | None = None,
+        parent: QtCore.QObject | None = None,
+        *,
+        priorities: Mapping[str, int] = PRIORITY,
+    ) -> None:
         super().__init__(parent)
         self._client_factory = client_factory
         self._priorities = priorities

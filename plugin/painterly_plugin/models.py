@@ -131,8 +131,13 @@ class ModelsTable(QtWidgets.QTableWidget):
             installed = bool(m.get("installed"))
             missing += not installed
             method = str(m.get("method"))
-            cells = [str(m.get("display_name") or m.get("name")), METHODS.get(method, method), _size(m.get("size")),
-                     str(m.get("licence") or "?"), "Installed" if installed else "Not installed"]
+            cells = [
+                str(m.get("display_name") or m.get("name")),
+                METHODS.get(method, method),
+                _size(m.get("size")),
+                str(m.get("licence") or "?"),
+                "Installed" if installed else "Not installed",
+            ]
             for col, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
                 item.setToolTip(f"{m.get('name')}: {m.get('attribution') or ''}")

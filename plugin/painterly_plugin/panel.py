@@ -146,8 +146,11 @@ class StylePanel(QtWidgets.QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("")  # no "0%" while nothing runs
         self.progress.setTextVisible(True)
-        self.status = QtWidgets.QLabel("Starting the Painterly engine…" if self.autostart
-                                       else "The Painterly engine starts when you use this panel.")
+        self.status = QtWidgets.QLabel(
+            "Starting the Painterly engine…"
+            if self.autostart
+            else "The Painterly engine starts when you use this panel."
+        )
         self.status.setObjectName("painterly-status")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -203,9 +206,11 @@ class StylePanel(QtWidgets.QWidget):
 
     def options(self) -> StylizeOptions:
         """What Apply (and the preview) sends: the chosen style, strength 0..1 and preserve colour."""
-        return StylizeOptions.single(self.choice.style if self.choice else DEFAULT_STYLE,
-                                     strength=self.strength_slider.value() / 100.0,
-                                     preserve_color=self.preserve_check.isChecked())
+        return StylizeOptions.single(
+            self.choice.style if self.choice else DEFAULT_STYLE,
+            strength=self.strength_slider.value() / 100.0,
+            preserve_color=self.preserve_check.isChecked(),
+        )
 
     def select_preset(self, name: str) -> bool:
         """Choose the preset `name` (as a click in the gallery does); False when there is none of that name."""
@@ -251,11 +256,21 @@ class StylePanel(QtWidgets.QWidget):
         job.choice = self.choice
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
-            return client.stylize(img.pixels, img.width, img.height, img.fmt, img.stride, opts, img.mask,
-                                  on_progress=progress, cancel_event=cancel)
+            return client.stylize(
+                img.pixels,
+                img.width,
+                img.height,
+                img.fmt,
+                img.stride,
+                opts,
+                img.mask,
+                on_progress=progress,
+                cancel_event=cancel,
+            )
 
-        self._apply_job = Job("apply", run, self._on_applied, self._on_apply_error,
-                              progress=self._on_apply_progress, payload=job)
+        self._apply_job = Job(
+            "apply", run, self._on_applied, self._on_apply_error, progress=self._on_apply_progress, payload=job
+        )
         # Apply goes first: a running preview stops; a running thumbnail (a fraction of a second)
         # finishes, queued ones wait until after Apply.
         self._jobs.cancel("preview")
@@ -286,13 +301,15 @@ class StylePanel(QtWidgets.QWidget):
         img = preview.image
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
-            return client.stylize(img.pixels, img.width, img.height, img.fmt, img.stride, opts, img.mask,
-                                  cancel_event=cancel)
+            return client.stylize(
+                img.pixels, img.width, img.height, img.fmt, img.stride, opts, img.mask, cancel_event=cancel
+            )
 
         self._jobs.cancel("preview")  # only the newest picture and settings are worth showing
         self.preview_caption.setText((preview.caption + " — " if preview.caption else "") + "updating…")
-        self._jobs.submit(Job("preview", run, lambda r: self._on_preview(r, preview.caption),
-                              self._on_preview_error, payload=preview))
+        self._jobs.submit(
+            Job("preview", run, lambda r: self._on_preview(r, preview.caption), self._on_preview_error, payload=preview)
+        )
 
     def shutdown(self) -> None:
         """Cancel whatever runs (the dialog or docker is going away)."""
@@ -350,8 +367,15 @@ class StylePanel(QtWidgets.QWidget):
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
             size = thumbnails.SIZE
-            return client.stylize(thumbnails.sample_picture(size, size), size, size, "rgba8", size * 4,
-                                  StylizeOptions.single(name), cancel_event=cancel)
+            return client.stylize(
+                thumbnails.sample_picture(size, size),
+                size,
+                size,
+                "rgba8",
+                size * 4,
+                StylizeOptions.single(name),
+                cancel_event=cancel,
+            )
 
         self._jobs.submit(Job("thumb", run, lambda r: self._on_thumbnail(name, r), lambda e: None, payload=name))
 
@@ -549,5 +573,7 @@ def _hello(client: Any, progress: Progress, cancel: threading.Event) -> Any:
 
 
 def _style_image_message(worker_message: str) -> str:
-    return ("This Painterly engine cannot use an image as the style yet; choose a preset instead.\n\n"
-            f"The engine said: {worker_message}")
+    return (
+        "This Painterly engine cannot use an image as the style yet; choose a preset instead.\n\n"
+        f"The engine said: {worker_message}"
+    )

@@ -22,32 +22,22 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from painterly_common import naming
 from painterly_common import settings as psettings
 
 from . import client as pclient
 from .jobs import Job, JobRunner, Progress
 from .models import ModelInstall, ModelsTable
-from .probe import check_python_path, probe_worker
+from .probe import check_python_path, device_choices, probe_error_text, probe_worker, style_choices
 from .qt import Qt, QtGui, QtWidgets, Signal, exec_
-from .widgets import html_text, percent_pair, soften, warning_box
-from .worker_python import fallback_python
+from .widgets import fill_combo, html_text, percent_pair, soften, warning_box
+from .worker_launch import fallback_python
 
-ENV_VARS = ("PAINTERLY_PYTHON", psettings.ENV_DEVICE, psettings.ENV_PRECISION, psettings.ENV_TILE,
-            psettings.ENV_HOME)
+ENV_VARS = ("PAINTERLY_PYTHON", psettings.ENV_DEVICE, psettings.ENV_PRECISION, psettings.ENV_TILE, psettings.ENV_HOME)
 PRECISION_CHOICES = (
     ("auto", "Automatic — bf16 on CPUs that have it, fp16 on GPUs"),
     ("full", "Full — 32-bit float (most exact, most memory)"),
     ("half", "Half — 16-bit float (faster, half the memory)"),
 )
-
-
-def describe_device(dev: dict[str, Any]) -> str:
-    name, text = str(dev.get("name", "?")), str(dev.get("description") or "")
-    memory = dev.get("memory_bytes")
-    if name == "cpu" and isinstance(memory, int) and memory > 0:
-        text += f", {memory / 2**30:.1f} GiB memory"
-    return f"{name} — {text}" if text else name
 
 
 class PreferencesDialog(QtWidgets.QDialog):
@@ -57,8 +47,9 @@ class PreferencesDialog(QtWidgets.QDialog):
     probeFinished = Signal(bool)  # ok
     installFinished = Signal(bool)  # ok
 
-    def __init__(self, parent: QtWidgets.QWidget | None = None, *, settings_path: Path | str | None = None,
-                 probe: bool = True) -> None:
+    def __init__(
+        self, parent: QtWidgets.QWidget | None = None, *, settings_path: Path | str | None = None, probe: bool = True
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("painterly-preferences")
         self.setWindowTitle("Painterly Preferences")
@@ -89,16 +80,20 @@ class PreferencesDialog(QtWidgets.QDialog):
         self.problem_label.setObjectName("painterly-settings-problem")
         self.problem_label.setWordWrap(True)
         self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.problem_label.setStyleSheet("QLabel { background: #fff3cd; color: #5c4400; border: 1px solid #e0c36a;"
-                                         " border-radius: 4px; padding: 6px; }")
+        self.problem_label.setStyleSheet(
+            "QLabel { background: #fff3cd; color: #5c4400; border: 1px solid #e0c36a;"
+            " border-radius: 4px; padding: 6px; }"
+        )
         self.problem_label.hide()
 
         # engine
         self.python_edit = QtWidgets.QLineEdit()
         self.python_edit.setObjectName("painterly-worker-python")
         self.python_edit.setPlaceholderText(f"automatic ({pclient.resolve_python()})")
-        self.python_edit.setToolTip("The Python of the venv Painterly (and torch) is installed in; "
-                                    "the installer sets it. It runs the engine in a separate process.")
+        self.python_edit.setToolTip(
+            "The Python of the venv Painterly (and torch) is installed in; "
+            "the installer sets it. It runs the engine in a separate process."
+        )
         self.python_edit.editingFinished.connect(self._python_edited)
         self.python_browse = QtWidgets.QPushButton("Browse…")
         self.python_browse.clicked.connect(self._browse_python)
@@ -116,7 +111,9 @@ class PreferencesDialog(QtWidgets.QDialog):
 
         self.device_combo = QtWidgets.QComboBox()
         self.device_combo.setObjectName("painterly-device")
-        self.device_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.device_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         self.device_combo.setMinimumContentsLength(30)
         self.precision_combo = QtWidgets.QComboBox()
         self.precision_combo.setObjectName("painterly-precision")
@@ -128,8 +125,10 @@ class PreferencesDialog(QtWidgets.QDialog):
         self.tile_spin.setSingleStep(128)
         self.tile_spin.setSpecialValueText("Automatic (from free memory)")
         self.tile_spin.setSuffix(" px")
-        self.tile_spin.setToolTip("Images are processed in overlapping tiles of this size. Smaller tiles need "
-                                  "less memory and give the same result; larger ones are a little faster.")
+        self.tile_spin.setToolTip(
+            "Images are processed in overlapping tiles of this size. Smaller tiles need "
+            "less memory and give the same result; larger ones are a little faster."
+        )
         self.tile_spin.editingFinished.connect(self._snap_tile)
         tile_hint = QtWidgets.QLabel("Smaller tiles use less memory; the result is the same.")
         soften(tile_hint, 0.4)
@@ -163,8 +162,9 @@ class PreferencesDialog(QtWidgets.QDialog):
         self.model_dir_edit = QtWidgets.QLineEdit()
         self.model_dir_edit.setObjectName("painterly-model-dir")
         self.model_dir_edit.setPlaceholderText(f"default ({psettings.platform_data_dir()})")
-        self.model_dir_edit.setToolTip("Painterly's data folder: converted models are kept in its models/ "
-                                       "subfolder. Leave empty for the default.")
+        self.model_dir_edit.setToolTip(
+            "Painterly's data folder: converted models are kept in its models/ subfolder. Leave empty for the default."
+        )
         self.model_dir_edit.editingFinished.connect(self._model_dir_edited)
         self._last_model_dir = ""
         self.model_dir_browse = QtWidgets.QPushButton("Browse…")
@@ -214,8 +214,10 @@ class PreferencesDialog(QtWidgets.QDialog):
         dform.addRow("Strength:", strength_row)
 
         # PyQt5's stubs make StandardButton | StandardButton an int (it is a StandardButtons)
-        self.buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Save  # type: ignore[call-overload]
-                                                  | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Save  # type: ignore[call-overload]
+            | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
         self.save_button = self.buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Save)
         self.save_button.setObjectName("painterly-save")
         self.buttons.accepted.connect(self.save)
@@ -248,8 +250,10 @@ class PreferencesDialog(QtWidgets.QDialog):
 
     def _fill(self, s: psettings.Settings) -> None:
         if s.problem:
-            self.problem_label.setText(f"<b>Your Painterly settings had a problem:</b> {html_text(s.problem)}. "
-                                       "The defaults are shown; Save keeps them.")
+            self.problem_label.setText(
+                f"<b>Your Painterly settings had a problem:</b> {html_text(s.problem)}. "
+                "The defaults are shown; Save keeps them."
+            )
             self.problem_label.show()
         self.python_edit.setText(s.worker_python)
         self._set_device_items(s.device)
@@ -261,8 +265,9 @@ class PreferencesDialog(QtWidgets.QDialog):
         self.strength_spin.setValue(round(float(s.default_strength) * 100))
         self.file_label.setText(f"Saved in {self.settings_path}")
         overriding = [f"{k}={os.environ[k]}" for k in ENV_VARS if os.environ.get(k)]
-        self.env_label.setText("Set in the environment, and used instead of these settings: "
-                               + ", ".join(overriding) if overriding else "")
+        self.env_label.setText(
+            "Set in the environment, and used instead of these settings: " + ", ".join(overriding) if overriding else ""
+        )
         self.env_label.setVisible(bool(overriding))
         self._show_models(None)
 
@@ -277,8 +282,7 @@ class PreferencesDialog(QtWidgets.QDialog):
 
     def values(self) -> psettings.Settings:
         """The settings as edited (not saved)."""
-        s = psettings.Settings(path=self.settings_path, extra=dict(self.settings.extra),
-                               version=self.settings.version)
+        s = psettings.Settings(path=self.settings_path, extra=dict(self.settings.extra), version=self.settings.version)
         s.worker_python = self.current_python()
         s.device = str(self.device_combo.currentData() or "auto")
         s.precision = str(self.precision_combo.currentData() or "auto")
@@ -293,10 +297,12 @@ class PreferencesDialog(QtWidgets.QDialog):
         """Environment for workers and installs started from here: the edited values, but a variable
         set in our own environment wins, as it does for the plug-ins."""
         s = self.values()
-        wanted = {psettings.ENV_DEVICE: "auto",  # probes list every device, whatever is chosen
-                  psettings.ENV_PRECISION: s.precision,
-                  psettings.ENV_TILE: str(s.tile),
-                  psettings.ENV_HOME: str(Path(s.model_dir).expanduser()) if s.model_dir else ""}
+        wanted = {
+            psettings.ENV_DEVICE: "auto",  # probes list every device, whatever is chosen
+            psettings.ENV_PRECISION: s.precision,
+            psettings.ENV_TILE: str(s.tile),
+            psettings.ENV_HOME: str(Path(s.model_dir).expanduser()) if s.model_dir else "",
+        }
         return {k: os.environ.get(k) or v for k, v in wanted.items()}
 
     # -- probing the worker -----------------------------------------------------------
@@ -318,8 +324,14 @@ class PreferencesDialog(QtWidgets.QDialog):
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
             return probe_worker(python, env)
 
-        self._jobs.submit(Job("probe", run, lambda info: self._on_probed(token, info, None),
-                              lambda exc: self._on_probed(token, None, _probe_error(exc))))
+        self._jobs.submit(
+            Job(
+                "probe",
+                run,
+                lambda info: self._on_probed(token, info, None),
+                lambda exc: self._on_probed(token, None, probe_error_text(exc)),
+            )
+        )
 
     @property
     def probing(self) -> bool:
@@ -334,9 +346,11 @@ class PreferencesDialog(QtWidgets.QDialog):
         if error is None and isinstance(info, dict):
             self.hello, self.probe_error = info, None
             rt = info.get("runtime") or {}
-            bits = [f"Painterly {rt['painterly']}" if rt.get("painterly") else "",
-                    f"torch {rt['torch']}" if rt.get("torch") else "",
-                    f"Python {rt['python_version']}" if rt.get("python_version") else ""]
+            bits = [
+                f"Painterly {rt['painterly']}" if rt.get("painterly") else "",
+                f"torch {rt['torch']}" if rt.get("torch") else "",
+                f"Python {rt['python_version']}" if rt.get("python_version") else "",
+            ]
             versions = ", ".join(b for b in bits if b)
             text = f"✔ Works{' (' + versions + ')' if versions else ''}. Runs on: {info.get('device', '?')}"
             self._show_python_status(text, True)
@@ -396,32 +410,10 @@ class PreferencesDialog(QtWidgets.QDialog):
     # -- device, style and model lists --------------------------------------------------
 
     def _set_device_items(self, selected: str) -> None:
-        combo = self.device_combo
-        combo.clear()
-        auto = "Automatic — the best available"
-        if self.hello and self.hello.get("device"):
-            auto += f" (here: {self.hello['device']})"
-        combo.addItem(auto, "auto")
-        names = []
-        for dev in (self.hello or {}).get("devices") or []:
-            if isinstance(dev, dict) and dev.get("name"):
-                combo.addItem(describe_device(dev), str(dev["name"]))
-                names.append(str(dev["name"]))
-        if selected and selected != "auto" and selected not in names:
-            note = "not found by this worker" if self.hello else "not checked yet"
-            combo.addItem(f"{selected} ({note})", selected)
-        combo.setCurrentIndex(max(0, combo.findData(selected or "auto")))
+        fill_combo(self.device_combo, device_choices(self.hello, selected), selected or "auto")
 
     def _set_style_items(self, selected: str) -> None:
-        combo = self.style_combo
-        combo.clear()
-        for preset in (self.hello or {}).get("presets") or []:
-            if isinstance(preset, dict) and preset.get("name"):
-                combo.addItem(str(preset.get("display_name") or preset["name"]), str(preset["name"]))
-        if selected and combo.findData(selected) < 0:
-            label = Path(selected).name if naming.is_style_path(selected) else selected
-            combo.addItem(label, selected)
-        combo.setCurrentIndex(max(0, combo.findData(selected)))
+        fill_combo(self.style_combo, style_choices(self.hello, selected), selected)
 
     def _show_models(self, models: Any) -> None:
         missing = self.models_table.show_models(models)
@@ -430,18 +422,27 @@ class PreferencesDialog(QtWidgets.QDialog):
         if self.install_running:
             return  # the install's own progress stays in the status line
         if not models:
-            self.install_status.setText("The installed models are listed once a worker has started."
-                                        if self.hello is None else "This worker does not list its models.")
+            self.install_status.setText(
+                "The installed models are listed once a worker has started."
+                if self.hello is None
+                else "This worker does not list its models."
+            )
             return
         folder = (self.hello or {}).get("runtime", {}).get("data_dir")
         where = f" in {folder}" if folder else ""
-        self.install_status.setText(f"All {total} models are installed{where}." if not missing else
-                                    f"{missing} of {total} models are not installed{where}; they "
-                                    "are fetched on first use, or now with Install missing.")
+        self.install_status.setText(
+            f"All {total} models are installed{where}."
+            if not missing
+            else f"{missing} of {total} models are not installed{where}; they "
+            "are fetched on first use, or now with Install missing."
+        )
 
     def missing_models(self) -> list[str]:
-        return [str(m.get("name")) for m in (self.hello or {}).get("models") or []
-                if isinstance(m, dict) and not m.get("installed")]
+        return [
+            str(m.get("name"))
+            for m in (self.hello or {}).get("models") or []
+            if isinstance(m, dict) and not m.get("installed")
+        ]
 
     # -- installing models ----------------------------------------------------------------
 
@@ -454,8 +455,9 @@ class PreferencesDialog(QtWidgets.QDialog):
         if self.install_running:
             return
         env = pclient.worker_env(self.engine_env(), apply_settings=False)
-        install = self._install = ModelInstall(self.effective_python(), env,
-                                               len((self.hello or {}).get("models") or []), self)
+        install = self._install = ModelInstall(
+            self.effective_python(), env, len((self.hello or {}).get("models") or []), self
+        )
         install.progressed.connect(self._install_progress)
         install.finished.connect(self._install_end)
         self.install_button.setEnabled(False)
@@ -546,22 +548,25 @@ class PreferencesDialog(QtWidgets.QDialog):
 # -- helpers ---------------------------------------------------------------------------------------
 
 
-def _probe_error(exc: BaseException) -> str:
-    """A failed probe, for the status line: probe_worker's ValueErrors are written for the user."""
-    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
-
-
 def main(argv: list[str] | None = None) -> int:
     """`python -m painterly_plugin.preferences` (GIMP's Painterly Preferences… runs this)."""
-    parser = argparse.ArgumentParser(prog="python -m painterly_plugin.preferences",
-                                     description="Painterly's preferences dialog.")
-    parser.add_argument("--settings", help="the settings file (default: %(default)s)",
-                        default=str(psettings.settings_path()))
+    parser = argparse.ArgumentParser(
+        prog="python -m painterly_plugin.preferences", description="Painterly's preferences dialog."
+    )
+    parser.add_argument(
+        "--settings", help="the settings file (default: %(default)s)", default=str(psettings.settings_path())
+    )
     args = parser.parse_args(argv)
-    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
-            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
-        print("painterly preferences: no display to show the dialog on (neither DISPLAY nor WAYLAND_DISPLAY "
-              f"is set). Edit {args.settings} instead, or run this from a desktop session.", file=sys.stderr)
+    if (
+        sys.platform.startswith("linux")
+        and not os.environ.get("QT_QPA_PLATFORM")
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    ):
+        print(
+            "painterly preferences: no display to show the dialog on (neither DISPLAY nor WAYLAND_DISPLAY "
+            f"is set). Edit {args.settings} instead, or run this from a desktop session.",
+            file=sys.stderr,
+        )
         return 2
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(sys.argv[:1])
     app.setApplicationName("Painterly")

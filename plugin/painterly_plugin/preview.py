@@ -62,8 +62,11 @@ class PreviewBox(QtWidgets.QGroupBox):
         box = self.label.contentsRect().size()
         scale = min(box.width() / image.width(), box.height() / image.height(), 2.0)
         size = QtCore.QSize(max(1, int(image.width() * scale)), max(1, int(image.height() * scale)))
-        self.label.setPixmap(QtGui.QPixmap.fromImage(
-            image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)))
+        self.label.setPixmap(
+            QtGui.QPixmap.fromImage(
+                image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
+            )
+        )
 
     def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)

@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from painterly_common import naming
+
 from . import client as pclient
 
 PROBE_TIMEOUT = 180.0  # s: a cold torch import on a slow disk
@@ -31,8 +33,10 @@ def check_python_path(path: str) -> str | None:
     if p.is_dir():
         inside = [c for c in (p / "bin" / "python", p / "Scripts" / "python.exe", p / "python.exe") if c.is_file()]
         hint = f" (for this venv: {inside[0]})" if inside else ""
-        return (f"'{path}' is a folder. Choose the Python program inside the Painterly venv, "
-                f"bin/python on Linux and macOS or Scripts\\python.exe on Windows{hint}.")
+        return (
+            f"'{path}' is a folder. Choose the Python program inside the Painterly venv, "
+            f"bin/python on Linux and macOS or Scripts\\python.exe on Windows{hint}."
+        )
     if not p.exists():
         return f"There is no file '{path}'. Choose the Python program of the venv Painterly is installed in."
     if sys.platform != "win32" and not os.access(p, os.X_OK):
@@ -56,3 +60,41 @@ def probe_worker(python: str, env: dict[str, str], timeout: float = PROBE_TIMEOU
         raise ValueError(str(exc)) from None
 
 
+def probe_error_text(exc: BaseException) -> str:
+    """A failed probe, for the status line: probe_worker's ValueErrors are written for the user."""
+    return str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+
+
+def describe_device(dev: dict[str, Any]) -> str:
+    """One device of the hello's list as a line: "cuda:0 — CUDA GPU …", the CPU with its memory."""
+    name, text = str(dev.get("name", "?")), str(dev.get("description") or "")
+    memory = dev.get("memory_bytes")
+    if name == "cpu" and isinstance(memory, int) and memory > 0:
+        text += f", {memory / 2**30:.1f} GiB memory"
+    return f"{name} — {text}" if text else name
+
+
+def device_choices(hello: dict[str, Any] | None, selected: str) -> list[tuple[str, str]]:
+    """(label, device) for the device list: automatic, every device the worker found, and the
+    saved choice even when this worker did not find it (so it is never lost by opening the dialog)."""
+    auto = "Automatic — the best available"
+    if hello and hello.get("device"):
+        auto += f" (here: {hello['device']})"
+    items = [(auto, "auto")]
+    for dev in (hello or {}).get("devices") or []:
+        if isinstance(dev, dict) and dev.get("name"):
+            items.append((describe_device(dev), str(dev["name"])))
+    if selected and selected != "auto" and selected not in [d for _, d in items]:
+        items.append((f"{selected} ({'not found by this worker' if hello else 'not checked yet'})", selected))
+    return items
+
+
+def style_choices(hello: dict[str, Any] | None, selected: str) -> list[tuple[str, str]]:
+    """(label, style) for the default-style list: the worker's presets, and the saved choice."""
+    items = []
+    for preset in (hello or {}).get("presets") or []:
+        if isinstance(preset, dict) and preset.get("name"):
+            items.append((str(preset.get("display_name") or preset["name"]), str(preset["name"])))
+    if selected and selected not in [s for _, s in items]:
+        items.append((Path(selected).name if naming.is_style_path(selected) else selected, selected))
+    return items

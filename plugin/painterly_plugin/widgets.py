@@ -21,8 +21,11 @@ def soften(label: QtWidgets.QLabel, amount: float = 0.35) -> None:
     fg = pal.color(QtGui.QPalette.ColorRole.WindowText)
     bg = pal.color(QtGui.QPalette.ColorRole.Window)
     keep = 1.0 - amount
-    mixed = QtGui.QColor(round(fg.red() * keep + bg.red() * amount), round(fg.green() * keep + bg.green() * amount),
-                         round(fg.blue() * keep + bg.blue() * amount))
+    mixed = QtGui.QColor(
+        round(fg.red() * keep + bg.red() * amount),
+        round(fg.green() * keep + bg.green() * amount),
+        round(fg.blue() * keep + bg.blue() * amount),
+    )
     pal.setColor(QtGui.QPalette.ColorRole.WindowText, mixed)
     label.setPalette(pal)
 
@@ -48,8 +51,9 @@ def warning_box(parent: QtWidgets.QWidget, title: str, message: str) -> QtWidget
     Window-modal but not blocking (`open`, not `exec`): the editor and the dialog keep
     running; the box deletes itself when closed.
     """
-    box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
-                                QtWidgets.QMessageBox.StandardButton.Ok, parent)
+    box = QtWidgets.QMessageBox(
+        QtWidgets.QMessageBox.Icon.Warning, title, message, QtWidgets.QMessageBox.StandardButton.Ok, parent
+    )
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
@@ -75,8 +79,9 @@ def placeholder_icon(label: str, side: int) -> QtGui.QIcon:
     font.setBold(True)
     painter.setFont(font)
     painter.setPen(QtGui.QColor(128, 128, 128, 160))
-    painter.drawText(QtCore.QRectF(0, 0, side, side), label[:1].upper(),
-                     QtGui.QTextOption(Qt.AlignmentFlag.AlignCenter))
+    painter.drawText(
+        QtCore.QRectF(0, 0, side, side), label[:1].upper(), QtGui.QTextOption(Qt.AlignmentFlag.AlignCenter)
+    )
     painter.end()
     return QtGui.QIcon(pix)
 
@@ -95,3 +100,11 @@ def on_checkerboard(image: QtGui.QImage) -> QtGui.QImage:
     painter.drawImage(0, 0, image)
     painter.end()
     return out
+
+
+def fill_combo(combo: QtWidgets.QComboBox, items: list[tuple[str, str]], selected: str) -> None:
+    """Replace a combo box's (label, data) items and select `selected` (else the first)."""
+    combo.clear()
+    for label, data in items:
+        combo.addItem(label, data)
+    combo.setCurrentIndex(max(0, combo.findData(selected)))

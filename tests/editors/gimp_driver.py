@@ -43,9 +43,15 @@ def dump(drawable, name, fmt=U8, rect=None):
 
 def layer_info(layer):
     ok, ox, oy = layer.get_offsets()
-    info = {"name": layer.get_name(), "offsets": [ox, oy], "size": [layer.get_width(), layer.get_height()],
-            "bpp": layer.get_bpp(), "has_alpha": layer.has_alpha(), "group": layer.is_group_layer(),
-            "text": layer.is_text_layer()}
+    info = {
+        "name": layer.get_name(),
+        "offsets": [ox, oy],
+        "size": [layer.get_width(), layer.get_height()],
+        "bpp": layer.get_bpp(),
+        "has_alpha": layer.has_alpha(),
+        "group": layer.is_group_layer(),
+        "text": layer.is_text_layer(),
+    }
     if layer.is_group_layer():
         info["children"] = [layer_info(child) for child in layer.get_children()]
     return info
@@ -110,8 +116,9 @@ def dialog_repeat_reshow():
     image = load(JOB["content"])
     Gimp.Display.new(image)
     source = image.get_layers()[0]
-    first = {"style": JOB["style_file"], "strength": 1.0} if JOB.get("style_file") else \
-        {"style": "mosaic", "strength": 0.5}
+    first = (
+        {"style": JOB["style_file"], "strength": 1.0} if JOB.get("style_file") else {"style": "mosaic", "strength": 0.5}
+    )
     r = {"first": first}
     r["dialog"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.INTERACTIVE, **first)
     r["after_dialog"] = stack(image)
@@ -146,8 +153,9 @@ def offset():
     """A layer at an offset in a larger canvas, inside a layer group, above a background layer."""
     w, h = JOB["size"]
     image = Gimp.Image.new(w + 80, h + 60, Gimp.ImageBaseType.RGB)
-    background = Gimp.Layer.new(image, "Background", w + 80, h + 60, Gimp.ImageType.RGB_IMAGE, 100.0,
-                                Gimp.LayerMode.NORMAL)
+    background = Gimp.Layer.new(
+        image, "Background", w + 80, h + 60, Gimp.ImageType.RGB_IMAGE, 100.0, Gimp.LayerMode.NORMAL
+    )
     image.insert_layer(background, None, 0)
     background.fill(Gimp.FillType.WHITE)
     grp = Gimp.GroupLayer.new(image, "Group")
@@ -175,8 +183,7 @@ def selection():
     r["stack"] = stack(image)
     r["new"] = dump(image.get_layers()[0], "selection-new.raw")
     r["source"] = dump(source, "selection-source.raw")
-    r["mask"] = dump(image.get_selection(), "selection-mask.raw", MASK,
-                     (0, 0, source.get_width(), source.get_height()))
+    r["mask"] = dump(image.get_selection(), "selection-mask.raw", MASK, (0, 0, source.get_width(), source.get_height()))
     r["selection_still_there"] = not Gimp.Selection.is_empty(image)
     image.delete()
     return r

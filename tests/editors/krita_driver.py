@@ -56,8 +56,13 @@ def run(args: list[str]) -> None:
 def dump(path: Path, node) -> dict:
     b = node.bounds()
     path.write_bytes(bytes(node.pixelData(b.x(), b.y(), b.width(), b.height()).data()))
-    return {"bounds": [b.x(), b.y(), b.width(), b.height()], "depth": node.colorDepth(),
-            "model": node.colorModel(), "profile": node.colorProfile(), "name": node.name()}
+    return {
+        "bounds": [b.x(), b.y(), b.width(), b.height()],
+        "depth": node.colorDepth(),
+        "model": node.colorModel(),
+        "profile": node.colorProfile(),
+        "name": node.name(),
+    }
 
 
 def run_case(app, case: dict, input_png: str, folder: Path) -> dict:
@@ -108,9 +113,13 @@ def run_case(app, case: dict, input_png: str, folder: Path) -> dict:
             return run_host_case(doc, source, folder, result)
         before = [n.name() for n in doc.topLevelNodes()]
         try:
-            new = painterly_krita.stylize_node(doc, source, style=case.get("style", "candy"),
-                                               strength=case.get("strength", 1.0),
-                                               preserve_color=case.get("preserve_color", False))
+            new = painterly_krita.stylize_node(
+                doc,
+                source,
+                style=case.get("style", "candy"),
+                strength=case.get("strength", 1.0),
+                preserve_color=case.get("preserve_color", False),
+            )
         except painterly_krita.PainterlyKritaError as exc:
             result["error"] = str(exc)
             result["layers_after_error"] = [n.name() for n in doc.topLevelNodes()]
@@ -146,8 +155,12 @@ def run_host_case(doc, source, folder: Path, result: dict) -> dict:
     img = preview.image
     (folder / "preview.raw").write_bytes(bytes(img.pixels))
     (folder / "preview_mask.raw").write_bytes(bytes(img.mask) if img.mask is not None else b"")
-    result["preview"] = {"size": [img.width, img.height], "fmt": img.fmt, "caption": preview.caption,
-                         "mask": img.mask is not None}
+    result["preview"] = {
+        "size": [img.width, img.height],
+        "fmt": img.fmt,
+        "caption": preview.caption,
+        "mask": img.mask is not None,
+    }
     doc.setSelection(None)
     result["style_layers"] = [label for _, label in host.style_layers()]
     choice = host.style_from_layer(layers.node_key(source))

@@ -124,7 +124,8 @@ def worker_python(root: Path, tmp: Path) -> tuple[str, list[Path], list[Path]]:
             link.symlink_to(target)
     (shim / "pyvenv.cfg").write_text(
         f"home = {real.parent}\ninclude-system-site-packages = false\n"
-        f"version = {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}\n")
+        f"version = {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}\n"
+    )
     return str(shim / "bin" / "python"), [Path(sys.prefix), stdlib], [real]
 
 
@@ -167,19 +168,30 @@ def leftover_mounts(root: Path) -> list[str]:
 
 def batch_code() -> str:
     """The -b code: run the driver in fresh globals (python-fu-eval execs it in its own module)."""
-    return (f"p = {str(DRIVER)!r}; "
-            "exec(compile(open(p).read(), p, 'exec'), {'__name__': '__painterly_driver__'})")
+    return f"p = {str(DRIVER)!r}; exec(compile(open(p).read(), p, 'exec'), {{'__name__': '__painterly_driver__'}})"
 
 
-def run_gimp(gimp: GimpSetup, tmp: Path, env: dict[str, str], binds: list[Path],
-             command: list[str] | None = None) -> subprocess.CompletedProcess:
+def run_gimp(
+    gimp: GimpSetup, tmp: Path, env: dict[str, str], binds: list[Path], command: list[str] | None = None
+) -> subprocess.CompletedProcess:
     """Run `command` (default: headless GIMP running the driver) in GIMP's system, under `timeout`.
 
     In the chroot: in a private mount namespace with the binds, unmounted however it ends.
     """
     if command is None:
-        command = ["timeout", "-k", "10", str(GIMP_TIMEOUT), "gimp-console-3.0", "-i", "-d",
-                   "--batch-interpreter=python-fu-eval", "-b", batch_code(), "--quit"]
+        command = [
+            "timeout",
+            "-k",
+            "10",
+            str(GIMP_TIMEOUT),
+            "gimp-console-3.0",
+            "-i",
+            "-d",
+            "--batch-interpreter=python-fu-eval",
+            "-b",
+            batch_code(),
+            "--quit",
+        ]
     full = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **env}
     if gimp.root is None:
         args, popen_env = command, {**full, "PAINTERLY_PYTHON": sys.executable}
@@ -193,8 +205,9 @@ def run_gimp(gimp: GimpSetup, tmp: Path, env: dict[str, str], binds: list[Path],
         # if it is killed; the script's trap unmounts them explicitly as well.
         ns = ["unshare", "--mount", "--propagation", "private"] if shutil.which("unshare") else []
         args, popen_env = [*ns, "bash", str(script)], None
-    proc = subprocess.Popen(args, env=popen_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        args, env=popen_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         out, err = proc.communicate(timeout=GIMP_TIMEOUT + 30)
     except subprocess.TimeoutExpired:
@@ -256,9 +269,26 @@ def install_plugin(home: Path) -> Path:
 
 
 def cli_stylize(src: Path, dst: Path, style: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "painterly.cli", "stylize", str(src), "-o", str(dst), "--style",
-                           style, "--device", "cpu", "--quiet"],
-                          capture_output=True, text=True, timeout=300, env=os.environ.copy())
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painterly.cli",
+            "stylize",
+            str(src),
+            "-o",
+            str(dst),
+            "--style",
+            style,
+            "--device",
+            "cpu",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ.copy(),
+    )
 
 
 def _workdir(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path, Path, Path]:
@@ -291,9 +321,15 @@ def session(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, painterly
     else:
         assert "unknown style" in style_ref.stderr, f"painterly CLI failed on a style image:\n{style_ref.stderr}"
 
-    job = {"out": str(out), "content": str(content_png), "size": list(SIZE), "offset": list(OFFSET),
-           "ellipse": list(ELLIPSE), "feather": FEATHER,
-           "style_file": str(STYLE_FILE) if cli_style_file is not None else None}
+    job = {
+        "out": str(out),
+        "content": str(content_png),
+        "size": list(SIZE),
+        "offset": list(OFFSET),
+        "ellipse": list(ELLIPSE),
+        "feather": FEATHER,
+        "style_file": str(STYLE_FILE) if cli_style_file is not None else None,
+    }
     (work / "job.json").write_text(json.dumps(job))
     env = {
         "HOME": str(home),  # fresh: GIMP's profile, the plug-in folder
@@ -303,8 +339,13 @@ def session(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, painterly
         "PAINTERLY_DEVICE": "cpu",  # the same device as the reference
         "PAINTERLY_WORKER_LOG_ECHO": "1",  # the worker's log reaches GIMP's stderr, for the failure report
     }
-    binds = [ROOT, tmp_path_factory.getbasetemp(), Path(os.environ["PAINTERLY_HOME"]),
-             Path(env["PAINTERLY_MODEL_MIRROR"]), STYLES]
+    binds = [
+        ROOT,
+        tmp_path_factory.getbasetemp(),
+        Path(os.environ["PAINTERLY_HOME"]),
+        Path(env["PAINTERLY_MODEL_MIRROR"]),
+        STYLES,
+    ]
     start = time.monotonic()
     proc = run_gimp(gimp, work, env, binds)
     seconds = time.monotonic() - start
@@ -330,7 +371,8 @@ def assert_parity(got: np.ndarray, want: np.ndarray, what: str) -> None:
     diff = np.abs(got.astype(np.float64) - want.astype(np.float64))
     value = psnr(got, want)
     assert diff.mean() <= MAX_MEAN_ABS and value >= MIN_PSNR, (
-        f"{what}: mean |diff| {diff.mean():.3f}/255 (max {MAX_MEAN_ABS}), PSNR {value:.1f} dB (min {MIN_PSNR})")
+        f"{what}: mean |diff| {diff.mean():.3f}/255 (max {MAX_MEAN_ABS}), PSNR {value:.1f} dB (min {MIN_PSNR})"
+    )
 
 
 # ---------------------------------------------------------------- the cases
@@ -419,13 +461,16 @@ def test_unknown_style_fails_cleanly(session: Session):
     assert np.array_equal(session.raw(r["source"], np.uint8, SIZE)[..., :3], session.content)
 
 
-@pytest.mark.parametrize("name, words, layers", [
-    ("grayscale", ("grayscale", "RGB"), 1),
-    ("indexed", ("indexed", "RGB"), 1),
-    ("two_layers", ("one layer at a time",), 2),
-    ("group", ("layer group",), 1),
-    ("text", ("text layer",), 2),
-])
+@pytest.mark.parametrize(
+    "name, words, layers",
+    [
+        ("grayscale", ("grayscale", "RGB"), 1),
+        ("indexed", ("indexed", "RGB"), 1),
+        ("two_layers", ("one layer at a time",), 2),
+        ("group", ("layer group",), 1),
+        ("text", ("text layer",), 2),
+    ],
+)
 def test_refused_with_a_message(session: Session, name: str, words: tuple[str, ...], layers: int):
     r = session.case(name)
     assert r["status"] == "calling-error", r
@@ -521,8 +566,9 @@ def dialog_run(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, sessio
         pytest.skip(why)
     work, home, out, content_png = _workdir(tmp_path_factory, "gimp-dialog")
     style_file = str(STYLE_FILE) if session.cli_style_file is not None else None
-    (work / "job.json").write_text(json.dumps({"out": str(out), "content": str(content_png), "interactive": True,
-                                               "style_file": style_file}))
+    (work / "job.json").write_text(
+        json.dumps({"out": str(out), "content": str(content_png), "interactive": True, "style_file": style_file})
+    )
     (work / "dialog.sh").write_text(DIALOG_SCRIPT)
     env = {
         "HOME": str(home),
@@ -538,8 +584,13 @@ def dialog_run(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, sessio
         "PAINTERLY_DEVICE": "cpu",
         "PAINTERLY_WORKER_LOG_ECHO": "1",
     }
-    binds = [ROOT, tmp_path_factory.getbasetemp(), Path(os.environ["PAINTERLY_HOME"]),
-             Path(env["PAINTERLY_MODEL_MIRROR"]), STYLES]
+    binds = [
+        ROOT,
+        tmp_path_factory.getbasetemp(),
+        Path(os.environ["PAINTERLY_HOME"]),
+        Path(env["PAINTERLY_MODEL_MIRROR"]),
+        STYLES,
+    ]
     proc = run_gimp(gimp, work, env, binds, ["bash", str(work / "dialog.sh")])
     gui_log = (work / "gimp-gui.log").read_text(errors="replace") if (work / "gimp-gui.log").exists() else ""
     log = f"--- exit code {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}\n--- GIMP:\n{gui_log[-6000:]}"
@@ -552,8 +603,15 @@ def dialog_run(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, sessio
     assert results_file.exists(), f"GIMP wrote no results.\n{log}"
     r = json.loads(results_file.read_text())["dialog_repeat_reshow"]
     assert "exception" not in r, f"{r['exception']}\n{log}"
-    return {"r": r, "out": out, "log": log, "shots": shots, "content": np.asarray(Image.open(content_png)),
-            "style_file": style_file, "cli_style_file": session.cli_style_file}
+    return {
+        "r": r,
+        "out": out,
+        "log": log,
+        "shots": shots,
+        "content": np.asarray(Image.open(content_png)),
+        "style_file": style_file,
+        "cli_style_file": session.cli_style_file,
+    }
 
 
 def _newest(stack: list[dict]) -> str:

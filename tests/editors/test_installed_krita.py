@@ -34,8 +34,14 @@ VENV = sys.prefix if sys.prefix != sys.base_prefix else sys.executable
 def installer(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k != "PAINTERLY_PYTHON"}
     env.setdefault("PAINTERLY_MODEL_MIRROR", str(MODELS))
-    return subprocess.run([sys.executable, str(INSTALLER), *args], capture_output=True, text=True, env=env,
-                          timeout=600, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, str(INSTALLER), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +49,17 @@ def installed(krita, tmp_path_factory) -> Path:
     """A fresh HOME with Painterly installed for Krita by the installer; the models go to the session's
     model folder (through the settings), so they are converted once per test run."""
     home = tmp_path_factory.mktemp("installed-krita") / "home"
-    done = installer("--prefix", str(home), "--editor", "krita", "--venv", VENV, "--enable",
-                     "--model-dir", os.environ["PAINTERLY_HOME"])
+    done = installer(
+        "--prefix",
+        str(home),
+        "--editor",
+        "krita",
+        "--venv",
+        VENV,
+        "--enable",
+        "--model-dir",
+        os.environ["PAINTERLY_HOME"],
+    )
     assert done.returncode == 0, f"{done.stdout[-5000:]}\n{done.stderr[-3000:]}"
     return home
 

@@ -51,8 +51,7 @@ CASES = [
     {"name": "f16", "depth": "F16"},
     {"name": "f32", "depth": "F32"},
     {"name": "selection", "selection": list(SELECTION), "feather": FEATHER, "strength": 0.8},
-    {"name": "offset", "offset_layer": list(OFFSET_LAYER), "style": "mosaic", "strength": 0.6,
-     "preserve_color": True},
+    {"name": "offset", "offset_layer": list(OFFSET_LAYER), "style": "mosaic", "strength": 0.6, "preserve_color": True},
     {"name": "host", "host": True, "selection": [64, 48, 128, 96], "feather": 8},
     {"name": "group", "make": "group"},
     {"name": "vector", "make": "vector"},
@@ -102,8 +101,11 @@ def install_plugin(home: Path, extra: tuple[Path, ...] = ()) -> Path:
 
 
 def krita_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTHON", "XDG_", "QT_", "KRITA", "PAINTERLY_", "DISPLAY"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTHON", "XDG_", "QT_", "KRITA", "PAINTERLY_", "DISPLAY"))
+    }
     env.update(
         HOME=str(home),
         LANG="C.UTF-8",
@@ -120,8 +122,13 @@ def krita_env(home: Path, **extra: str) -> dict[str, str]:
 def run_krita(cmd: list[str], env: dict[str, str], timeout: int, log: Path) -> int:
     """Run Krita under `timeout`, in its own process group (Xvfb, the worker) that is cleaned up."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["timeout", "--kill-after=10", str(timeout), *cmd], env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["timeout", "--kill-after=10", str(timeout), *cmd],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             return proc.wait(timeout + 30)
         finally:
@@ -150,8 +157,13 @@ def cli_candy(picture, tmp_path_factory) -> np.ndarray:
     """The CLI's output for the same picture and preset: the reference for the plug-in."""
     out = tmp_path_factory.mktemp("krita-cli") / "candy.png"
     env = dict(os.environ, PAINTERLY_DEVICE="cpu")
-    done = subprocess.run([sys.executable, "-m", "painterly.cli", "stylize", str(picture), "-o", str(out),
-                           "--style", "candy", "--quiet"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "painterly.cli", "stylize", str(picture), "-o", str(out), "--style", "candy", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return np.asarray(Image.open(out).convert("RGB"))
 
@@ -330,13 +342,16 @@ def test_preview_and_style_from_layer(runner, stylizer):
     assert_close(new, want, "style-from-layer result vs engine")
 
 
-@pytest.mark.parametrize("name, words", [
-    ("group", "group layer"),
-    ("vector", "vector layer"),
-    ("empty", "is empty"),
-    ("gray", "Grayscale colour model"),
-    ("outside", "selection does not touch"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("group", "group layer"),
+        ("vector", "vector layer"),
+        ("empty", "is empty"),
+        ("gray", "Grayscale colour model"),
+        ("outside", "selection does not touch"),
+    ],
+)
 def test_unusable_layers_are_refused_with_a_message(runner, name, words):
     result, _ = case(runner, name)
     assert words in result.get("error", ""), result
@@ -357,8 +372,17 @@ def gui_run(krita, picture, tmp_path_factory) -> tuple[dict, Path]:
     out.mkdir()
     install_plugin(home, extra=(HERE / "krita_gui_plugin" / "painterly_test_driver",))
     config = base / "config.json"
-    config.write_text(json.dumps({"input": str(picture), "out": str(out), "style": "mosaic",
-                                  "strength_percent": 90, "watchdog": GUI_TIMEOUT - 30}))
+    config.write_text(
+        json.dumps(
+            {
+                "input": str(picture),
+                "out": str(out),
+                "style": "mosaic",
+                "strength_percent": 90,
+                "watchdog": GUI_TIMEOUT - 30,
+            }
+        )
+    )
     env = krita_env(home, PAINTERLY_TEST_CONFIG=str(config))
     log = base / "krita.log"
     rc = run_krita(["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"], env, GUI_TIMEOUT, log)

@@ -98,8 +98,7 @@ def _guarded(convert, data: bytes, what: str) -> dict[str, np.ndarray]:
     try:
         return convert(data)
     except (IndexError, KeyError, ValueError, TypeError) as e:
-        raise ModelFormatError(f"{what}: unexpected graph structure ({e}); "
-                               "not the expected Magenta model file") from e
+        raise ModelFormatError(f"{what}: unexpected graph structure ({e}); not the expected Magenta model file") from e
 
 
 def convert_predictor(data: bytes) -> dict[str, np.ndarray]:
@@ -155,8 +154,7 @@ def _style_affine(g: _Graph, index: int, style: int, name: str) -> tuple[np.ndar
     return w, _conv_bias(g, op, w.shape[0], name)
 
 
-def _conditional_norm(g: _Graph, x: int, style: int, name: str,
-                      eps: float) -> tuple[dict[str, np.ndarray], int]:
+def _conditional_norm(g: _Graph, x: int, style: int, name: str, eps: float) -> tuple[dict[str, np.ndarray], int]:
     """Follow the instance norm of tensor `x`; returns its parameters and output tensor.
 
     The graph computes mean, variance (MEAN of SQUARED_DIFFERENCE), s = rsqrt(var + eps)
@@ -218,10 +216,14 @@ def _convert_transformer(data: bytes) -> dict[str, np.ndarray]:
             resize = g.producer[source]
             src_shape, dst_shape = model.tensors[resize.inputs[0]].shape, model.tensors[source].shape
             f = layer.upsample
-            if resize.options.get("align_corners") or resize.options.get("half_pixel_centers") \
-                    or dst_shape[1:3] != (src_shape[1] * f, src_shape[2] * f):
-                raise g.fail(f"{name} resizes {src_shape} to {dst_shape} {resize.options}, "
-                             f"expected nearest ×{layer.upsample}")
+            if (
+                resize.options.get("align_corners")
+                or resize.options.get("half_pixel_centers")
+                or dst_shape[1:3] != (src_shape[1] * f, src_shape[2] * f)
+            ):
+                raise g.fail(
+                    f"{name} resizes {src_shape} to {dst_shape} {resize.options}, expected nearest ×{layer.upsample}"
+                )
             source = resize.inputs[0]
         elif layer.upsample != 1:
             raise g.fail(f"{name} is not preceded by a nearest-neighbour resize")

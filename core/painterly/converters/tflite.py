@@ -24,24 +24,79 @@ from ..errors import ModelFormatError
 
 # TensorType -> numpy dtype (None: no plain numpy view).
 TENSOR_TYPES: dict[int, tuple[str, str | None]] = {
-    0: ("FLOAT32", "<f4"), 1: ("FLOAT16", "<f2"), 2: ("INT32", "<i4"), 3: ("UINT8", "u1"),
-    4: ("INT64", "<i8"), 5: ("STRING", None), 6: ("BOOL", "u1"), 7: ("INT16", "<i2"),
-    8: ("COMPLEX64", "<c8"), 9: ("INT8", "i1"), 10: ("FLOAT64", "<f8"), 11: ("COMPLEX128", "<c16"),
-    12: ("UINT64", "<u8"), 15: ("UINT32", "<u4"), 16: ("UINT16", "<u2"),
+    0: ("FLOAT32", "<f4"),
+    1: ("FLOAT16", "<f2"),
+    2: ("INT32", "<i4"),
+    3: ("UINT8", "u1"),
+    4: ("INT64", "<i8"),
+    5: ("STRING", None),
+    6: ("BOOL", "u1"),
+    7: ("INT16", "<i2"),
+    8: ("COMPLEX64", "<c8"),
+    9: ("INT8", "i1"),
+    10: ("FLOAT64", "<f8"),
+    11: ("COMPLEX128", "<c16"),
+    12: ("UINT64", "<u8"),
+    15: ("UINT32", "<u4"),
+    16: ("UINT16", "<u2"),
 }
 
 # BuiltinOperator codes (the ones a small vision network is likely to use).
 BUILTIN_OPS: dict[int, str] = {
-    0: "ADD", 1: "AVERAGE_POOL_2D", 2: "CONCATENATION", 3: "CONV_2D", 4: "DEPTHWISE_CONV_2D",
-    5: "DEPTH_TO_SPACE", 6: "DEQUANTIZE", 8: "FLOOR", 9: "FULLY_CONNECTED", 11: "L2_NORMALIZATION",
-    14: "LOGISTIC", 17: "MAX_POOL_2D", 18: "MUL", 19: "RELU", 21: "RELU6", 22: "RESHAPE",
-    23: "RESIZE_BILINEAR", 25: "SOFTMAX", 26: "SPACE_TO_DEPTH", 28: "TANH", 32: "CUSTOM", 34: "PAD",
-    39: "TRANSPOSE", 40: "MEAN", 41: "SUB", 42: "DIV", 43: "SQUEEZE", 45: "STRIDED_SLICE", 47: "EXP",
-    49: "SPLIT", 53: "CAST", 54: "PRELU", 55: "MAXIMUM", 57: "MINIMUM", 59: "NEG", 60: "PADV2",
-    65: "SLICE", 67: "TRANSPOSE_CONV", 70: "EXPAND_DIMS", 74: "SUM", 75: "SQRT", 76: "RSQRT",
-    78: "POW", 83: "PACK", 87: "UNPACK", 92: "SQUARE", 97: "RESIZE_NEAREST_NEIGHBOR",
-    98: "LEAKY_RELU", 99: "SQUARED_DIFFERENCE", 100: "MIRROR_PAD", 101: "ABS", 114: "QUANTIZE",
-    117: "HARD_SWISH", 126: "BATCH_MATMUL",
+    0: "ADD",
+    1: "AVERAGE_POOL_2D",
+    2: "CONCATENATION",
+    3: "CONV_2D",
+    4: "DEPTHWISE_CONV_2D",
+    5: "DEPTH_TO_SPACE",
+    6: "DEQUANTIZE",
+    8: "FLOOR",
+    9: "FULLY_CONNECTED",
+    11: "L2_NORMALIZATION",
+    14: "LOGISTIC",
+    17: "MAX_POOL_2D",
+    18: "MUL",
+    19: "RELU",
+    21: "RELU6",
+    22: "RESHAPE",
+    23: "RESIZE_BILINEAR",
+    25: "SOFTMAX",
+    26: "SPACE_TO_DEPTH",
+    28: "TANH",
+    32: "CUSTOM",
+    34: "PAD",
+    39: "TRANSPOSE",
+    40: "MEAN",
+    41: "SUB",
+    42: "DIV",
+    43: "SQUEEZE",
+    45: "STRIDED_SLICE",
+    47: "EXP",
+    49: "SPLIT",
+    53: "CAST",
+    54: "PRELU",
+    55: "MAXIMUM",
+    57: "MINIMUM",
+    59: "NEG",
+    60: "PADV2",
+    65: "SLICE",
+    67: "TRANSPOSE_CONV",
+    70: "EXPAND_DIMS",
+    74: "SUM",
+    75: "SQRT",
+    76: "RSQRT",
+    78: "POW",
+    83: "PACK",
+    87: "UNPACK",
+    92: "SQUARE",
+    97: "RESIZE_NEAREST_NEIGHBOR",
+    98: "LEAKY_RELU",
+    99: "SQUARED_DIFFERENCE",
+    100: "MIRROR_PAD",
+    101: "ABS",
+    114: "QUANTIZE",
+    117: "HARD_SWISH",
+    126: "BATCH_MATMUL",
 }
 PLACEHOLDER_FOR_GREATER_OP_CODES = 127
 
@@ -63,8 +118,8 @@ class _Buf:
         size = struct.calcsize(fmt)
         if pos < 0 or pos + size > len(self.data):
             raise ModelFormatError(
-                f"TFLite file is truncated or corrupt: read of {size} bytes at {pos} "
-                f"beyond its {len(self.data)} bytes")
+                f"TFLite file is truncated or corrupt: read of {size} bytes at {pos} beyond its {len(self.data)} bytes"
+            )
         return struct.unpack_from(fmt, self.data, pos)[0]
 
     def table(self, pos: int) -> _Table:
@@ -81,7 +136,8 @@ class _Buf:
         if start + count * elem_size > len(self.data):
             raise ModelFormatError(
                 f"TFLite file is truncated or corrupt: a vector of {count} items at {pos} "
-                f"runs past its {len(self.data)} bytes")
+                f"runs past its {len(self.data)} bytes"
+            )
         return count, start
 
 
@@ -113,7 +169,7 @@ class _Table:
         if p is None:
             return ""
         count, start = self.buf.vector(self.buf.deref(p), 1)
-        return self.buf.data[start:start + count].decode("utf-8", "replace")
+        return self.buf.data[start : start + count].decode("utf-8", "replace")
 
     def array(self, slot: int, dtype: str) -> np.ndarray | None:
         """A vector of scalars as a (read-only) numpy array; None if absent."""
@@ -158,10 +214,10 @@ class Tensor:
         q = self.data.astype(np.float64)
         shape = [1] * q.ndim
         if self.scale.size > 1:
-            if not 0 <= self.quantized_dimension < q.ndim \
-                    or q.shape[self.quantized_dimension] != self.scale.size:
-                raise ModelFormatError(f"tensor {self.name!r}: {self.scale.size} quantization scales "
-                                       f"do not fit its shape {self.shape}")
+            if not 0 <= self.quantized_dimension < q.ndim or q.shape[self.quantized_dimension] != self.scale.size:
+                raise ModelFormatError(
+                    f"tensor {self.name!r}: {self.scale.size} quantization scales do not fit its shape {self.shape}"
+                )
             shape[self.quantized_dimension] = -1
         zero = self.zero_point if self.zero_point is not None and self.zero_point.size else np.zeros(1)
         return ((q - zero.reshape(shape)) * self.scale.reshape(shape)).astype(np.float32)
@@ -220,18 +276,33 @@ def _options(opcode: str, t: _Table | None) -> dict[str, Any]:
         return ACTIVATION.get(t.scalar(slot, "<b"), "UNKNOWN")
 
     if opcode == "CONV_2D":
-        return {"padding": PADDING.get(t.scalar(0, "<b")), "stride_w": t.scalar(1, "<i"),
-                "stride_h": t.scalar(2, "<i"), "activation": act(3),
-                "dilation_w": t.scalar(4, "<i", 1), "dilation_h": t.scalar(5, "<i", 1)}
+        return {
+            "padding": PADDING.get(t.scalar(0, "<b")),
+            "stride_w": t.scalar(1, "<i"),
+            "stride_h": t.scalar(2, "<i"),
+            "activation": act(3),
+            "dilation_w": t.scalar(4, "<i", 1),
+            "dilation_h": t.scalar(5, "<i", 1),
+        }
     if opcode == "DEPTHWISE_CONV_2D":
-        return {"padding": PADDING.get(t.scalar(0, "<b")), "stride_w": t.scalar(1, "<i"),
-                "stride_h": t.scalar(2, "<i"), "depth_multiplier": t.scalar(3, "<i"),
-                "activation": act(4), "dilation_w": t.scalar(5, "<i", 1),
-                "dilation_h": t.scalar(6, "<i", 1)}
+        return {
+            "padding": PADDING.get(t.scalar(0, "<b")),
+            "stride_w": t.scalar(1, "<i"),
+            "stride_h": t.scalar(2, "<i"),
+            "depth_multiplier": t.scalar(3, "<i"),
+            "activation": act(4),
+            "dilation_w": t.scalar(5, "<i", 1),
+            "dilation_h": t.scalar(6, "<i", 1),
+        }
     if opcode in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
-        return {"padding": PADDING.get(t.scalar(0, "<b")), "stride_w": t.scalar(1, "<i"),
-                "stride_h": t.scalar(2, "<i"), "filter_w": t.scalar(3, "<i"),
-                "filter_h": t.scalar(4, "<i"), "activation": act(5)}
+        return {
+            "padding": PADDING.get(t.scalar(0, "<b")),
+            "stride_w": t.scalar(1, "<i"),
+            "stride_h": t.scalar(2, "<i"),
+            "filter_w": t.scalar(3, "<i"),
+            "filter_h": t.scalar(4, "<i"),
+            "activation": act(5),
+        }
     if opcode in ("ADD", "SUB", "MUL", "DIV", "FULLY_CONNECTED"):
         return {"activation": act(0)}
     if opcode == "CONCATENATION":
@@ -313,7 +384,8 @@ def _tensor(index: int, t: _Table, buffers: list[np.ndarray | None]) -> Tensor:
         if raw.size != count * dt.itemsize:
             raise ModelFormatError(
                 f"TFLite tensor {name!r}: buffer holds {raw.size} bytes, shape {shape} "
-                f"of {type_name} needs {count * dt.itemsize}")
+                f"of {type_name} needs {count * dt.itemsize}"
+            )
         data = np.frombuffer(raw.tobytes(), dt).reshape(shape)
     scale = zero = None
     qdim = 0

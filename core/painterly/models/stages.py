@@ -46,8 +46,9 @@ class Stage:
     block: str | None = None  # "start": this stage's input is kept for a residual sum; "end": the sum is here
 
 
-def transformer_stages(blocks: int = 5, contract_norms: bool = True,
-                       out_norm: str | None = None, out_act: str = "none") -> tuple[Stage, ...]:
+def transformer_stages(
+    blocks: int = 5, contract_norms: bool = True, out_norm: str | None = None, out_act: str = "none"
+) -> tuple[Stage, ...]:
     """The shape of `TransformerNet`, which `MagentaTransformer` shares: three contracting
     convolutions, residual blocks (no activation after the sum: Johnson's placement), two
     upsampling convolutions and the output convolution. Magenta has no norms in the
@@ -58,10 +59,19 @@ def transformer_stages(blocks: int = 5, contract_norms: bool = True,
 
     res: list[Stage] = []
     for i in range(blocks):
-        res += [Stage(f"res.{i}.conv1", f"res.{i}.in1", block="start"),
-                Stage(f"res.{i}.conv2", f"res.{i}.in2", "none", block="end")]
-    return (contract("conv1", "in1"), contract("conv2", "in2"), contract("conv3", "in3"), *res,
-            Stage("up1", "in4"), Stage("up2", "in5"), Stage("conv_out", out_norm, out_act))
+        res += [
+            Stage(f"res.{i}.conv1", f"res.{i}.in1", block="start"),
+            Stage(f"res.{i}.conv2", f"res.{i}.in2", "none", block="end"),
+        ]
+    return (
+        contract("conv1", "in1"),
+        contract("conv2", "in2"),
+        contract("conv3", "in3"),
+        *res,
+        Stage("up1", "in4"),
+        Stage("up2", "in5"),
+        Stage("conv_out", out_norm, out_act),
+    )
 
 
 class StagedNet(nn.Module):
@@ -78,13 +88,19 @@ class StagedNet(nn.Module):
 def bind(net: StagedNet) -> list[tuple[Stage, ConvLayer, InstanceNorm | None]]:
     """`net.stages` with the modules they name: (stage, conv, norm or None). A stage names a
     `ConvLayer` and an `InstanceNorm`; `get_submodule` only knows them as modules."""
-    return [(s, cast("ConvLayer", net.get_submodule(s.conv)),
-             None if s.norm is None else cast(InstanceNorm, net.get_submodule(s.norm)))
-            for s in net.stages]
+    return [
+        (
+            s,
+            cast("ConvLayer", net.get_submodule(s.conv)),
+            None if s.norm is None else cast(InstanceNorm, net.get_submodule(s.norm)),
+        )
+        for s in net.stages
+    ]
 
 
-def run_stages(net: StagedNet, x: torch.Tensor, stats: list[NormStats] | None = None,
-               collect: list[NormStats] | None = None) -> torch.Tensor:
+def run_stages(
+    net: StagedNet, x: torch.Tensor, stats: list[NormStats] | None = None, collect: list[NormStats] | None = None
+) -> torch.Tensor:
     """The whole-image forward pass of a network described by `net.stages`.
     `stats`: use these norm statistics; `collect`: append the ones this pass computed."""
     block_input = x

@@ -80,8 +80,12 @@ def run_stylize(procedure, run_mode, image, drawables, config, data):
             if not style:
                 raise Refused("No style given: name a preset (such as 'candy') or the path of a style image.")
             stylize_into_new_layer(
-                client, image, drawable, style,
-                float(config.get_property("strength")), bool(config.get_property("preserve-color")),
+                client,
+                image,
+                drawable,
+                style,
+                float(config.get_property("strength")),
+                bool(config.get_property("preserve-color")),
             )
     except Refused as exc:
         return _failure(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
@@ -94,9 +98,11 @@ def run_stylize(procedure, run_mode, image, drawables, config, data):
         return _failure(procedure, status, str(exc))
     except Exception as exc:  # noqa: BLE001 - a bug here must still end in a message, not a crash
         traceback.print_exc()
-        return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR,
-                        f"Internal error in the Painterly plug-in ({type(exc).__name__}: {exc}). "
-                        "Your image was not changed.")
+        return _failure(
+            procedure,
+            Gimp.PDBStatusType.EXECUTION_ERROR,
+            f"Internal error in the Painterly plug-in ({type(exc).__name__}: {exc}). Your image was not changed.",
+        )
     finally:
         Gimp.progress_end()
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
@@ -105,15 +111,20 @@ def run_stylize(procedure, run_mode, image, drawables, config, data):
 def _check_target(image, drawables):
     """The one layer to stylize, or Refused with a message the user can act on. Changes nothing."""
     if len(drawables) != 1:
-        raise Refused(f"Painterly works on one layer at a time, but {len(drawables)} are selected: "
-                      "select a single layer.")
+        raise Refused(
+            f"Painterly works on one layer at a time, but {len(drawables)} are selected: select a single layer."
+        )
     drawable = drawables[0]
     if drawable.is_group_layer() or drawable.is_group():
-        raise Refused(f"'{drawable.get_name()}' is a layer group. Painterly stylizes one ordinary layer: "
-                      "select a layer inside the group, or merge the group first (Layer ▸ Merge Layer Group).")
+        raise Refused(
+            f"'{drawable.get_name()}' is a layer group. Painterly stylizes one ordinary layer: "
+            "select a layer inside the group, or merge the group first (Layer ▸ Merge Layer Group)."
+        )
     if drawable.is_text_layer():
-        raise Refused(f"'{drawable.get_name()}' is a text layer. Turn it into pixels first "
-                      "(Layer ▸ Discard Text Information), or stylize a copy of it.")
+        raise Refused(
+            f"'{drawable.get_name()}' is a text layer. Turn it into pixels first "
+            "(Layer ▸ Discard Text Information), or stylize a copy of it."
+        )
     if not drawable.is_layer():
         raise Refused("The active drawable is a channel or a layer mask: select an ordinary layer.")
     base = image.get_base_type()
@@ -122,8 +133,10 @@ def _check_target(image, drawables):
         # palette layers, so the stylized colours would be thrown away (or dithered) on the way in;
         # converting the user's whole image behind their back is not ours to decide.
         kind = "a grayscale" if base == Gimp.ImageBaseType.GRAY else "an indexed"
-        raise Refused(f"This is {kind} image; style transfer paints in colour and needs an RGB image. "
-                      "Convert it with Image ▸ Mode ▸ RGB, then run Painterly again.")
+        raise Refused(
+            f"This is {kind} image; style transfer paints in colour and needs an RGB image. "
+            "Convert it with Image ▸ Mode ▸ RGB, then run Painterly again."
+        )
     return drawable
 
 
@@ -133,8 +146,7 @@ def stylize_into_new_layer(client, image, drawable, style, strength, preserve_co
     width, height = drawable.get_width(), drawable.get_height()
     babl, fmt, bpp = _PRECISION_FORMATS.get(int(image.get_precision()) // 100, _FLOAT)
     mask = _selection_mask(image, drawable, ox, oy, width, height)
-    pixels = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, width, height), 1.0, babl,
-                                       Gegl.AbyssPolicy.CLAMP)
+    pixels = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, width, height), 1.0, babl, Gegl.AbyssPolicy.CLAMP)
     name = _layer_name(client, style, strength, preserve_color)
 
     Gimp.progress_init(f"Painterly: {name}")
@@ -146,20 +158,20 @@ def stylize_into_new_layer(client, image, drawable, style, strength, preserve_co
             Gimp.progress_update(max(0.0, min(1.0, fraction)))
 
     options = StylizeOptions.single(style, strength=strength, preserve_color=preserve_color)
-    out, w, h, stride = client.stylize(pixels, width, height, fmt, width * bpp, options, mask=mask,
-                                       on_progress=on_progress)
+    out, w, h, stride = client.stylize(
+        pixels, width, height, fmt, width * bpp, options, mask=mask, on_progress=on_progress
+    )
     del pixels
     if (w, h) != (width, height):
         raise pclient.PainterlyClientError(f"The worker answered {w}×{h} pixels for a {width}×{height} layer.")
     if stride != width * bpp:  # rows padded: pack them for GEGL
-        out = b"".join(bytes(out[y * stride:y * stride + width * bpp]) for y in range(height))
+        out = b"".join(bytes(out[y * stride : y * stride + width * bpp]) for y in range(height))
 
     # Only now, with the result in hand, is the image touched: one undo step, source left alone.
     image.undo_group_start()
     layer = None
     try:
-        layer = Gimp.Layer.new(image, name, width, height, Gimp.ImageType.RGBA_IMAGE, 100.0,
-                               Gimp.LayerMode.NORMAL)
+        layer = Gimp.Layer.new(image, name, width, height, Gimp.ImageType.RGBA_IMAGE, 100.0, Gimp.LayerMode.NORMAL)
         layer.set_offsets(ox, oy)
         image.insert_layer(layer, drawable.get_parent(), image.get_item_position(drawable))
         buffer = layer.get_buffer()
@@ -183,12 +195,16 @@ def _selection_mask(image, drawable, ox, oy, width, height):
         return None
     intersects = drawable.mask_intersect()[0]
     if not intersects:
-        raise Refused("The selection does not touch this layer: select part of it, or Select ▸ None "
-                      "to stylize the whole layer.")
+        raise Refused(
+            "The selection does not touch this layer: select part of it, or Select ▸ None to stylize the whole layer."
+        )
     # The selection channel is image-sized at (0, 0); read it over the layer's own area. "Y u8" is
     # linear coverage, so soft (feathered) edges blend in proportion; off the canvas reads as 0.
-    return image.get_selection().get_buffer().get(Gegl.Rectangle.new(ox, oy, width, height), 1.0, "Y u8",
-                                                  Gegl.AbyssPolicy.NONE)
+    return (
+        image.get_selection()
+        .get_buffer()
+        .get(Gegl.Rectangle.new(ox, oy, width, height), 1.0, "Y u8", Gegl.AbyssPolicy.NONE)
+    )
 
 
 def _layer_name(client, style, strength, preserve_color):
@@ -247,8 +263,7 @@ def _stylize_dialog(procedure, config, presets):
             path = chooser.get_filename()
             if path:
                 config.set_property("style", path)
-            credits.set_text("Any painting or picture: its look is carried over by Magenta's "
-                             "arbitrary style network.")
+            credits.set_text("Any painting or picture: its look is carried over by Magenta's arbitrary style network.")
             dialog.set_response_sensitive(Gtk.ResponseType.OK, bool(path))
         else:
             preset = by_name.get(choice, {})
@@ -264,8 +279,9 @@ def _stylize_dialog(procedure, config, presets):
         chooser.set_filename(current)
         combo.set_active_id(FILE_CHOICE)
     else:
-        combo.set_active_id(DEFAULT_STYLE if DEFAULT_STYLE in by_name else (presets[0]["name"] if presets
-                                                                             else FILE_CHOICE))
+        combo.set_active_id(
+            DEFAULT_STYLE if DEFAULT_STYLE in by_name else (presets[0]["name"] if presets else FILE_CHOICE)
+        )
     combo.connect("changed", lambda *_: refresh())
     chooser.connect("file-set", lambda *_: (combo.set_active_id(FILE_CHOICE), refresh()))
 
@@ -291,25 +307,42 @@ def run_preferences(procedure, config, data):
     try:
         probe = subprocess.run(
             [python, "-c", f"import importlib.util, sys; sys.exit(0 if importlib.util.find_spec({module!r}) else 3)"],
-            env=env, stdin=subprocess.DEVNULL, capture_output=True, timeout=60,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=60,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR,
-                        f"Could not start the Painterly Python '{python}': {exc}. Set the worker Python "
-                        "in the Painterly settings (or PAINTERLY_PYTHON) to the venv Painterly is installed in.")
+        return _failure(
+            procedure,
+            Gimp.PDBStatusType.EXECUTION_ERROR,
+            f"Could not start the Painterly Python '{python}': {exc}. Set the worker Python "
+            "in the Painterly settings (or PAINTERLY_PYTHON) to the venv Painterly is installed in.",
+        )
     if probe.returncode == 3:
-        return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR,
-                        "The Painterly preferences are not installed yet (no module "
-                        f"'{module}' in the Python '{python}'). Update Painterly (python installer.py), or set "
-                        f"worker_python in {psettings.settings_path()} or PAINTERLY_PYTHON meanwhile.")
+        return _failure(
+            procedure,
+            Gimp.PDBStatusType.EXECUTION_ERROR,
+            "The Painterly preferences are not installed yet (no module "
+            f"'{module}' in the Python '{python}'). Update Painterly (python installer.py), or set "
+            f"worker_python in {psettings.settings_path()} or PAINTERLY_PYTHON meanwhile.",
+        )
     if probe.returncode != 0:
         tail = probe.stderr.decode("utf-8", "replace").strip().splitlines()[-5:]
-        return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR,
-                        f"The Painterly Python '{python}' does not work (exit code {probe.returncode}):\n"
-                        + "\n".join(tail))
+        return _failure(
+            procedure,
+            Gimp.PDBStatusType.EXECUTION_ERROR,
+            f"The Painterly Python '{python}' does not work (exit code {probe.returncode}):\n" + "\n".join(tail),
+        )
     try:
-        proc = subprocess.Popen([python, "-m", module], env=env, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            [python, "-m", module],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
     except OSError as exc:
         return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR, f"Could not open the preferences: {exc}")
     try:  # a dialog that dies at once (no Qt, no display) is reported; a running one is left to the user
@@ -320,8 +353,11 @@ def run_preferences(procedure, config, data):
     err = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()[-5:]
     proc.stderr.close()
     if code != 0:
-        return _failure(procedure, Gimp.PDBStatusType.EXECUTION_ERROR,
-                        f"The Painterly preferences closed with exit code {code}:\n" + "\n".join(err))
+        return _failure(
+            procedure,
+            Gimp.PDBStatusType.EXECUTION_ERROR,
+            f"The Painterly preferences closed with exit code {code}:\n" + "\n".join(err),
+        )
     return procedure.new_return_values(Gimp.PDBStatusType.SUCCESS, GLib.Error())
 
 
@@ -352,24 +388,47 @@ class Painterly(Gimp.PlugIn):
                 name,
             )
             proc.set_attribution("Painterly contributors", "Painterly contributors", "2025")
-            proc.add_string_argument("style", "_Style", "A preset name (e.g. candy) or a style image path",
-                                     DEFAULT_STYLE, GObject.ParamFlags.READWRITE)
-            proc.add_double_argument("strength", "S_trength (%)", "0 = the original, 1 = the full style",
-                                     0.0, 1.0, 1.0, GObject.ParamFlags.READWRITE)
-            proc.add_boolean_argument("preserve-color", "_Preserve colors",
-                                      "Keep the layer's colours and take only the style's brushwork",
-                                      False, GObject.ParamFlags.READWRITE)
+            proc.add_string_argument(
+                "style",
+                "_Style",
+                "A preset name (e.g. candy) or a style image path",
+                DEFAULT_STYLE,
+                GObject.ParamFlags.READWRITE,
+            )
+            proc.add_double_argument(
+                "strength",
+                "S_trength (%)",
+                "0 = the original, 1 = the full style",
+                0.0,
+                1.0,
+                1.0,
+                GObject.ParamFlags.READWRITE,
+            )
+            proc.add_boolean_argument(
+                "preserve-color",
+                "_Preserve colors",
+                "Keep the layer's colours and take only the style's brushwork",
+                False,
+                GObject.ParamFlags.READWRITE,
+            )
             return proc
         if name == PREFERENCES_PROC:
             proc = Gimp.Procedure.new(self, name, Gimp.PDBProcType.PLUGIN, run_preferences, None)
             proc.set_menu_label("Painterly Preferences…")
             proc.add_menu_path(MENU)
             proc.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.ALWAYS)
-            proc.set_documentation("Painterly preferences",
-                                   "Opens Painterly's settings: the worker Python, the device, the models.", name)
+            proc.set_documentation(
+                "Painterly preferences", "Opens Painterly's settings: the worker Python, the device, the models.", name
+            )
             proc.set_attribution("Painterly contributors", "Painterly contributors", "2025")
-            proc.add_enum_argument("run-mode", "Run mode", "The run mode", Gimp.RunMode,
-                                   Gimp.RunMode.INTERACTIVE, GObject.ParamFlags.READWRITE)
+            proc.add_enum_argument(
+                "run-mode",
+                "Run mode",
+                "The run mode",
+                Gimp.RunMode,
+                Gimp.RunMode.INTERACTIVE,
+                GObject.ParamFlags.READWRITE,
+            )
             return proc
         return None
 

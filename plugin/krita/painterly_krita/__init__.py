@@ -57,8 +57,15 @@ def stylize_node(
     img = read.image
     options = StylizeOptions.single(style, strength=strength, preserve_color=preserve_color)
     data, w, h, stride = worker.stylize(
-        img.pixels, img.width, img.height, img.fmt, img.stride, options, img.mask,
-        on_progress=on_progress, cancel_event=cancel_event,
+        img.pixels,
+        img.width,
+        img.height,
+        img.fmt,
+        img.stride,
+        options,
+        img.mask,
+        on_progress=on_progress,
+        cancel_event=cancel_event,
     )
     name = layers.layer_name(label or session.style_label(style), strength)
     return layers.add_result_layer(read, data, w, h, stride, name)

@@ -78,8 +78,11 @@ class KritaHost(Host):
             doc = self.document()
         except HostError:
             return []
-        return [(layers.node_key(n), n.name()) for n in layers.walk(doc.topLevelNodes())
-                if n.type() == "paintlayer" and not n.bounds().isEmpty()]
+        return [
+            (layers.node_key(n), n.name())
+            for n in layers.walk(doc.topLevelNodes())
+            if n.type() == "paintlayer" and not n.bounds().isEmpty()
+        ]
 
     def style_from_layer(self, key: str) -> StyleChoice:
         doc = self.document()

@@ -37,7 +37,7 @@ _MODEL_NAMES = {"GRAYA": "Grayscale", "CMYKA": "CMYK", "LABA": "L*a*b*", "XYZA":
 _LAYER_KINDS = {
     "grouplayer": "a group layer: choose one of the paint layers inside it",
     "vectorlayer": "a vector layer: convert it to a paint layer first (Layer ▸ Convert ▸ to Paint Layer), "
-                   "or choose a paint layer",
+    "or choose a paint layer",
     "filllayer": "a fill layer: convert it to a paint layer first, or choose a paint layer",
     "filelayer": "a file layer: convert it to a paint layer first, or choose a paint layer",
     "clonelayer": "a clone layer: choose the layer it clones, or convert it to a paint layer",
@@ -116,14 +116,17 @@ def check_node(node: Any) -> None:
             "(Layer ▸ Convert ▸ Convert Layer Color Space…), then try again."
         )
     if depth not in DEPTHS:
-        raise PainterlyKritaError(f"“{name}” has a colour depth ({depth}) Painterly cannot read; "
-                                  "use 8-bit, 16-bit integer, 16-bit float or 32-bit float.")
+        raise PainterlyKritaError(
+            f"“{name}” has a colour depth ({depth}) Painterly cannot read; "
+            "use 8-bit, 16-bit integer, 16-bit float or 32-bit float."
+        )
 
 
 def check_alive(document: Any, node: Any) -> None:
     if node.parentNode() is None:
-        raise PainterlyKritaError(f"The layer “{node.name()}” was deleted (or its document closed) in the "
-                                  "meantime: nothing was added.")
+        raise PainterlyKritaError(
+            f"The layer “{node.name()}” was deleted (or its document closed) in the meantime: nothing was added."
+        )
 
 
 # -- pixel layouts ------------------------------------------------------------------------------
@@ -198,8 +201,10 @@ def read_layer(document: Any, node: Any) -> LayerRead:
     if sel is not None:
         sel_rect = Rect(sel.x(), sel.y(), sel.width(), sel.height())
         if bounds.intersected(sel_rect).empty:
-            raise PainterlyKritaError(f"The selection does not touch “{name}”: select part of the layer, "
-                                      "or deselect (Select ▸ Deselect) to stylize all of it.")
+            raise PainterlyKritaError(
+                f"The selection does not touch “{name}”: select part of the layer, "
+                "or deselect (Select ▸ Deselect) to stylize all of it."
+            )
         region = bounds.intersected(sel_rect.grown(SELECTION_MARGIN))
         mask = to_bytes(sel.pixelData(region.x, region.y, region.w, region.h))
         if mask.count(0) == len(mask):
@@ -227,12 +232,12 @@ def read_scaled(node: Any, rect: Rect, max_side: int, mask_source: Any = None) -
         raw = to_bytes(node.pixelData(rect.x, rect.y, rect.w, rect.h))
         m = to_bytes(mask_source.pixelData(rect.x, rect.y, rect.w, rect.h)) if mask_source is not None else None
     else:
-        raw = b"".join(pixelconv.subsample(to_bytes(node.pixelData(rect.x, y, rect.w, 1)), kbpp, step)
-                       for y in rows)
+        raw = b"".join(pixelconv.subsample(to_bytes(node.pixelData(rect.x, y, rect.w, 1)), kbpp, step) for y in rows)
         m = None
         if mask_source is not None:
-            m = b"".join(pixelconv.subsample(to_bytes(mask_source.pixelData(rect.x, y, rect.w, 1)), 1, step)
-                         for y in rows)
+            m = b"".join(
+                pixelconv.subsample(to_bytes(mask_source.pixelData(rect.x, y, rect.w, 1)), 1, step) for y in rows
+            )
     w, h = -(-rect.w // step), len(rows)
     rgba = bytes(krita_to_rgba8(raw, depth))
     image = QtGui.QImage(rgba, w, h, w * 4, QtGui.QImage.Format.Format_RGBA8888).copy()
@@ -243,8 +248,9 @@ def read_scaled(node: Any, rect: Rect, max_side: int, mask_source: Any = None) -
         size = QtCore.QSize(max_side, max_side)
         image = image.scaled(size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         if mask_image is not None:  # smooth scaling may hand back another format: insist on 8-bit grey
-            mask_image = mask_image.scaled(image.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation)
+            mask_image = mask_image.scaled(
+                image.size(), Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
             mask_image = mask_image.convertToFormat(QtGui.QImage.Format.Format_Grayscale8)
     return image, mask_image
 
@@ -271,8 +277,9 @@ def add_result_layer(read: LayerRead, data: Any, width: int, height: int, stride
     doc, node, region = read.document, read.node, read.region
     check_alive(doc, node)
     if (width, height) != (region.w, region.h):
-        raise PainterlyKritaError(f"The worker answered {width}×{height} pixels for a {region.w}×{region.h} "
-                                  "request; nothing was added.")
+        raise PainterlyKritaError(
+            f"The worker answered {width}×{height} pixels for a {region.w}×{region.h} request; nothing was added."
+        )
     bpp = DEPTHS[read.depth][2]
     native = protocol_to_krita(_packed(data, width, height, stride, bpp), read.depth)
     new = doc.createNode(name, "paintlayer")

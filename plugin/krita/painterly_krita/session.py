@@ -10,7 +10,7 @@ from pathlib import Path
 
 from painterly_common import naming
 from painterly_plugin.client import WorkerClient
-from painterly_plugin.worker_python import resolve_python
+from painterly_plugin.worker_launch import resolve_python
 
 _lock = threading.Lock()
 _client: WorkerClient | None = None

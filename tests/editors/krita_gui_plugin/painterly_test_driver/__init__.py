@@ -128,14 +128,22 @@ class Driver(Extension):
         (OUT / "new.raw").write_bytes(bytes(new.pixelData(b.x(), b.y(), b.width(), b.height()).data()))
         sb = self.node.bounds()
         (OUT / "source_after.raw").write_bytes(
-            bytes(self.node.pixelData(sb.x(), sb.y(), sb.width(), sb.height()).data()))
+            bytes(self.node.pixelData(sb.x(), sb.y(), sb.width(), sb.height()).data())
+        )
         self.result["active_after_apply"] = self.doc.activeNode().name()
-        self.result.update(layers=layers, new_name=new.name(), new_bounds=[b.x(), b.y(), b.width(), b.height()],
-                           status=self.panel.status.text())
+        self.result.update(
+            layers=layers,
+            new_name=new.name(),
+            new_bounds=[b.x(), b.y(), b.width(), b.height()],
+            status=self.panel.status.text(),
+        )
         # For the screenshot: let the preview (debounced) and the thumbnails finish, and Qt repaint.
         start = time.monotonic()
-        self.wait(lambda: time.monotonic() > start + 20 or (time.monotonic() > start + 1.5 and self.panel.idle),
-                  lambda: QTimer.singleShot(300, lambda: self.guarded(self.export)), "panel idle")
+        self.wait(
+            lambda: time.monotonic() > start + 20 or (time.monotonic() > start + 1.5 and self.panel.idle),
+            lambda: QTimer.singleShot(300, lambda: self.guarded(self.export)),
+            "panel idle",
+        )
 
     def export(self) -> None:
         QApplication.primaryScreen().grabWindow(0).save(str(OUT / "krita_window.png"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +71,18 @@ def full_stylizer(painterly_home):
     from painterly import Stylizer
 
     return Stylizer(device="cpu", precision="full")
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
+    """`painterly ARGS…` in a real subprocess, with `env` over this process's environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "painterly.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def load_rgb(name: str, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,19 +11,13 @@ import png
 import pytest
 from PIL import Image
 
-from .conftest import CONTENT, save_for_review
+from .conftest import CONTENT, run_cli, save_for_review
 
 PHOTO = CONTENT / "kodim08.png"
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "painterly.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+    return run_cli(*args, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -16,19 +16,13 @@ from painterly.errors import BadImageError
 from painterly.imageio import MAX_ICC_BYTES, load_image, save_image
 from PIL import Image, ImageOps
 
-from .conftest import CONTENT, save_for_review
+from .conftest import CONTENT, run_cli, save_for_review
 
 PHOTO = CONTENT / "kodim08.png"
 
 
 def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "painterly.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+    return run_cli(*args, env=env)
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

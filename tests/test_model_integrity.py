@@ -19,17 +19,11 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
-from .conftest import CONTENT, MODELS
+from .conftest import CONTENT, MODELS, run_cli
 
 
 def run(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "painterly.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PAINTERLY_HOME": str(home), **env},
-        timeout=300,
-    )
+    return run_cli(*args, env={"PAINTERLY_HOME": str(home), **env})
 
 
 @pytest.fixture()

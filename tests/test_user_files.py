@@ -17,29 +17,20 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import CONTENT
+from .conftest import CONTENT, run_cli
 
 PHOTO = CONTENT / "kodim08.png"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
 def run(
-    *args: str, env: dict | None = None, user: int | None = None, umask: int | None = None, timeout: float = 300
+    *args: str, env: dict | None = None, umask: int | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess:
     def prepare() -> None:
         if umask is not None:
             os.umask(umask)
 
-    kwargs = {"user": user, "group": user, "extra_groups": []} if user is not None else {}
-    return subprocess.run(
-        [sys.executable, "-m", "painterly.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=timeout,
-        preexec_fn=prepare,
-        **kwargs,
-    )
+    return run_cli(*args, env=env, timeout=timeout, preexec_fn=prepare)
 
 
 def one_error_line(r: subprocess.CompletedProcess) -> str:

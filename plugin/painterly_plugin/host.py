@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from painterly_common.options import StylizeOptions
+from painterly_common.protocol import PIXEL_FORMATS
 
 __all__ = ["ApplyJob", "Host", "HostError", "ImageData", "Preview", "StyleChoice"]
 
@@ -33,7 +34,7 @@ class ImageData:
 
     def __post_init__(self) -> None:
         if not self.stride:
-            self.stride = self.width * {"rgba8": 4, "rgba16": 8, "rgbaf32": 16}[self.fmt]
+            self.stride = self.width * PIXEL_FORMATS[self.fmt]
 
 
 @dataclass

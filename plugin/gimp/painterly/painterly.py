@@ -39,7 +39,7 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
-from painterly_common import naming  # noqa: E402
+from painterly_common import naming, protocol  # noqa: E402
 from painterly_common import settings as psettings  # noqa: E402
 from painterly_common.options import DEFAULT_STYLE, StylizeOptions  # noqa: E402
 from painterly_plugin import client as pclient  # noqa: E402
@@ -52,9 +52,9 @@ FILE_CHOICE = "::style-image-file::"  # the style combo's "an image file" entry;
 # Image precision (its hundreds digit) -> (babl format, protocol format, bytes per pixel).
 # "R'G'B'A": non-linear sRGB, what the networks were trained on, whatever the image's own TRC;
 # GEGL converts on the way in and back on the way out.
-_U8 = ("R'G'B'A u8", "rgba8", 4)
-_U16 = ("R'G'B'A u16", "rgba16", 8)
-_FLOAT = ("R'G'B'A float", "rgbaf32", 16)  # 32-bit float, 16-bit half, 32-bit integer, double
+_U8 = ("R'G'B'A u8", "rgba8", protocol.PIXEL_FORMATS["rgba8"])
+_U16 = ("R'G'B'A u16", "rgba16", protocol.PIXEL_FORMATS["rgba16"])
+_FLOAT = ("R'G'B'A float", "rgbaf32", protocol.PIXEL_FORMATS["rgbaf32"])  # float, half, 32-bit int, double
 _PRECISION_FORMATS = {1: _U8, 2: _U16}
 
 

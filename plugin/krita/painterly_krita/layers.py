@@ -23,12 +23,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from painterly_common import naming
+from painterly_common.protocol import PIXEL_FORMATS
 from painterly_plugin import pixelconv
 from painterly_plugin.host import HostError, ImageData
 from painterly_plugin.qt import Qt, QtCore, QtGui, qbytearray, to_bytes
 
 #: colorDepth() → (protocol format, bytes per channel in Krita, protocol bytes per pixel)
-DEPTHS = {"U8": ("rgba8", 1, 4), "U16": ("rgba16", 2, 8), "F16": ("rgbaf32", 2, 16), "F32": ("rgbaf32", 4, 16)}
+#: Krita depth -> (protocol format, Krita's bytes per channel, the protocol's bytes per pixel)
+DEPTHS = {
+    depth: (fmt, channel_bytes, PIXEL_FORMATS[fmt])
+    for depth, fmt, channel_bytes in (
+        ("U8", "rgba8", 1),
+        ("U16", "rgba16", 2),
+        ("F16", "rgbaf32", 2),
+        ("F32", "rgbaf32", 4),
+    )
+}
 #: Pixels of picture kept around a selection. At least the engine's own context (64 px), so the
 #: engine sees exactly what it would see in the whole layer: the result is the same.
 SELECTION_MARGIN = 128

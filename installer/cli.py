@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+
+from painterly_common.files import Terminated, terminate_cleanly
 
 from . import commands
-from .errors import InstallError, Stopped
+from .errors import InstallError
 from .files import os_error_text
 from .run import Installer
 
@@ -51,38 +51,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _stop(signum: int, _frame: object) -> None:
-    raise Stopped(signum)
-
-
-def _catch_stops() -> dict[int, Callable[..., Any] | int | None]:
-    """SIGTERM and SIGHUP unwind as Ctrl-C does, so that no temporary file stays behind; the handlers
-    that were there, to put back."""
-    previous = {}
-    for name in ("SIGTERM", "SIGHUP"):
-        sig = getattr(signal, name, None)
-        if sig is not None:
-            try:
-                previous[sig] = signal.signal(sig, _stop)
-            except ValueError:  # not the main thread (main() called from a test's thread)
-                pass
-    return previous
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.platform and not args.prefix:
         parser().error("--platform only works with --prefix")
     if args.purge and not args.uninstall:
         parser().error("--purge goes with --uninstall")
-    previous = _catch_stops()
     try:
-        run = Installer(args)
-        if args.check:
-            return commands.check(run)
-        if args.uninstall:
-            return commands.uninstall(run)
-        return commands.install(run)
+        with terminate_cleanly():  # SIGTERM/SIGHUP unwind as Ctrl-C does: no temporary file stays behind
+            run = Installer(args)
+            if args.check:
+                return commands.check(run)
+            if args.uninstall:
+                return commands.uninstall(run)
+            return commands.install(run)
     except InstallError as exc:
         print(f"\ninstaller: error: {exc}", file=sys.stderr, flush=True)
         return 1
@@ -92,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninstaller: interrupted. Run it again to finish; what is done stays done.", file=sys.stderr)
         return 130
-    except Stopped as exc:
+    except Terminated as exc:
         print(
             f"\ninstaller: stopped ({signal.Signals(exc.signum).name}). Run it again to finish; what is done "
             "stays done.",
@@ -100,6 +82,3 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         return 128 + exc.signum
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -12,7 +9,7 @@ from painterly import color
 from painterly.errors import BadImageError, PainterlyError
 from PIL import Image
 
-from .conftest import STYLES, load_rgb, psnr, save_for_review
+from .conftest import STYLES, load_rgb, psnr, run_cli, save_for_review
 
 SIZE = (192, 128)
 
@@ -124,51 +121,24 @@ def test_cli_style_image_and_mixing(tmp_path) -> None:
     src = tmp_path / "in.png"
     Image.fromarray(load_rgb("kodim14.png", (128, 96))).save(src)
     out = tmp_path / "out.png"
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painterly.cli",
-            "stylize",
-            str(src),
-            "-o",
-            str(out),
-            "--style-image",
-            str(STYLES / "composition_vii.jpg"),
-            "--style",
-            "seaport",
-            "--weights",
-            "0.7,0.3",
-            "--style-size",
-            "192",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    r = run_cli(
+        "stylize",
+        str(src),
+        "-o",
+        str(out),
+        "--style-image",
+        str(STYLES / "composition_vii.jpg"),
+        "--style",
+        "seaport",
+        "--weights",
+        "0.7,0.3",
+        "--style-size",
+        "192",
+        "--quiet",
     )
     assert r.returncode == 0, r.stderr
     result = np.asarray(Image.open(out))
     save_for_review("cli_mix.png", result)
     assert result.shape == (96, 128, 3)
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painterly.cli",
-            "stylize",
-            str(src),
-            "-o",
-            str(out),
-            "--style",
-            "starry_night",
-            "--style",
-            "seaport",
-            "--weights",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    r = run_cli("stylize", str(src), "-o", str(out), "--style", "starry_night", "--style", "seaport", "--weights", "1")
     assert r.returncode == 1 and "weights" in r.stderr and "Traceback" not in r.stderr

@@ -29,7 +29,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ..conftest import CONTENT, MODELS, STYLES, psnr, save_for_review
+from ..conftest import CONTENT, MODELS, STYLES, psnr, run_cli, save_for_review
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SRC = ROOT / "plugin" / "gimp" / "painterly"
@@ -269,26 +269,7 @@ def install_plugin(home: Path) -> Path:
 
 
 def cli_stylize(src: Path, dst: Path, style: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "painterly.cli",
-            "stylize",
-            str(src),
-            "-o",
-            str(dst),
-            "--style",
-            style,
-            "--device",
-            "cpu",
-            "--quiet",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy(),
-    )
+    return run_cli("stylize", str(src), "-o", str(dst), "--style", style, "--device", "cpu", "--quiet")
 
 
 def _workdir(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path, Path, Path]:

@@ -8,7 +8,9 @@ network, as pytorch/examples `fast_neural_style` does it. Painterly runs its
 public API (`Stylizer.stylize` on a uint8 image), so colour handling, tiling
 and statistics passes are all included in its time. Medians of repeats after a
 warm-up; the machine is shared, so compare the ratios, which come from the same
-run. Set PAINTERLY_MODEL_MIRROR as for the tests.
+run. Set PAINTERLY_MODEL_MIRROR as for the tests. The network rows run it at the picture's own
+size (`brush_size="native"`, the baseline's work); the brush row is the default (`bench/brush.py`
+measures what it looks like).
 """
 
 from __future__ import annotations
@@ -52,10 +54,13 @@ def case(kind: str, mp: float, repeats: int, device: str, precision: str) -> dic
 
         net(x[:, :, :64, :64])
     else:
-        style = "candy" if kind == "network" else "starry_night"
+        style = "starry_night" if kind == "arbitrary" else "candy"
+        # "network" and "arbitrary": the network at the picture's own size, the work the baseline does;
+        # "brush": the default brush size (the network at 1024 px, then the full-resolution detail)
+        brush = 100 if kind == "brush" else "native"
 
         def once():
-            st.stylize(image, style=style)
+            st.stylize(image, style=style, brush_size=brush)
 
         st.stylize(image[:64, :64], style=style)
     for _ in range(repeats):
@@ -136,6 +141,12 @@ def main() -> None:
             rows.append(
                 (f"painterly network ({malloc})", run_child("network", mp, reps, args.device, args.precision, malloc))
             )
+        rows.append(
+            (
+                f"painterly brush 100 % ({mallocs[-1]})",
+                run_child("brush", mp, reps, args.device, args.precision, mallocs[-1]),
+            )
+        )
         if str(mp).rstrip("0").rstrip(".") in args.magenta_sizes.split(",") or mp in [
             float(s) for s in args.magenta_sizes.split(",")
         ]:
@@ -151,7 +162,8 @@ def main() -> None:
                 print(f"{name:34} {mp:5.2f}  error: {r['error']}")
                 continue
             real_mp = r["side"] ** 2 / 2**20
-            gflops = GFLOP_PER_MP * real_mp / r["median_s"] if "arbitrary" not in name else float("nan")
+            native = "arbitrary" not in name and "brush" not in name
+            gflops = GFLOP_PER_MP * real_mp / r["median_s"] if native else float("nan")
             ratio = f"{base / r['median_s']:.2f}x" if base else "-"
             print(
                 f"{name:34} {real_mp:5.2f} {r['median_s']:9.2f} {r['median_s'] / real_mp:6.2f} "

@@ -22,6 +22,13 @@ MIN_SIDE = 16  # the network's reflection pads need a few pixels at quarter reso
 MIN_TILE, MAX_TILE = 128, 8192  # a 1-pixel tile took 85 s instead of 2 s; 8192 is already ~40 GB of activations
 MAX_STYLE_CHARS = 4096  # a preset name or a path; longer is not one
 MAX_STYLES = 16  # more styles than this in one mix is not a mix anyone can tell apart
+#: brush size 100 %: the strokes have the size they have when the picture is this long on its long side
+REFERENCE_SIDE = 1024
+DEFAULT_BRUSH_SIZE = 100
+MIN_BRUSH_SIZE, MAX_BRUSH_SIZE = 25, 400  # 25 %: the network at 4096 px (16 MP of work); 400 %: at 256 px
+NATIVE = "native"  # the brush size that runs the network at the picture's own size
+MAX_PIXEL_SCALE = 1024.0  # a preview stands for a layer at most this many times larger
+MIN_PIXEL_SCALE = 1.0 / MAX_PIXEL_SCALE
 
 
 class OptionsError(ValueError):
@@ -40,8 +47,17 @@ class StylizeOptions:
     preserve_color: bool = False
     #: the size the style image is read at: smaller = bolder, larger strokes (style images and paintings)
     style_size: int = DEFAULT_STYLE_SIZE
-    #: work at most this many pixels on the longer side (None: the image's own size)
+    #: the stroke size, in percent of the strokes a 1024-pixel picture gets (any picture's size looks
+    #: alike), or "native": the network at the picture's own size (strokes get smaller as it grows)
+    brush_size: int | str = DEFAULT_BRUSH_SIZE
+    #: the network works at most this many pixels on the longer side (None: no cap)
     max_side: int | None = None
+    #: the long side, in layer pixels, of the whole picture these pixels are part of (None: these
+    #: pixels are all of it); a selection's part of a layer is stylized like the whole layer
+    image_side: int | None = None
+    #: how many layer pixels one pixel sent stands for: above 1 for a preview made from a reduced
+    #: copy, so that the preview gets the strokes the result will have, seen at the preview's size
+    pixel_scale: float = 1.0
 
     @classmethod
     def single(cls, style: str, **others: Any) -> StylizeOptions:
@@ -85,6 +101,20 @@ class StylizeOptions:
                 f"'style_size' must be a whole number from {MIN_STYLE_SIZE} to {MAX_STYLE_SIZE}, "
                 f"not {_brief(self.style_size)}"
             )
+        if self.brush_size != NATIVE and (
+            not _whole(self.brush_size) or not MIN_BRUSH_SIZE <= self.brush_size <= MAX_BRUSH_SIZE
+        ):
+            out.append(
+                f"'brush_size' must be a whole percentage from {MIN_BRUSH_SIZE} to {MAX_BRUSH_SIZE} "
+                f'or "{NATIVE}", not {_brief(self.brush_size)}'
+            )
+        if self.image_side is not None and (not _whole(self.image_side) or self.image_side < 1):
+            out.append(f"'image_side' must be a whole number of pixels above 0 or null, not {_brief(self.image_side)}")
+        if not _number(self.pixel_scale) or not MIN_PIXEL_SCALE <= self.pixel_scale <= MAX_PIXEL_SCALE:
+            out.append(
+                f"'pixel_scale' must be a number from 1/{MAX_PIXEL_SCALE:.0f} to {MAX_PIXEL_SCALE:.0f}, "
+                f"not {_brief(self.pixel_scale)}"
+            )
         if self.max_side is not None and (not _whole(self.max_side) or self.max_side < MIN_SIDE):
             out.append(
                 f"'max_side' must be a whole number of at least {MIN_SIDE} pixels or null, not {_brief(self.max_side)}"
@@ -127,8 +157,9 @@ class StylizeOptions:
         for key in ("styles", "weights"):
             if isinstance(values.get(key), list):
                 values[key] = tuple(values[key])
-        if isinstance(values.get("strength"), int) and not isinstance(values["strength"], bool):
-            values["strength"] = float(values["strength"])
+        for key in ("strength", "pixel_scale"):
+            if isinstance(values.get(key), int) and not isinstance(values[key], bool):
+                values[key] = float(values[key])
         return cls(**values).checked()
 
     def engine_arguments(self) -> dict[str, Any]:
@@ -139,7 +170,10 @@ class StylizeOptions:
             "strength": self.strength,
             "preserve_color": self.preserve_color,
             "style_size": self.style_size,
+            "brush_size": self.brush_size,
             "max_side": self.max_side,
+            "image_side": self.image_side,
+            "pixel_scale": self.pixel_scale,
         }
 
 

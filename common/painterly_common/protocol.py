@@ -10,7 +10,8 @@ Requests (editor → worker)::
 
     {"type": "hello", "id": ID, "protocol": 1}
     {"type": "stylize", "id": ID, "style": "candy", "weights": null, "strength": 1.0,
-     "preserve_color": false, "style_size": 256, "max_side": null,
+     "preserve_color": false, "style_size": 256, "brush_size": 100 | "native", "max_side": null,
+     "image_side": null, "pixel_scale": 1.0,
      "format": "rgba8" | "rgba16" | "rgbaf32", "width": W, "height": H, "stride": S,
      "mask_bytes": 0 | W*H, "payload_bytes": S*H + mask_bytes}
         payload: H rows of S bytes (straight alpha, native byte order), then an

@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 
 from painterly_common.files import Terminated, os_error_message, terminate_cleanly
-from painterly_common.options import DEFAULT_STYLE, DEFAULT_STYLE_SIZE
+from painterly_common.options import DEFAULT_BRUSH_SIZE, DEFAULT_STYLE, DEFAULT_STYLE_SIZE, NATIVE
 from tqdm import tqdm
 
 from . import __version__, catalog, store, styles
@@ -80,7 +80,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--strength", type=float, default=1.0, help="0 = original, 1 = full style (default)")
     s.add_argument("--preserve-color", action="store_true", help="keep the photo's colours")
-    s.add_argument("--max-side", type=int, help="work at most this many pixels on the longer side")
+    s.add_argument(
+        "--brush-size",
+        type=_brush_size,
+        default=DEFAULT_BRUSH_SIZE,
+        metavar="PERCENT",
+        help="stroke size, in %% of the strokes of a 1024-pixel picture, the same look at any size "
+        "(default 100; 200 = twice as large); 'native' runs the network at the picture's own size",
+    )
+    s.add_argument("--max-side", type=int, help="the network works at most this many pixels on the longer side")
     s.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
     s.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
     s.add_argument(
@@ -125,6 +133,15 @@ def _weights(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"weights must be numbers separated by commas, got '{text}'") from None
 
 
+def _brush_size(text: str) -> int | str:
+    if text.strip().lower() == NATIVE:
+        return NATIVE
+    try:
+        return int(text.strip().rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole percentage such as 100, or 'native', got '{text}'") from None
+
+
 def _stylize(args: argparse.Namespace) -> int:
     from .engine import Stylizer, check_options
     from .imageio import load_image, save_image
@@ -133,7 +150,13 @@ def _stylize(args: argparse.Namespace) -> int:
     style = args.styles or [DEFAULT_STYLE]
     style = style[0] if len(style) == 1 else style
     style_files = [s for s in args.styles or [] if styles.is_path_like(s)]
-    check_options(strength=args.strength, max_side=args.max_side, tile=args.tile, style_size=args.style_size)
+    check_options(
+        strength=args.strength,
+        max_side=args.max_side,
+        tile=args.tile,
+        style_size=args.style_size,
+        brush_size=args.brush_size,
+    )
     styles.check_weights(len(args.styles or [DEFAULT_STYLE]), args.weights)
     plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite)
     for note in plan.notes:
@@ -174,6 +197,7 @@ def _stylize(args: argparse.Namespace) -> int:
                     on_progress=progress,
                     style_weights=args.weights,
                     style_size=args.style_size,
+                    brush_size=args.brush_size,
                 )
             save_image(dst, out, image.icc_profile)
         except PainterlyError as exc:

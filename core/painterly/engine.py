@@ -11,9 +11,22 @@ from typing import Literal
 
 import numpy as np
 import torch
-from painterly_common.options import DEFAULT_STYLE, MAX_TILE, MIN_SIDE, MIN_TILE, StylizeOptions
+from painterly_common import brush
+from painterly_common.options import (
+    DEFAULT_BRUSH_SIZE,
+    DEFAULT_STYLE,
+    MAX_BRUSH_SIZE,
+    MAX_PIXEL_SCALE,
+    MAX_TILE,
+    MIN_BRUSH_SIZE,
+    MIN_PIXEL_SCALE,
+    MIN_SIDE,
+    MIN_TILE,
+    NATIVE,
+    StylizeOptions,
+)
 
-from . import catalog, color, store, styles
+from . import catalog, color, detail, store, styles
 from . import device as devices
 from . import pixels as px
 from .errors import BadImageError, OutOfMemoryError, PainterlyError, UnknownStyleError
@@ -201,6 +214,9 @@ class Stylizer:
         tile: int | None = None,
         style_weights: Sequence[float] | None = None,
         style_size: int = styles.DEFAULT_STYLE_SIZE,
+        brush_size: int | str = DEFAULT_BRUSH_SIZE,
+        image_side: int | None = None,
+        pixel_scale: float = 1.0,
         options: StylizeOptions | None = None,
     ) -> np.ndarray:
         """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back.
@@ -210,14 +226,29 @@ class Stylizer:
         output with the original by `strength`; arbitrary styles blend the style
         vector with the content's own vector (Magenta's method).
 
+        `brush_size`: the strokes' size in percent of those a 1024-pixel picture gets, whatever
+        the picture's size (`painterly_common.brush`), or "native": the network at the picture's own size.
+        `image_side` and `pixel_scale` say what the pixels are part of: the long side in layer
+        pixels of the whole layer (for a selection's part of it) and how many layer pixels one
+        pixel stands for (for a preview from a reduced copy); see `StylizeOptions`.
+
         `options`: a `painterly_common.options.StylizeOptions` (what the plug-ins and the
         command line send); when given, it replaces the style and option arguments."""
         if options is not None:
             args = options.engine_arguments()
             style, style_weights, strength = args["style"], args["style_weights"], args["strength"]
             preserve_color, style_size, max_side = args["preserve_color"], args["style_size"], args["max_side"]
+            brush_size, image_side, pixel_scale = args["brush_size"], args["image_side"], args["pixel_scale"]
         image = px.split(pixels)
-        check_options(strength=strength, max_side=max_side, tile=tile, style_size=style_size)
+        check_options(
+            strength=strength,
+            max_side=max_side,
+            tile=tile,
+            style_size=style_size,
+            brush_size=brush_size,
+            image_side=image_side,
+            pixel_scale=pixel_scale,
+        )
         strength = float(strength)
         tile = check_tile(tile) or self.tile
         coverage = _check_mask(mask, pixels.shape[:2])
@@ -231,12 +262,15 @@ class Stylizer:
         y0, y1, x0, x1 = _region(coverage, image.rgb.shape[:2])
         content = image.rgb[y0:y1, x0:x1]
         source = px.fill_transparent(content, None if image.alpha is None else image.alpha[y0:y1, x0:x1])
+        scale = brush.network_scale(
+            max(pixels.shape[:2]), max(y1 - y0, x1 - x0), brush_size, image_side, pixel_scale, max_side
+        )
         if resolved[0][0] == "network":
             name = str(resolved[0][1])
             stylized = self._run(
                 lambda device: self.network(name, device),
                 source,
-                max_side,
+                scale,
                 tile,
                 report,
                 cancel,
@@ -255,7 +289,7 @@ class Stylizer:
                 return net
 
             with self._run_lock:  # the transformer holds the style in its norms
-                stylized = self._run(styled, source, max_side, tile, report, cancel)
+                stylized = self._run(styled, source, scale, tile, report, cancel)
             effect = 1.0  # the strength is already in the vector
         weight = effect if coverage is None else coverage[y0:y1, x0:x1] * effect
         _blend_into(content, stylized, weight, preserve_color)  # image.rgb is ours: no copy
@@ -272,18 +306,41 @@ class Stylizer:
         self,
         network_on: Callable[[torch.device], StagedNet],
         rgb: np.ndarray,
-        max_side: int | None,
+        scale: float,
         tile: int | None,
         report: Progress,
         cancel: threading.Event | None,
         precise: bool = False,
     ) -> np.ndarray:
-        """Network output for an HxWx3 0..1 image, as HxWx3 0..1, at the image's own size.
-        `network_on(device)` gives the network ready to run on that device; `precise` keeps
-        the last convolution in float32 (8-bit output does not need it: bf16 there costs
-        at most one level in 255, and the float32 layer took a quarter of the time)."""
+        """The stylized HxWx3 0..1 image, as HxWx3 0..1, with the network run at `scale` of its
+        size (`painterly_common.brush`): a reduced picture comes back with its full-resolution detail
+        (`detail.py`), an enlarged one is reduced again. `network_on(device)` gives the network
+        ready to run on that device; `precise` keeps the last convolution in float32 (8-bit
+        output does not need it: bf16 there costs at most one level in 255, and the float32
+        layer took a quarter of the time)."""
         h, w = rgb.shape[:2]
-        work = px.resize(rgb, _working_size(h, w, max_side))
+        size = brush.working_size(h, w, scale)
+        if size == (h, w):
+            out = self._network_pass(network_on, rgb, tile, report, cancel, precise)
+        elif size[0] > h or size[1] > w:  # enlarged: painted bigger, then reduced (antialiased)
+            out = self._network_pass(network_on, px.resize(rgb, size), tile, report, cancel, precise)
+            out = px.resize(out, (h, w))
+        else:
+            small = px.resize(rgb, size)
+            stage = _scaled_progress(report, 0.97)
+            out = detail.restore(rgb, small, self._network_pass(network_on, small, tile, stage, cancel, precise))
+        return out
+
+    def _network_pass(
+        self,
+        network_on: Callable[[torch.device], StagedNet],
+        work: np.ndarray,
+        tile: int | None,
+        report: Progress,
+        cancel: threading.Event | None,
+        precise: bool,
+    ) -> np.ndarray:
+        """The network's output for HxWx3 0..1 `work`, at its size, clipped to 0..1."""
         padded, (ph, pw) = _pad(work)
         device, tile = self.device, tile or self._auto_tile(padded.shape[0] * padded.shape[1])
         net = network_on(device)
@@ -318,7 +375,7 @@ class Stylizer:
         if net.input_scale != 1.0:
             out /= net.input_scale
         np.clip(out, 0.0, 1.0, out=out)
-        return px.resize(out, (h, w))
+        return out
 
     def _auto_tile(self, pixels: int, device: torch.device | None = None) -> int:
         """Tile side (full-resolution pixels).
@@ -349,6 +406,11 @@ def _blend_into(
         if preserve_color:
             s = color.preserve_color(c, s)
         c[...] = s if np.isscalar(w) and w == 1.0 else color.mix(c, s, w)
+
+
+def _scaled_progress(report: Progress, share: float) -> Progress:
+    """Progress of a first part of the work, taking `share` of the bar."""
+    return lambda fraction, stage: report(fraction * share, stage)
 
 
 def _free(device: torch.device) -> None:
@@ -400,6 +462,9 @@ def check_options(
     max_side: int | None = None,
     tile: int | None = None,
     style_size: int = styles.DEFAULT_STYLE_SIZE,
+    brush_size: int | str = DEFAULT_BRUSH_SIZE,
+    image_side: int | None = None,
+    pixel_scale: float = 1.0,
 ) -> None:
     """Refuse out-of-range options with a one-line `PainterlyError`, before any work: the
     command line calls it before it installs models or reads images."""
@@ -407,6 +472,30 @@ def check_options(
     _check_max_side(max_side)
     check_tile(tile)
     styles.check_style_size(style_size)
+    check_brush_size(brush_size)
+    if image_side is not None and (_whole(image_side) is None or image_side < 1):
+        raise PainterlyError(f"image_side must be a whole number of pixels above 0, got {image_side!r}")
+    try:
+        ok = MIN_PIXEL_SCALE <= float(pixel_scale) <= MAX_PIXEL_SCALE
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise PainterlyError(
+            f"pixel_scale must be a number from 1/{MAX_PIXEL_SCALE:.0f} to {MAX_PIXEL_SCALE:.0f}, got {pixel_scale!r}"
+        )
+
+
+def check_brush_size(brush_size: int | str) -> int | str:
+    """A brush size as the engine takes it: a whole percentage in range, or "native"."""
+    if isinstance(brush_size, str) and brush_size == NATIVE:
+        return NATIVE
+    value = _whole(brush_size)
+    if value is None or not MIN_BRUSH_SIZE <= value <= MAX_BRUSH_SIZE:
+        raise PainterlyError(
+            f"the brush size must be a whole percentage from {MIN_BRUSH_SIZE} to {MAX_BRUSH_SIZE}, "
+            f"or {NATIVE} (the network at the picture's own size), got {brush_size!r}"
+        )
+    return value
 
 
 def _whole(value: object) -> int | None:
@@ -437,13 +526,6 @@ def _check_max_side(max_side: int | None) -> None:
         raise PainterlyError(
             f"max-side must be a whole number of at least {MIN_SIDE} pixels (leave it out for no limit), got {max_side}"
         )
-
-
-def _working_size(h: int, w: int, max_side: int | None) -> tuple[int, int]:
-    if max_side is None or max(h, w) <= max_side:
-        return h, w
-    scale = max_side / max(h, w)
-    return max(1, round(h * scale)), max(1, round(w * scale))
 
 
 def _pad(rgb: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:

@@ -8,7 +8,7 @@ tested without a display.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from painterly_common.options import StylizeOptions
@@ -31,10 +31,19 @@ class ImageData:
     fmt: str = "rgba8"
     stride: int = 0
     mask: Any = None  # bytes-like, width*height coverage, or None
+    #: the long side, in layer pixels, of the whole layer these pixels are part of (None: all of it)
+    image_side: int | None = None
+    #: layer pixels per pixel here: above 1 for a preview read from a reduced copy
+    pixel_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.stride:
             self.stride = self.width * PIXEL_FORMATS[self.fmt]
+
+    def request(self, options: StylizeOptions) -> StylizeOptions:
+        """`options` for these pixels: the brush size then paints them as part of their whole layer,
+        at the layer's resolution (see `painterly_common.brush`)."""
+        return replace(options, image_side=self.image_side, pixel_scale=self.pixel_scale)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""The Painterly panel: preset gallery, style sources, strength, preview, Apply/Cancel.
+"""The Painterly panel: preset gallery, style sources, strength, brush size, preview, Apply/Cancel.
 
 Shared by the Krita dialog and docker (and by any Qt host): the editor is
 reached only through a `Host`, the worker only through a `WorkerClient`.
@@ -18,10 +18,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from painterly_common.options import DEFAULT_STYLE, StylizeOptions
+from painterly_common import brush
+from painterly_common.options import (
+    DEFAULT_BRUSH_SIZE,
+    DEFAULT_STYLE,
+    MAX_BRUSH_SIZE,
+    MIN_BRUSH_SIZE,
+    NATIVE,
+    StylizeOptions,
+)
 from painterly_common.protocol import E_UNKNOWN_STYLE
 
 from . import thumbnails
@@ -32,6 +41,10 @@ from .jobs import Job, JobRunner, Progress
 from .preview import PreviewBox
 from .qt import Qt, QtCore, QtGui, QtWidgets, Signal
 from .widgets import html_text, percent_pair, soften, warning_box
+
+#: A preview's network works at most this many pixels on its long side: a brush below 50 %, or
+#: "native" on a big layer, would otherwise take as long as the result (4 MP: about 5 s here).
+PREVIEW_WORK_SIDE = 2048
 
 
 class StylePanel(QtWidgets.QWidget):
@@ -127,6 +140,31 @@ class StylePanel(QtWidgets.QWidget):
         strength.addWidget(self.strength_slider, 1)
         strength.addWidget(self.strength_spin)
 
+        self.brush_slider, self.brush_spin = percent_pair(DEFAULT_BRUSH_SIZE, MIN_BRUSH_SIZE, MAX_BRUSH_SIZE, 25)
+        self.brush_slider.setObjectName("painterly-brush-size")
+        self.brush_spin.setObjectName("painterly-brush-size-value")
+        tip = (
+            "The size of the strokes, the same at any picture size: 100 % paints a layer as if it were "
+            "1024 pixels across, 200 % with strokes twice as large, 50 % half as large"
+        )
+        self.brush_slider.setToolTip(tip)
+        self.brush_spin.setToolTip(tip)
+        self.brush_slider.valueChanged.connect(self.schedule_preview)
+        self.native_check = QtWidgets.QCheckBox("Native")
+        self.native_check.setObjectName("painterly-brush-native")
+        self.native_check.setToolTip(
+            "Paint at the layer's own resolution: the strokes keep their size in pixels, so a big "
+            "layer gets many small strokes (and takes longer)"
+        )
+        self.native_check.toggled.connect(self.brush_slider.setDisabled)
+        self.native_check.toggled.connect(self.brush_spin.setDisabled)
+        self.native_check.toggled.connect(self.schedule_preview)
+        brush_row = QtWidgets.QHBoxLayout()
+        brush_row.addWidget(QtWidgets.QLabel("Brush size"))
+        brush_row.addWidget(self.brush_slider, 1)
+        brush_row.addWidget(self.brush_spin)
+        brush_row.addWidget(self.native_check)
+
         self.preserve_check = QtWidgets.QCheckBox("Preserve colours")
         self.preserve_check.setObjectName("painterly-preserve-color")
         self.preserve_check.setToolTip("Keep the picture's own colours; take only the style's brushwork and light")
@@ -177,6 +215,7 @@ class StylePanel(QtWidgets.QWidget):
         controls.addWidget(self.credit_label)
         controls.addLayout(sources)
         controls.addLayout(strength)
+        controls.addLayout(brush_row)
         controls.addWidget(self.preserve_check)
 
         root = QtWidgets.QVBoxLayout(self)
@@ -205,11 +244,12 @@ class StylePanel(QtWidgets.QWidget):
         self._jobs.submit(Job("hello", _hello, self._on_hello, self._on_hello_error))
 
     def options(self) -> StylizeOptions:
-        """What Apply (and the preview) sends: the chosen style, strength 0..1 and preserve colour."""
+        """What Apply (and the preview) sends: the chosen style, strength 0..1, brush size, preserve colour."""
         return StylizeOptions.single(
             self.choice.style if self.choice else DEFAULT_STYLE,
             strength=self.strength_slider.value() / 100.0,
             preserve_color=self.preserve_check.isChecked(),
+            brush_size=NATIVE if self.native_check.isChecked() else self.brush_slider.value(),
         )
 
     def select_preset(self, name: str) -> bool:
@@ -254,6 +294,7 @@ class StylePanel(QtWidgets.QWidget):
             return
         img = job.image
         job.choice = self.choice
+        opts = img.request(opts)
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
             return client.stylize(
@@ -297,8 +338,14 @@ class StylePanel(QtWidgets.QWidget):
         except HostError as exc:
             self.preview_box.show_text(str(exc))
             return
-        opts = self.options()
         img = preview.image
+        opts = img.request(self.options())
+        caption = preview.caption
+        side = max(img.width, img.height)
+        scale = brush.network_scale(side, side, opts.brush_size, opts.image_side, opts.pixel_scale)
+        if scale * side > PREVIEW_WORK_SIDE:  # the truth would take as long as Apply: larger strokes, said so
+            opts = replace(opts, max_side=PREVIEW_WORK_SIDE)
+            caption += (", " if caption else "") + "with larger strokes than the result (too big to preview)"
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
             return client.stylize(
@@ -306,9 +353,9 @@ class StylePanel(QtWidgets.QWidget):
             )
 
         self._jobs.cancel("preview")  # only the newest picture and settings are worth showing
-        self.preview_caption.setText((preview.caption + " — " if preview.caption else "") + "updating…")
+        self.preview_caption.setText((caption + " — " if caption else "") + "updating…")
         self._jobs.submit(
-            Job("preview", run, lambda r: self._on_preview(r, preview.caption), self._on_preview_error, payload=preview)
+            Job("preview", run, lambda r: self._on_preview(r, caption), self._on_preview_error, payload=preview)
         )
 
     def shutdown(self) -> None:
@@ -373,7 +420,8 @@ class StylePanel(QtWidgets.QWidget):
                 size,
                 "rgba8",
                 size * 4,
-                StylizeOptions.single(name),
+                # a swatch of the style's strokes, not a preview of a picture: painted at its own size
+                StylizeOptions.single(name, brush_size=NATIVE),
                 cancel_event=cancel,
             )
 

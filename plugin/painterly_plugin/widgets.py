@@ -30,14 +30,16 @@ def soften(label: QtWidgets.QLabel, amount: float = 0.35) -> None:
     label.setPalette(pal)
 
 
-def percent_pair(value: int = 100) -> tuple[QtWidgets.QSlider, QtWidgets.QSpinBox]:
-    """A 0–100 % slider and a spin box that follow each other (dragging, or typing an exact value)."""
+def percent_pair(
+    value: int = 100, low: int = 0, high: int = 100, page: int = 10
+) -> tuple[QtWidgets.QSlider, QtWidgets.QSpinBox]:
+    """A `low`–`high` % slider and a spin box that follow each other (dragging, or typing an exact value)."""
     slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
-    slider.setRange(0, 100)
+    slider.setRange(low, high)
     slider.setValue(value)
-    slider.setPageStep(10)
+    slider.setPageStep(page)
     spin = QtWidgets.QSpinBox()
-    spin.setRange(0, 100)
+    spin.setRange(low, high)
     spin.setValue(value)
     spin.setSuffix(" %")
     slider.valueChanged.connect(spin.setValue)

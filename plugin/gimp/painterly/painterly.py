@@ -41,7 +41,14 @@ gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
 from painterly_common import naming, protocol  # noqa: E402
 from painterly_common import settings as psettings  # noqa: E402
-from painterly_common.options import DEFAULT_STYLE, StylizeOptions  # noqa: E402
+from painterly_common.options import (  # noqa: E402
+    DEFAULT_BRUSH_SIZE,
+    DEFAULT_STYLE,
+    MAX_BRUSH_SIZE,
+    MIN_BRUSH_SIZE,
+    NATIVE,
+    StylizeOptions,
+)
 from painterly_plugin import client as pclient  # noqa: E402
 
 STYLIZE_PROC = "plug-in-painterly-stylize"
@@ -86,6 +93,7 @@ def run_stylize(procedure, run_mode, image, drawables, config, data):
                 style,
                 float(config.get_property("strength")),
                 bool(config.get_property("preserve-color")),
+                NATIVE if config.get_property("native-brush") else int(config.get_property("brush-size")),
             )
     except Refused as exc:
         return _failure(procedure, Gimp.PDBStatusType.CALLING_ERROR, str(exc))
@@ -140,7 +148,7 @@ def _check_target(image, drawables):
     return drawable
 
 
-def stylize_into_new_layer(client, image, drawable, style, strength, preserve_color):
+def stylize_into_new_layer(client, image, drawable, style, strength, preserve_color, brush_size=DEFAULT_BRUSH_SIZE):
     """Read the layer (and selection), stylize it in the worker, add the result as a new layer above."""
     ok, ox, oy = drawable.get_offsets()
     width, height = drawable.get_width(), drawable.get_height()
@@ -157,7 +165,8 @@ def stylize_into_new_layer(client, image, drawable, style, strength, preserve_co
             last[0] = fraction
             Gimp.progress_update(max(0.0, min(1.0, fraction)))
 
-    options = StylizeOptions.single(style, strength=strength, preserve_color=preserve_color)
+    # the whole layer is sent (the selection as its mask): the brush size scales from the layer's own size
+    options = StylizeOptions.single(style, strength=strength, preserve_color=preserve_color, brush_size=brush_size)
     out, w, h, stride = client.stylize(
         pixels, width, height, fmt, width * bpp, options, mask=mask, on_progress=on_progress
     )
@@ -288,7 +297,7 @@ def _stylize_dialog(procedure, config, presets):
     dialog.get_content_area().pack_start(grid, False, False, 0)
     grid.show_all()
     dialog.get_spin_scale("strength", 100.0)  # a slider showing 0..100 (%), not a 0..1 spin button
-    dialog.fill(["strength", "preserve-color"])
+    dialog.fill(["strength", "brush-size", "native-brush", "preserve-color"])
     refresh()
     try:
         return bool(dialog.run())
@@ -384,7 +393,9 @@ class Painterly(Gimp.PlugIn):
                 "of a preset or of any style image, with a CNN, and adds the result as a new layer above "
                 "it; the layer itself is not changed. 'style' is a preset name (see the dialog, or "
                 "`painterly models list`) or the path of an image; 'strength' blends with the original "
-                "(0..1); 'preserve-color' keeps the layer's colours. Works on RGB images of any precision.",
+                "(0..1); 'brush-size' sets the strokes' size in % of those of a 1024-pixel picture, at any layer "
+                "size ('native-brush' paints at the layer's own resolution instead); 'preserve-color' keeps "
+                "the layer's colours. Works on RGB images of any precision.",
                 name,
             )
             proc.set_attribution("Painterly contributors", "Painterly contributors", "2025")
@@ -402,6 +413,23 @@ class Painterly(Gimp.PlugIn):
                 0.0,
                 1.0,
                 1.0,
+                GObject.ParamFlags.READWRITE,
+            )
+            proc.add_int_argument(
+                "brush-size",
+                "_Brush size (%)",
+                "The strokes' size, the same at any layer size: 100 paints the layer as if it were 1024 "
+                "pixels across, 200 with strokes twice as large, 50 half as large",
+                MIN_BRUSH_SIZE,
+                MAX_BRUSH_SIZE,
+                DEFAULT_BRUSH_SIZE,
+                GObject.ParamFlags.READWRITE,
+            )
+            proc.add_boolean_argument(
+                "native-brush",
+                "_Native brush (the layer's own resolution)",
+                "Ignore the brush size and paint at the layer's own resolution: a big layer gets many small strokes",
+                False,
                 GObject.ParamFlags.READWRITE,
             )
             proc.add_boolean_argument(

@@ -24,7 +24,7 @@ try:
 except ImportError:  # running from a checkout: plugin/krita/painterly_krita → plugin/
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from painterly_common.options import StylizeOptions  # noqa: E402
+from painterly_common.options import DEFAULT_BRUSH_SIZE, StylizeOptions  # noqa: E402
 from painterly_plugin.client import PainterlyCancelled, PainterlyClientError  # noqa: E402
 
 from . import layers, session  # noqa: E402
@@ -40,6 +40,7 @@ def stylize_node(
     strength: float = 1.0,
     preserve_color: bool = False,
     *,
+    brush_size: int | str = DEFAULT_BRUSH_SIZE,
     label: str | None = None,
     client: Any = None,
     on_progress: Callable[[float, str], None] | None = None,
@@ -47,7 +48,8 @@ def stylize_node(
 ) -> Any:
     """Stylize `node` (within the document's selection, if any) into a new layer above it; return it.
 
-    Blocks until done. `style` is a preset name or a style image path. Raises
+    Blocks until done. `style` is a preset name or a style image path; `brush_size` a percentage
+    (100: the strokes of a 1024-pixel picture, whatever the layer's size) or "native". Raises
     PainterlyKritaError for a layer that cannot be stylized (group, vector, empty,
     not RGB) and PainterlyClientError (PainterlyCancelled) for worker errors; in
     every failure case the document is unchanged.
@@ -55,7 +57,9 @@ def stylize_node(
     read = layers.read_layer(document, node)
     worker = client or session.client()
     img = read.image
-    options = StylizeOptions.single(style, strength=strength, preserve_color=preserve_color)
+    options = img.request(
+        StylizeOptions.single(style, strength=strength, preserve_color=preserve_color, brush_size=brush_size)
+    )
     data, w, h, stride = worker.stylize(
         img.pixels,
         img.width,

@@ -59,8 +59,12 @@ class KritaHost(Host):
         mask_bytes = layers.qimage_bytes(mask, 1) if mask is not None else None
         scale = max(rect.w, rect.h) / max(image.width(), image.height())
         if scale > 1.05:
-            caption += f", at 1:{scale:.1f} (the result has finer detail)"
-        return Preview(ImageData(pixels, image.width(), image.height(), "rgba8", 0, mask_bytes), caption)
+            caption += f", at 1:{scale:.1f} (the result has the same strokes, with finer detail)"
+        # the brush size paints the preview as the whole layer at full resolution would be painted
+        image_data = ImageData(
+            pixels, image.width(), image.height(), "rgba8", 0, mask_bytes, max(bounds.w, bounds.h), scale
+        )
+        return Preview(image_data, caption)
 
     def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
         doc, node = self.layer()

@@ -224,7 +224,9 @@ def read_layer(document: Any, node: Any) -> LayerRead:
     raw = to_bytes(node.pixelData(region.x, region.y, region.w, region.h))
     pixels = krita_to_protocol(raw, depth)
     del raw
-    image = ImageData(pixels, region.w, region.h, fmt, region.w * bpp, mask)
+    # a part of the layer (around a selection) is painted with the strokes the whole layer would get
+    whole = None if region == bounds else max(bounds.w, bounds.h)
+    image = ImageData(pixels, region.w, region.h, fmt, region.w * bpp, mask, whole)
     return LayerRead(document, node, bounds, region, depth, node.colorProfile(), image, source)
 
 

@@ -1,0 +1,103 @@
+"""Picture measurements for the benchmarks and tests: VGG Gram (style) distance and sharpness.
+
+The VGG19 layers conv1_1…conv3_4 (Oxford VGG, CC BY 4.0) are read from the tfjs files in
+`../shared/assets/models/vgg19-conv1-3/` (`model.json` lists each layer's shapes; every
+shard is raw little-endian float32, the HWIO kernel and then the bias). This is a
+measuring instrument for development, not part of the product: the product never loads it.
+
+* `gram_distance(a, b)`: how far the style of picture `a` is from that of `b`, seen at the
+  pictures' own size: for relu1_1, relu2_1 and relu3_1, ‖G(a) − G(b)‖ / ‖G(b)‖ (Frobenius
+  norms of the channel Gram matrices normalised by the number of positions), averaged over
+  the three layers. 0 is the same texture statistics; the same photo stylized at 3072 and at
+  1024 px, both seen at 1024, measured 0.38 for mosaic and 0.69 for a painting style.
+* `gradient_energy(a)`: the mean squared difference between neighbouring pixels' luminance,
+  a plain measure of how much fine structure (and how little blur) a picture has.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+VGG_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "assets" / "models" / "vgg19-conv1-3"
+BGR_MEAN = (103.939, 116.779, 123.68)  # Keras "caffe" preprocessing, BGR order, 0..255
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1")  # their ReLUs: relu1_1, relu2_1, relu3_1
+LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+
+
+@lru_cache(maxsize=1)
+def vgg_layers(folder: Path = VGG_FOLDER) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """[(name, OIHW weight, bias)] in the network's order, from the tfjs manifest and shards."""
+    manifest = json.loads((folder / "model.json").read_text())["weightsManifest"]
+    layers = []
+    for group in manifest:
+        if not group["weights"][0]["name"].startswith(("block1_", "block2_", "block3_")):
+            continue  # the manifest lists all of VGG19; only conv1_1…conv3_4 are stored
+        data = b"".join((folder / p).read_bytes() for p in group["paths"])
+        offset, tensors = 0, {}
+        for spec in group["weights"]:
+            count = int(np.prod(spec["shape"]))
+            values = np.frombuffer(data, "<f4", count, offset).reshape(spec["shape"])
+            tensors[spec["name"].rsplit("/", 1)[1]] = values
+            offset += 4 * count
+        if offset != len(data):
+            raise ValueError(f"{group['paths']}: {len(data)} bytes, the manifest describes {offset}")
+        name = group["weights"][0]["name"].split("/")[0]
+        weight = torch.from_numpy(tensors["kernel"].transpose(3, 2, 0, 1).copy())  # HWIO → OIHW
+        layers.append((name, weight, torch.from_numpy(tensors["bias"].copy())))
+    return layers
+
+
+def vgg_features(rgb: np.ndarray, names: tuple[str, ...] = STYLE_LAYERS) -> dict[str, torch.Tensor]:
+    """The ReLU outputs of the layers in `names`, for an HxWx3 0..1 picture."""
+    x = torch.from_numpy(np.ascontiguousarray(rgb[..., ::-1], np.float32)).permute(2, 0, 1)[None] * 255.0
+    x = x - torch.tensor(BGR_MEAN).view(1, 3, 1, 1)
+    out: dict[str, torch.Tensor] = {}
+    block = "block1"
+    with torch.no_grad():
+        for name, weight, bias in vgg_layers():
+            if not name.startswith(block):  # a new block starts after a 2×2 max-pool
+                x = F.max_pool2d(x, 2)
+                block = name.split("_")[0]
+            x = F.relu(F.conv2d(x, weight, bias, padding=1))
+            if name in names:
+                out[name] = x
+            if len(out) == len(names):
+                break
+    return out
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    c = features.shape[1]
+    f = features.reshape(c, -1).double()
+    return f @ f.T / f.shape[1]
+
+
+def gram_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Style distance of picture `a` from picture `b` (HxWx3 0..1; sizes may differ)."""
+    fa, fb = vgg_features(a), vgg_features(b)
+    parts = []
+    for name in STYLE_LAYERS:
+        ga, gb = gram(fa[name]), gram(fb[name])
+        parts.append(float(torch.linalg.norm(ga - gb) / torch.linalg.norm(gb)))
+    return float(np.mean(parts))
+
+
+def gradient_energy(rgb: np.ndarray) -> float:
+    """Mean squared luminance difference between horizontal and vertical neighbours."""
+    y = rgb.astype(np.float32) @ LUMA
+    return float((np.diff(y, axis=0) ** 2).mean() + (np.diff(y, axis=1) ** 2).mean())
+
+
+def seen_at(rgb: np.ndarray, side: int) -> np.ndarray:
+    """The picture as it looks at `side` pixels on its long side (antialiased)."""
+    h, w = rgb.shape[:2]
+    s = side / max(h, w)
+    size = (max(1, round(h * s)), max(1, round(w * s)))
+    t = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
+    return F.interpolate(t, size=size, mode="bicubic", antialias=True)[0].permute(1, 2, 0).clamp(0, 1).numpy()

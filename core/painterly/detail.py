@@ -1,0 +1,146 @@
+"""Full-resolution detail: a result painted at the working size, brought back to the picture's size.
+
+Bicubic enlargement alone is blurry at 100 % zoom: ropes, lettering and leaf edges melt
+into the strokes. What enlargement misses is exactly the photo's band above the working
+size's resolution: `photo − enlarge(reduce(photo))`. That band is added to the enlarged
+result, scaled per colour channel by the local gain with which the stylized picture follows
+the photo's lightness at the working size (a guided filter's linear model, He et al. 2013,
+applied to the missing band only). Where the style follows the photo, the detail comes back
+in the style's colours; where the style paints flat areas or its own strokes (gain near 0),
+no photo texture is pasted over them.
+
+Compared on a 3072×2048 photo collage with candy and a painting as the style (`bench/brush.py`):
+
+| approach | Gram distance seen at 1024 / 512 | sharpness vs bicubic |
+|---|---|---|
+| bicubic enlargement | 0.089 / 0.010, 0.054 / 0.020 | 1× (blurry) |
+| guided filter upsampling (the whole picture) | 0.28 / 0.14, 0.43 / 0.26 | 2.6×, 1.9×; strokes smoothed away |
+| + the network's band at full size | 0.056 / 0.019, 0.035 / 0.018 | 7.1×, 6.7×; see below |
+| + the photo's band | 0.063 / 0.012, 0.043 / 0.018 | 3.9×, 5.7×; photo texture over flat strokes |
+| + the photo's band × the guided gain (kept) | 0.065 / 0.008, 0.049 / 0.019 | 2.9×, 2.4× |
+
+Everything is computed a band of rows at a time from the small working-size arrays and the
+photo, so the full-size memory is the output alone, and any band equals the whole-picture
+computation exactly (each output pixel depends only on fixed taps of the small arrays).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+LUMA = (0.2126, 0.7152, 0.0722)  # Rec. 709, as `pixels.join` uses for grey output
+GAIN_RADIUS = 2  # working-size pixels each way of the local fit
+GAIN_EPS = 1e-3  # regularises the fit where the photo is flat (lightness std below about 0.03)
+GAIN_RANGE = (0.0, 2.0)  # negative or huge gains only amplify noise into halos
+CUBIC = -0.5  # Catmull-Rom: sharp, with less ringing than torch's -0.75
+
+
+def luminance(rgb: torch.Tensor) -> torch.Tensor:
+    """[..., 3] → [..., 1]."""
+    weights = torch.tensor(LUMA, dtype=rgb.dtype, device=rgb.device)
+    return (rgb * weights).sum(dim=-1, keepdim=True)
+
+
+def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over a (2r+1)² window, edges replicated; x: [1, C, H, W]."""
+    r = radius
+    return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="replicate"), 2 * r + 1, stride=1)
+
+
+def guided_gain(guide: torch.Tensor, result: torch.Tensor) -> torch.Tensor:
+    """Per-channel local gain of `result` ([h, w, 3]) on `guide` ([h, w, 1]): [h, w, 3]."""
+    g = guide.permute(2, 0, 1)[None]
+    p = result.permute(2, 0, 1)[None]
+    r = min(GAIN_RADIUS, max(0, min(g.shape[2], g.shape[3]) - 1))  # replicate padding needs r < side
+    mean_g, mean_p = _box(g, r), _box(p, r)
+    cov = _box(g * p, r) - mean_g * mean_p
+    var = _box(g * g, r) - mean_g * mean_g
+    gain = _box((cov / (var + GAIN_EPS)).clamp(*GAIN_RANGE), r)
+    return gain[0].permute(1, 2, 0)
+
+
+class CubicAxis:
+    """Cubic resampling along one axis from `small` to `large` samples (pixel centres aligned,
+    as `align_corners=False`): for output i, 4 source indices (edges clamped) and weights."""
+
+    def __init__(self, small: int, large: int) -> None:
+        pos = (torch.arange(large, dtype=torch.float64) + 0.5) * (small / large) - 0.5
+        base = torch.floor(pos)
+        t = (pos - base).unsqueeze(1)
+        offsets = torch.arange(-1, 3, dtype=torch.float64)
+        d = (t - offsets).abs()  # distance to each of the 4 taps
+        a = CUBIC
+        near = ((a + 2) * d - (a + 3)) * d * d + 1
+        far = ((a * d - 5 * a) * d + 8 * a) * d - 4 * a
+        self.size = small
+        self.weights = torch.where(d <= 1, near, far).float()  # [large, 4]
+        self.index = (base.long().unsqueeze(1) + offsets.long()).clamp(0, small - 1)  # [large, 4]
+
+    def rows(self, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.index[start:stop], self.weights[start:stop]
+
+    def round_trip(self) -> torch.Tensor:
+        """[small, small]: this enlargement followed by an antialiased bicubic reduction back (how a
+        viewer shows the picture at the small size), as a matrix on the small axis."""
+        large, small = self.index.shape[0], self.size
+        enlarge = torch.zeros(large, small)
+        enlarge.scatter_add_(1, self.index, self.weights)
+        if large == small:
+            return enlarge
+        reduced = F.interpolate(enlarge[None, None], size=(small, small), mode="bicubic", antialias=True)
+        return reduced[0, 0]
+
+
+def _along(x: torch.Tensor, axis: CubicAxis, start: int, stop: int, dim: int) -> torch.Tensor:
+    """Outputs start..stop of resampling `x` along `dim` (0: rows, 1: columns) of [h, w, C]."""
+    index, weights = axis.rows(start, stop)
+    shape = [1, 1, 1]
+    shape[dim] = stop - start
+    out = torch.zeros(0)
+    for k in range(4):
+        tap = x.index_select(dim, index[:, k]) * weights[:, k].view(shape)
+        out = tap if k == 0 else out.add_(tap)
+    return out
+
+
+def consistent(small: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
+    """The working-size result, corrected so that its enlargement, reduced again, is the result.
+
+    Enlarging and reducing again is a blur: the mosaic's dark joints came back soft, and the
+    picture seen at 1024 px measured 0.137 from the 1024-px result (Gram) instead of 0.054 with
+    this one step of back-projection (Irani & Peleg 1991), `s + (s − reduce(enlarge(s)))`, and it
+    is sharper at 100 % too (2.4× → 2.6× bicubic's gradient energy). The round trip is linear and
+    separable, so it is computed at the small size: `rows @ s @ columnsᵀ` for each channel."""
+    trip = torch.einsum("ij,jkc,lk->ilc", rows, small, columns)
+    return small * 2 - trip
+
+
+def restore(
+    photo: np.ndarray, photo_small: np.ndarray, result_small: np.ndarray, out: np.ndarray | None = None, rows: int = 128
+) -> np.ndarray:
+    """The working-size `result_small` at the size of `photo`, with the photo's detail.
+
+    `photo`: HxWx3 float32 0..1; `photo_small`: the photo reduced to the working size (what the
+    network was given); `result_small`: the network's result for it. Writes into `out`
+    (HxWx3 float32; allocated when None) a band of `rows` rows at a time and returns it."""
+    height, width = photo.shape[:2]
+    h, w = result_small.shape[:2]
+    if out is None:
+        out = np.empty((height, width, 3), np.float32)
+    with torch.inference_mode():
+        small = torch.from_numpy(np.ascontiguousarray(result_small, np.float32))
+        guide = luminance(torch.from_numpy(np.ascontiguousarray(photo_small, np.float32)))
+        across, down = CubicAxis(w, width), CubicAxis(h, height)
+        base = consistent(small, down.round_trip(), across.round_trip())
+        stack = torch.cat([base, guided_gain(guide, small), guide], dim=2)  # [h, w, 7]
+        wide = torch.cat([_along(stack[y : y + 64], across, 0, width, 1) for y in range(0, h, 64)])  # [h, W, 7]
+        del stack
+        for y0 in range(0, height, rows):
+            y1 = min(height, y0 + rows)
+            band = _along(wide, down, y0, y1, 0)
+            base, gain, low = band[..., :3], band[..., 3:6], band[..., 6:]
+            lost = luminance(torch.from_numpy(photo[y0:y1])) - low  # the photo's band above the working size
+            out[y0:y1] = base.addcmul_(gain, lost).clamp_(0.0, 1.0).numpy()
+    return out

@@ -24,6 +24,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # `slow`: many real subprocesses, model conversions or big images (seconds each, minutes per file).
 SLOW_FILES = {
     "test_arbitrary_style.py",
+    "test_brush_size.py",
     "test_cli.py",
     "test_image_files.py",
     "test_installer.py",

@@ -284,3 +284,55 @@ def test_docker_panel_starts_the_worker_only_when_used(qtbot, tmp_path, thumb_di
     panel.start()  # what entering the panel with the pointer (or Apply) does
     qtbot.waitUntil(lambda: "could not start" in panel.status.text(), timeout=WAIT)
     assert started
+
+
+class BigLayerHost(PictureHost):
+    """A layer larger than the preview: the preview reads a reduced copy and says so, as Krita's host does."""
+
+    def preview_image(self, max_side: int) -> Preview:
+        h, w = self.pixels.shape[:2]
+        im = Image.fromarray(self.pixels)
+        im.thumbnail((max_side, max_side), Image.LANCZOS)
+        scale = max(h, w) / max(im.width, im.height)
+        copy = ImageData(np.asarray(im).tobytes(), im.width, im.height, image_side=max(h, w), pixel_scale=scale)
+        return Preview(copy)
+
+
+def test_brush_size_control_and_a_preview_that_is_the_result(qtbot, client, thumb_dir, tmp_path):
+    from bench.brush import kodak_collage
+    from bench.quality import gram_distance, seen_at
+
+    photo = np.ascontiguousarray(np.dstack([kodak_collage(2, 2), np.full((1024, 1536), 255, np.uint8)]))
+    host = BigLayerHost(photo, tmp_path)
+    panel = make_panel(qtbot, client, host, thumb_dir)
+    try:
+        assert panel.brush_slider.value() == 100 and not panel.native_check.isChecked()
+        assert panel.select_preset("mosaic")
+        panel.brush_spin.setValue(200)
+        assert panel.brush_slider.value() == 200 and panel.options().brush_size == 200
+        panel.native_check.setChecked(True)
+        assert panel.options().brush_size == "native" and not panel.brush_slider.isEnabled()
+        panel.native_check.setChecked(False)
+        panel.brush_spin.setValue(100)
+        assert panel.options() == StylizeOptions.single("mosaic")
+        panel.live_check.setChecked(False)  # one preview, on request
+        panel.wait_idle(60)
+        with qtbot.waitSignal(panel.previewUpdated, timeout=WAIT):
+            panel.refresh_button.click()
+        shown = panel.preview_box._image
+        assert shown is not None
+        shown = shown.convertToFormat(shown.Format.Format_RGB888)
+        preview = np.frombuffer(shown.constBits().asstring(shown.sizeInBytes()), np.uint8)
+        preview = preview.reshape(shown.height(), shown.bytesPerLine())[:, : shown.width() * 3]
+        preview = preview.reshape(shown.height(), shown.width(), 3).astype(np.float32) / 255
+        apply_and_wait(qtbot, panel)
+        result = host.results[0][..., :3].astype(np.float32) / 255
+        truth = seen_at(result, max(preview.shape[:2]))
+        # the preview is the result seen at the preview's size: the same strokes, not bigger ones
+        assert gram_distance(preview, truth) <= 0.15
+        Image.fromarray((np.concatenate([preview, truth], 1) * 255).astype(np.uint8)).save(
+            OUTPUT / "panel_preview_vs_result.png"
+        )
+    finally:
+        panel.shutdown()
+        panel.wait_idle(30)

@@ -36,7 +36,7 @@ from painterly_common.protocol import E_UNKNOWN_STYLE
 from . import thumbnails
 from .client import PainterlyCancelled, PainterlyClientError
 from .gallery import PRESET_ROLE, PresetGallery
-from .host import ApplyJob, Host, HostError, StyleChoice
+from .host import ApplyJob, Host, HostError, ImageData, StyleChoice
 from .jobs import Job, JobRunner, Progress
 from .preview import PreviewBox
 from .qt import Qt, QtCore, QtGui, QtWidgets, Signal
@@ -335,6 +335,14 @@ class StylePanel(QtWidgets.QWidget):
             return
         try:
             preview = self.host.preview_image(self.preview_side)
+            # The network paints the preview at the working size the brush sets (about 1024 pixels at
+            # 100 %), whatever the box's size: read the layer at that size, so it paints the layer's
+            # real detail and not an enlarged small copy's blur (which gave other strokes: Gram 0.20
+            # from the result seen small, against 0.04 read at the working size)
+            side = max(preview.image.width, preview.image.height)
+            need = min(self._working_side(preview.image), PREVIEW_WORK_SIDE)
+            if need > side * 1.05:
+                preview = self.host.preview_image(need)
         except HostError as exc:
             self.preview_box.show_text(str(exc))
             return
@@ -343,7 +351,7 @@ class StylePanel(QtWidgets.QWidget):
         caption = preview.caption
         side = max(img.width, img.height)
         scale = brush.network_scale(side, side, opts.brush_size, opts.image_side, opts.pixel_scale)
-        if scale * side > PREVIEW_WORK_SIDE:  # the truth would take as long as Apply: larger strokes, said so
+        if scale * side > PREVIEW_WORK_SIDE * 1.05:  # the truth would take as long as Apply: larger strokes, said so
             opts = replace(opts, max_side=PREVIEW_WORK_SIDE)
             caption += (", " if caption else "") + "with larger strokes than the result (too big to preview)"
 
@@ -357,6 +365,14 @@ class StylePanel(QtWidgets.QWidget):
         self._jobs.submit(
             Job("preview", run, lambda r: self._on_preview(r, caption), self._on_preview_error, payload=preview)
         )
+
+    def _working_side(self, image: ImageData) -> int:
+        """The long side, in pixels, at which the network paints what `image` shows (a reduced copy):
+        never more than the layer's own pixels there."""
+        side = max(image.width, image.height)
+        opts = image.request(self.options())
+        scale = brush.network_scale(side, side, opts.brush_size, opts.image_side, opts.pixel_scale)
+        return int(min(scale, opts.pixel_scale) * side)
 
     def shutdown(self) -> None:
         """Cancel whatever runs (the dialog or docker is going away)."""

@@ -15,6 +15,11 @@ real full-resolution detail at 100 % zoom, which an enlarged small photo would n
   peak is its own: the default against "native" (0.1's work), medians of repeats, in one run.
 * **Pictures:** whole pictures and 100 % crops at 50, 100, 200 % and native, for both styles, as PNG.
 
+    python bench/brush.py --readme docs/images/brush-size.jpg
+
+makes the README's picture instead: the panel's own procedural landscape (no third-party image) at
+2048×1365, stylized by the `painterly stylize` command at each brush size, each seen whole.
+
 Set PAINTERLY_MODEL_MIRROR as for the tests (the script sets it to ../shared when unset).
 """
 
@@ -33,7 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "assets"
-sys.path[:0] = [str(ROOT / "core"), str(ROOT / "common"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "core"), str(ROOT / "common"), str(ROOT / "plugin"), str(ROOT)]
 STYLES = ("mosaic", "starry_night")
 
 
@@ -149,15 +154,50 @@ def timing(repeats: int) -> list[dict]:
     return rows
 
 
+def readme_picture(path: Path) -> None:
+    """The README's picture: the landscape at four brush sizes, through the command line."""
+    import tempfile
+
+    from painterly_plugin.thumbnails import sample_picture
+    from PIL import Image, ImageDraw
+
+    width, height = 2048, 1365
+    landscape = Image.frombytes("RGBA", (width, height), sample_picture(width, height)).convert("RGB")
+    panels = []
+    with tempfile.TemporaryDirectory() as folder:
+        src = Path(folder) / "landscape.png"
+        landscape.save(src)
+        for brush in ("50", "100", "200", "native"):
+            dst = Path(folder) / f"brush-{brush}.png"
+            cmd = [sys.executable, "-m", "painterly.cli", "stylize", str(src), "-o", str(dst)]
+            subprocess.run([*cmd, "--style", "mosaic", "--brush-size", brush, "--quiet"], check=True)
+            im = Image.open(dst).convert("RGB").resize((512, 341), Image.Resampling.LANCZOS)
+            label = f"--brush-size {brush}" + (" %" if brush != "native" else "")
+            draw = ImageDraw.Draw(im)
+            draw.rectangle((0, 0, 8 + 7 * len(label), 16), fill=(255, 255, 255))
+            draw.text((4, 2), label, fill=(0, 0, 0))
+            panels.append(im)
+    sheet = Image.new("RGB", (1024, 682))
+    for i, im in enumerate(panels):
+        sheet.paste(im, ((i % 2) * 512, (i // 2) * 341))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(path, quality=88, optimize=True)  # a JPEG keeps the repository small (150 KB, not 1.2 MB)
+    print(f"wrote {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "bench" / "brush")
     ap.add_argument("--no-timing", action="store_true")
     ap.add_argument("--no-pictures", action="store_true")
     ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--readme", type=Path, metavar="PNG", help="only make the README's picture, at PNG")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     os.environ.setdefault("PAINTERLY_MODEL_MIRROR", str(SHARED / "models"))
+    if args.readme:
+        readme_picture(args.readme)
+        return
     if args.child:
         print(json.dumps(timing_case(*json.loads(args.child))))
         return

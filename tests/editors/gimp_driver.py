@@ -172,6 +172,20 @@ def offset():
 
 
 @case
+def brush():
+    """The brush-size arguments on a 768×512 layer: 200 %, then the native brush (which ignores brush-size)."""
+    image = load(JOB["big_content"])
+    source = image.get_layers()[0]
+    r = {"large": call(STYLIZE, image, [source], style="candy", strength=1.0, brush_size=200)}
+    r["large_new"] = dump(image.get_layers()[0], "brush-200.raw")
+    r["native"] = call(STYLIZE, image, [source], style="candy", brush_size=200, native_brush=True)
+    r["native_new"] = dump(image.get_layers()[-2], "brush-native.raw")
+    r["stack"] = stack(image)
+    image.delete()
+    return r
+
+
+@case
 def selection():
     """A feathered elliptical selection, strength 0.8: only the selected part, soft edges."""
     image = load(JOB["content"])

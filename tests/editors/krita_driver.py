@@ -69,7 +69,7 @@ def run_case(app, case: dict, input_png: str, folder: Path) -> dict:
     import painterly_krita
 
     folder.mkdir(parents=True, exist_ok=True)
-    doc = app.openDocument(input_png)
+    doc = app.openDocument(case.get("input") or input_png)
     doc.setBatchmode(True)
     result: dict = {}
     try:
@@ -119,6 +119,7 @@ def run_case(app, case: dict, input_png: str, folder: Path) -> dict:
                 style=case.get("style", "candy"),
                 strength=case.get("strength", 1.0),
                 preserve_color=case.get("preserve_color", False),
+                brush_size=case.get("brush_size", 100),
             )
         except painterly_krita.PainterlyKritaError as exc:
             result["error"] = str(exc)
@@ -160,6 +161,9 @@ def run_host_case(doc, source, folder: Path, result: dict) -> dict:
         "fmt": img.fmt,
         "caption": preview.caption,
         "mask": img.mask is not None,
+        "image_side": img.image_side,
+        "pixel_scale": img.pixel_scale,
+        "layer_bounds": [source.bounds().width(), source.bounds().height()],
     }
     doc.setSelection(None)
     result["style_layers"] = [label for _, label in host.style_layers()]

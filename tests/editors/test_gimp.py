@@ -302,9 +302,12 @@ def session(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, painterly
     else:
         assert "unknown style" in style_ref.stderr, f"painterly CLI failed on a style image:\n{style_ref.stderr}"
 
+    big_png = work / "big.png"  # the photo's own 768×512: above 512, brush size 200 paints it reduced
+    Image.open(PHOTO).convert("RGB").save(big_png)
     job = {
         "out": str(out),
         "content": str(content_png),
+        "big_content": str(big_png),
         "size": list(SIZE),
         "offset": list(OFFSET),
         "ellipse": list(ELLIPSE),
@@ -388,6 +391,21 @@ def test_layer_at_offset(session: Session):
     new = session.raw(r["new"], np.uint8, SIZE)
     assert np.array_equal(session.raw(r["source"], np.uint8, SIZE)[..., :3], session.content)
     assert_parity(new[..., :3], session.cli, "offset layer vs CLI")
+
+
+def test_brush_size_arguments(session: Session, stylizer):
+    r = session.case("brush")
+    assert r["large"]["status"] == "success" and r["native"]["status"] == "success", r
+    assert len(r["stack"]) == 3
+    big = np.asarray(Image.open(PHOTO).convert("RGB"))
+    default = stylizer.stylize(big, style="candy")
+    for key, brush in (("large_new", 200), ("native_new", "native")):
+        new = session.raw(r[key], np.uint8, big.shape[1::-1])
+        save_for_review(f"gimp-brush-{brush}.png", new)
+        want = stylizer.stylize(big, style="candy", brush_size=brush)
+        assert_parity(new[..., :3], want, f"brush size {brush} vs engine")
+        if brush == 200:  # (a 768-pixel layer is painted at its own size at 100 %: native is the default)
+            assert psnr(new[..., :3], default) < 25, "brush size 200 looks like the default"
 
 
 def test_selection_soft_edges(session: Session, stylizer):

@@ -52,6 +52,7 @@ CASES = [
     {"name": "f32", "depth": "F32"},
     {"name": "selection", "selection": list(SELECTION), "feather": FEATHER, "strength": 0.8},
     {"name": "offset", "offset_layer": list(OFFSET_LAYER), "style": "mosaic", "strength": 0.6, "preserve_color": True},
+    {"name": "brush", "style": "mosaic", "brush_size": 200, "big": True},  # the photo's own 768×512
     {"name": "host", "host": True, "selection": [64, 48, 128, 96], "feather": 8},
     {"name": "group", "make": "group"},
     {"name": "vector", "make": "vector"},
@@ -175,7 +176,10 @@ def runner(krita, picture, tmp_path_factory) -> tuple[dict, Path, Path]:
     home, out = base / "home", base / "out"
     pykrita = install_plugin(home)
     config = base / "config.json"
-    config.write_text(json.dumps({"input": str(picture), "out": str(out), "cases": CASES}))
+    big = base / "big.png"  # above 512 pixels, so that brush size 200 paints it reduced
+    Image.open(PHOTO).convert("RGB").save(big)
+    cases = [dict(c, input=str(big)) if c.get("big") else c for c in CASES]
+    config.write_text(json.dumps({"input": str(picture), "out": str(out), "cases": cases}))
     env = krita_env(home, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.pathsep.join([str(pykrita), str(HERE)]))
     log = base / "krita.log"
     rc = run_krita(["kritarunner", "-s", "krita_driver", "-f", "run", str(config)], env, RUNNER_TIMEOUT, log)
@@ -310,6 +314,17 @@ def test_offset_layer_keeps_bounds_and_alpha(runner, stylizer):
     assert_close(new[visible], want[visible], "offset layer vs engine")
 
 
+def test_brush_size_reaches_the_engine(runner, stylizer):
+    result, folder = case(runner, "brush")
+    assert result["new"]["name"] == "Mosaic 100%"
+    src = layer(folder, "source_before", result["source"])
+    new = layer(folder, "new", result["new"])
+    want = stylizer.stylize(np.ascontiguousarray(src), style="mosaic", brush_size=200)
+    assert_close(new, want, "brush size 200 vs engine")
+    default = stylizer.stylize(np.ascontiguousarray(src), style="mosaic")
+    assert np.abs(new[..., :3].astype(int) - default[..., :3]).mean() > 5, "brush size 200 looks like the default"
+
+
 def test_preview_and_style_from_layer(runner, stylizer):
     result, folder = case(runner, "host")
     # the preview: the selection's bounds (~140×108 once feathered) read at every other pixel and row,
@@ -318,6 +333,9 @@ def test_preview_and_style_from_layer(runner, stylizer):
     pw, ph = result["preview"]["size"]
     assert max(pw, ph) == 64 and abs(pw / ph - w / h) < 0.05 and result["preview"]["fmt"] == "rgba8"
     assert result["preview"]["mask"] and "Selection" in result["preview"]["caption"]
+    # the preview says what it is a reduced copy of, so the brush size paints it as the result
+    assert result["preview"]["image_side"] == max(result["preview"]["layer_bounds"])
+    assert result["preview"]["pixel_scale"] == pytest.approx(max(w, h) / max(pw, ph), rel=0.02)
     src = layer(folder, "source_before", result["source"])
     preview = np.frombuffer((folder / "preview.raw").read_bytes(), np.uint8).reshape(ph, pw, 4)
 

@@ -13,6 +13,7 @@ real full-resolution detail at 100 % zoom, which an enlarged small photo would n
   Target: ≥ 1.25×.
 * **Time and memory** at 16 MP (the collage enlarged to 4896×3264), in subprocesses so that each
   peak is its own: the default against "native" (0.1's work), medians of repeats, in one run.
+* **Approaches** to the full-resolution detail, side by side (`approaches`), with 100 % crops.
 * **Pictures:** whole pictures and 100 % crops at 50, 100, 200 % and native, for both styles, as PNG.
 
     python bench/brush.py --readme docs/images/brush-size.jpg
@@ -90,6 +91,78 @@ def look(st, photo: np.ndarray) -> list[dict]:
                 f"  sharpness {row['sharpness_vs_bicubic']:.2f}× bicubic",
                 flush=True,
             )
+    return rows
+
+
+def guided_upsampling(guide_small, result_small, guide):
+    """The fast guided filter's local linear model of the whole result on the lightness (He et al.
+    2015), fitted at the small size and applied at full size. Tensors [h, w, C]; returns an array."""
+    import torch.nn.functional as F
+    from painterly.detail import box_mean
+
+    g, p = guide_small.permute(2, 0, 1)[None], result_small.permute(2, 0, 1)[None]
+    mean_g, mean_p = box_mean(g, 2), box_mean(p, 2)
+    a = (box_mean(g * p, 2) - mean_g * mean_p) / (box_mean(g * g, 2) - mean_g * mean_g + 1e-3)
+    b = mean_p - a * mean_g
+    a, b = (F.interpolate(box_mean(t, 2), size=guide.shape[:2], mode="bilinear") for t in (a, b))
+    return (a * guide.permute(2, 0, 1)[None] + b)[0].permute(1, 2, 0).clamp(0, 1).numpy()
+
+
+def approaches(st, photo: np.ndarray, out: Path) -> list[dict]:
+    """Ways to bring a 1024-px result back to the photo's size, measured side by side (and saved as
+    100 % crops): plain bicubic; guided-filter upsampling of the whole result (He et al.); the
+    network's own band from a full-size pass; the photo's lost band; that band times the guided
+    gain; and Painterly's (`painterly.detail.restore`: the gain-weighted band on a back-projected
+    result)."""
+    import torch
+    from painterly import pixels as px
+    from painterly.detail import guided_gain, luminance, restore
+    from PIL import Image
+
+    from bench.quality import gradient_energy, gram_distance, seen_at
+
+    big = as_float(photo)
+    size = photo.shape[:2]
+    small_size = (round(size[0] * 1024 / max(size)), round(size[1] * 1024 / max(size)))
+    small = px.resize(big, small_size)
+    rows = []
+    crops = []
+    for style in STYLES:
+        result = as_float(st.stylize(as_uint8(small), style=style, brush_size="native"))
+        native = as_float(st.stylize(photo, style=style, brush_size="native"))
+        enlarged = px.resize(result, size)
+        g_big = luminance(torch.from_numpy(big))
+        g_small = luminance(torch.from_numpy(small))
+        lost = (g_big - luminance(torch.from_numpy(px.resize(small, size)))).numpy()
+        gain = guided_gain(g_small, torch.from_numpy(result))
+        gain_big = px.resize(np.ascontiguousarray(gain.numpy()), size, "bilinear")
+        network_band = native - px.resize(px.resize(native, small_size), size)
+
+        ways = {
+            "bicubic": enlarged,
+            "guided upsampling": guided_upsampling(g_small, torch.from_numpy(result), g_big),
+            "+ network band (full-size pass)": np.clip(enlarged + network_band, 0, 1),
+            "+ photo band": np.clip(enlarged + lost, 0, 1),
+            "+ photo band x gain": np.clip(enlarged + gain_big * lost, 0, 1),
+            "painterly (back-projected)": restore(big, small, result),
+        }
+        base = gradient_energy(enlarged)
+        refs = {1024: result, 512: as_float(st.stylize(as_uint8(seen_at(big, 512)), style=style))}
+        for name, picture in ways.items():
+            row = {"style": style, "approach": name, "sharpness_vs_bicubic": gradient_energy(picture) / base}
+            for side, ref in refs.items():
+                row[f"gram_{side}"] = gram_distance(seen_at(picture, side), ref)
+            rows.append(row)
+            print(
+                f"{style:13} {name:32} Gram at 1024 {row['gram_1024']:.3f}  at 512 {row['gram_512']:.3f}  "
+                f"sharpness {row['sharpness_vs_bicubic']:.2f}× bicubic",
+                flush=True,
+            )
+            crops.append(as_uint8(picture[1100:1484, 1700:2084]))
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(ways)
+    sheet = np.concatenate([np.concatenate(crops[i * n : (i + 1) * n], 1) for i in range(len(STYLES))], 0)
+    Image.fromarray(sheet).save(out / "approaches-crops-100pct.png")
     return rows
 
 
@@ -205,7 +278,7 @@ def main() -> None:
 
     st = Stylizer(device="cpu")
     photo = kodak_collage()
-    report = {"look": look(st, photo)}
+    report = {"look": look(st, photo), "approaches": approaches(st, photo, args.out)}
     if not args.no_pictures:
         pictures(st, photo, args.out)
     if not args.no_timing:

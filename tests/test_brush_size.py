@@ -30,8 +30,8 @@ def test_the_scale_comes_from_the_whole_picture() -> None:
     assert network_scale(4096, 4096) == 0.25
     assert network_scale(4096, 4096, 200) == 0.125
     assert network_scale(4096, 4096, 50) == 0.5
-    assert network_scale(512, 512) == 1.0  # a small picture is painted at its own size, never enlarged
-    assert network_scale(512, 512, 50) == 1.0
+    assert network_scale(512, 512) == 2.0  # a small picture is painted enlarged, then reduced
+    assert network_scale(512, 512, 400) == 0.5
     assert network_scale(4096, 4096, "native") == 1.0
     # a selection's part of a layer is painted like the whole layer
     assert network_scale(600, 300, image_side=4096) == 0.25

@@ -101,8 +101,9 @@ class StylizeOptions:
                 f"'style_size' must be a whole number from {MIN_STYLE_SIZE} to {MAX_STYLE_SIZE}, "
                 f"not {_brief(self.style_size)}"
             )
-        if self.brush_size != NATIVE and (
-            not _whole(self.brush_size) or not MIN_BRUSH_SIZE <= self.brush_size <= MAX_BRUSH_SIZE
+        brush = self.brush_size
+        if brush != NATIVE and not (
+            isinstance(brush, int) and _whole(brush) and MIN_BRUSH_SIZE <= brush <= MAX_BRUSH_SIZE
         ):
             out.append(
                 f"'brush_size' must be a whole percentage from {MIN_BRUSH_SIZE} to {MAX_BRUSH_SIZE} "

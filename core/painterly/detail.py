@@ -43,7 +43,7 @@ def luminance(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb * weights).sum(dim=-1, keepdim=True)
 
 
-def _box(x: torch.Tensor, radius: int) -> torch.Tensor:
+def box_mean(x: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean over a (2r+1)² window, edges replicated; x: [1, C, H, W]."""
     r = radius
     return F.avg_pool2d(F.pad(x, (r, r, r, r), mode="replicate"), 2 * r + 1, stride=1)
@@ -54,10 +54,10 @@ def guided_gain(guide: torch.Tensor, result: torch.Tensor) -> torch.Tensor:
     g = guide.permute(2, 0, 1)[None]
     p = result.permute(2, 0, 1)[None]
     r = min(GAIN_RADIUS, max(0, min(g.shape[2], g.shape[3]) - 1))  # replicate padding needs r < side
-    mean_g, mean_p = _box(g, r), _box(p, r)
-    cov = _box(g * p, r) - mean_g * mean_p
-    var = _box(g * g, r) - mean_g * mean_g
-    gain = _box((cov / (var + GAIN_EPS)).clamp(*GAIN_RANGE), r)
+    mean_g, mean_p = box_mean(g, r), box_mean(p, r)
+    cov = box_mean(g * p, r) - mean_g * mean_p
+    var = box_mean(g * g, r) - mean_g * mean_g
+    gain = box_mean((cov / (var + GAIN_EPS)).clamp(*GAIN_RANGE), r)
     return gain[0].permute(1, 2, 0)
 
 

@@ -297,7 +297,9 @@ def _stylize_dialog(procedure, config, presets):
     dialog.get_content_area().pack_start(grid, False, False, 0)
     grid.show_all()
     dialog.get_spin_scale("strength", 100.0)  # a slider showing 0..100 (%), not a 0..1 spin button
+    dialog.get_spin_scale("brush-size", 1.0)
     dialog.fill(["strength", "brush-size", "native-brush", "preserve-color"])
+    dialog.set_sensitive("brush-size", True, config, "native-brush", True)  # greyed out while native is on
     refresh()
     try:
         return bool(dialog.run())

@@ -9,15 +9,18 @@ applied to the missing band only). Where the style follows the photo, the detail
 in the style's colours; where the style paints flat areas or its own strokes (gain near 0),
 no photo texture is pasted over them.
 
-Compared on a 3072×2048 photo collage with candy and a painting as the style (`bench/brush.py`):
+Compared on a 3072×2048 photo collage, mosaic / a painting as the style (`bench/brush.py`,
+`approaches`: Gram distance from the 1024-px result seen at 1024 and at 512 px, and the gradient
+energy against bicubic's; 100 % crops in `build/bench/brush/approaches-crops-100pct.png`):
 
-| approach | Gram distance seen at 1024 / 512 | sharpness vs bicubic |
-|---|---|---|
-| bicubic enlargement | 0.089 / 0.010, 0.054 / 0.020 | 1× (blurry) |
-| guided filter upsampling (the whole picture) | 0.28 / 0.14, 0.43 / 0.26 | 2.6×, 1.9×; strokes smoothed away |
-| + the network's band at full size | 0.056 / 0.019, 0.035 / 0.018 | 7.1×, 6.7×; see below |
-| + the photo's band | 0.063 / 0.012, 0.043 / 0.018 | 3.9×, 5.7×; photo texture over flat strokes |
-| + the photo's band × the guided gain (kept) | 0.065 / 0.008, 0.049 / 0.019 | 2.9×, 2.4× |
+| approach | Gram at 1024 | Gram at 512 | sharpness | at 100 % |
+|---|---|---|---|---|
+| bicubic enlargement | 0.155 / 0.075 | 0.064 / 0.016 | 1× | soft joints, ropes melted |
+| guided-filter upsampling of the result | 0.62 / 0.43 | 0.41 / 0.25 | 2.0× | the photo back, strokes gone |
+| + the network's band at full size | 0.17 / 0.047 | 0.11 / 0.018 | 7.2× | cells in cells; 0.1's cost |
+| + the photo's band | 0.139 / 0.057 | 0.069 / 0.018 | 2.4× / 6.1× | crisp, photo texture on flat strokes |
+| + the photo's band × guided gain | 0.139 / 0.067 | 0.067 / 0.017 | 2.0× / 2.5× | crisp where the style follows |
+| the same on a back-projected result (kept) | 0.046 / 0.013 | 0.065 / 0.024 | 2.7× / 2.9× | crisp joints and ropes |
 
 Everything is computed a band of rows at a time from the small working-size arrays and the
 photo, so the full-size memory is the output alone, and any band equals the whole-picture
@@ -109,9 +112,9 @@ def consistent(small: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -
     """The working-size result, corrected so that its enlargement, reduced again, is the result.
 
     Enlarging and reducing again is a blur: the mosaic's dark joints came back soft, and the
-    picture seen at 1024 px measured 0.137 from the 1024-px result (Gram) instead of 0.054 with
+    picture seen at 1024 px measured 0.139 from the 1024-px result (Gram) instead of 0.046 with
     this one step of back-projection (Irani & Peleg 1991), `s + (s − reduce(enlarge(s)))`, and it
-    is sharper at 100 % too (2.4× → 2.6× bicubic's gradient energy). The round trip is linear and
+    is sharper at 100 % too (2.0× → 2.7× bicubic's gradient energy). The round trip is linear and
     separable, so it is computed at the small size: `rows @ s @ columnsᵀ` for each channel."""
     trip = torch.einsum("ij,jkc,lk->ilc", rows, small, columns)
     return small * 2 - trip

@@ -51,6 +51,14 @@ def test_bad_brush_sizes_are_refused(stylizer, bad) -> None:
     assert StylizeOptions(brush_size=bad).problems()
 
 
+@pytest.mark.parametrize("geometry", [{"image_side": 1}, {"pixel_scale": 1024.0, "brush_size": "native"}])
+def test_a_scale_that_would_exhaust_memory_is_refused(stylizer, geometry) -> None:
+    """Hostile or mistaken geometry (a layer side of 1 pixel, a 1:1024 preview) asks for a picture of
+    about a million pixels a side: refused at once, before any pixel is touched."""
+    with pytest.raises(PainterlyError, match="over the limit"):
+        stylizer.stylize(np.zeros((1000, 1000, 3), np.uint8), **geometry)
+
+
 def test_options_carry_the_brush_over_the_wire() -> None:
     opts = StylizeOptions.single("candy", brush_size=250, image_side=5000, pixel_scale=4.0)
     assert StylizeOptions.from_header(opts.to_header()) == opts

@@ -152,6 +152,13 @@ BAD_FIELDS = [
     ({"max_side": "big"}, "max_side"),
     ({"max_side": True}, "max_side"),
     ({"preserve_color": "yes"}, "preserve_color"),
+    ({"brush_size": "huge"}, "brush_size"),
+    ({"brush_size": 10**9}, "brush_size"),
+    ({"brush_size": [100]}, "brush_size"),
+    ({"image_side": -5}, "image_side"),
+    ({"image_side": "all"}, "image_side"),
+    ({"pixel_scale": 1e300}, "pixel_scale"),
+    ({"pixel_scale": None}, "pixel_scale"),
     ({"mask_bytes": 1.5}, "mask_bytes"),
     ({"style": {"name": "candy"}}, "style"),
     ({"style": "candy\x00.png"}, "style"),
@@ -159,6 +166,15 @@ BAD_FIELDS = [
     ({"format": {"rgba8": 1}}, "format"),
     ({"format": 4}, "format"),
 ]
+
+
+def test_geometry_that_would_exhaust_memory_is_an_error_and_the_worker_serves_on(raw):
+    header = stylize_header(7, 4, 4)
+    header.update({"image_side": 1, "pixel_scale": 1000.0})  # well-formed, but 4 pixels as 4 million
+    raw.msg(header, image(4, 4))
+    err = error_for(raw)
+    assert (err["id"], err["code"]) == (7, p.E_BAD_IMAGE) and "over the limit" in err["message"], err
+    still_serving(raw)
 
 
 def test_stylize_fields_of_the_wrong_type(raw):

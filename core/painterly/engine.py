@@ -265,6 +265,13 @@ class Stylizer:
         scale = brush.network_scale(
             max(pixels.shape[:2]), max(y1 - y0, x1 - x0), brush_size, image_side, pixel_scale, max_side
         )
+        work_h, work_w = brush.working_size(y1 - y0, x1 - x0, scale)
+        if work_h * work_w > px.max_pixels():  # a lying image_side or pixel_scale must not exhaust memory
+            raise BadImageError(
+                f"at this brush size the network would paint {work_w}×{work_h} pixels, over the limit of "
+                f"{px.max_pixels() / 1e6:.0f} megapixels: choose a larger brush size or check image_side and "
+                "pixel_scale"
+            )
         if resolved[0][0] == "network":
             name = str(resolved[0][1])
             stylized = self._run(

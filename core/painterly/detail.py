@@ -29,6 +29,8 @@ computation exactly (each output pixel depends only on fixed taps of the small a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -38,6 +40,10 @@ GAIN_RADIUS = 2  # working-size pixels each way of the local fit
 GAIN_EPS = 1e-3  # regularises the fit where the photo is flat (lightness std below about 0.03)
 GAIN_RANGE = (0.0, 2.0)  # negative or huge gains only amplify noise into halos
 CUBIC = -0.5  # Catmull-Rom: sharp, with less ringing than torch's -0.75
+#: Rows per band. Each band's temporaries are rows × width × 7 floats: at 128 rows of a 16 MP
+#: picture (17 MB each) the step took 42 s, at 16 rows 1.2 s (glibc maps and unmaps blocks that
+#: large afresh, and every page faults; PERF-NOTES.md).
+BAND_ROWS = 16
 
 
 def luminance(rgb: torch.Tensor) -> torch.Tensor:
@@ -96,16 +102,19 @@ class CubicAxis:
         return reduced[0, 0]
 
 
-def _along(x: torch.Tensor, axis: CubicAxis, start: int, stop: int, dim: int) -> torch.Tensor:
-    """Outputs start..stop of resampling `x` along `dim` (0: rows, 1: columns) of [h, w, C]."""
+def _along(
+    x: torch.Tensor, axis: CubicAxis, start: int, stop: int, dim: int, out: torch.Tensor, tap: torch.Tensor
+) -> None:
+    """Outputs start..stop of resampling `x` along `dim` (0: rows, 1: columns) of [h, w, C], into
+    `out`; `tap` is scratch of the same shape. Nothing is allocated (see `BAND_ROWS`)."""
     index, weights = axis.rows(start, stop)
     shape = [1, 1, 1]
     shape[dim] = stop - start
-    out = torch.zeros(0)
-    for k in range(4):
-        tap = x.index_select(dim, index[:, k]) * weights[:, k].view(shape)
-        out = tap if k == 0 else out.add_(tap)
-    return out
+    torch.index_select(x, dim, index[:, 0], out=out)
+    out.mul_(weights[:, 0].view(shape))
+    for k in range(1, 4):
+        torch.index_select(x, dim, index[:, k], out=tap)
+        out.addcmul_(tap, weights[:, k].view(shape))
 
 
 def consistent(small: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -> torch.Tensor:
@@ -121,13 +130,19 @@ def consistent(small: torch.Tensor, rows: torch.Tensor, columns: torch.Tensor) -
 
 
 def restore(
-    photo: np.ndarray, photo_small: np.ndarray, result_small: np.ndarray, out: np.ndarray | None = None, rows: int = 128
+    photo: np.ndarray,
+    photo_small: np.ndarray,
+    result_small: np.ndarray,
+    out: np.ndarray | None = None,
+    rows: int = BAND_ROWS,
+    on_band: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """The working-size `result_small` at the size of `photo`, with the photo's detail.
 
     `photo`: HxWx3 float32 0..1; `photo_small`: the photo reduced to the working size (what the
     network was given); `result_small`: the network's result for it. Writes into `out`
-    (HxWx3 float32; allocated when None) a band of `rows` rows at a time and returns it."""
+    (HxWx3 float32; allocated when None) a band of `rows` rows at a time and returns it.
+    `on_band(fraction done)` is called after each band (progress; it may raise to cancel)."""
     height, width = photo.shape[:2]
     h, w = result_small.shape[:2]
     if out is None:
@@ -138,12 +153,24 @@ def restore(
         across, down = CubicAxis(w, width), CubicAxis(h, height)
         base = consistent(small, down.round_trip(), across.round_trip())
         stack = torch.cat([base, guided_gain(guide, small), guide], dim=2)  # [h, w, 7]
-        wide = torch.cat([_along(stack[y : y + 64], across, 0, width, 1) for y in range(0, h, 64)])  # [h, W, 7]
+        wide = torch.empty(h, width, 7)
+        scratch = torch.empty(max(rows, BAND_ROWS) * width * 7)  # one buffer serves both passes
+        for y in range(0, h, BAND_ROWS):
+            part = wide[y : y + BAND_ROWS]
+            _along(stack[y : y + BAND_ROWS], across, 0, width, 1, part, scratch[: part.numel()].view(part.shape))
         del stack
+        band_buf, lost_buf = torch.empty(rows, width, 7), torch.empty(rows, width, 1)
+        target = torch.from_numpy(out)
         for y0 in range(0, height, rows):
             y1 = min(height, y0 + rows)
-            band = _along(wide, down, y0, y1, 0)
+            band, lost = band_buf[: y1 - y0], lost_buf[: y1 - y0]
+            _along(wide, down, y0, y1, 0, band, scratch[: band.numel()].view(band.shape))
             base, gain, low = band[..., :3], band[..., 3:6], band[..., 6:]
-            lost = luminance(torch.from_numpy(photo[y0:y1])) - low  # the photo's band above the working size
-            out[y0:y1] = base.addcmul_(gain, lost).clamp_(0.0, 1.0).numpy()
+            rgb = torch.from_numpy(photo[y0:y1])
+            lost.copy_(rgb[..., :1]).mul_(LUMA[0])  # elementwise, so any band height gives the same bits
+            lost.add_(rgb[..., 1:2], alpha=LUMA[1]).add_(rgb[..., 2:], alpha=LUMA[2])
+            lost.sub_(low)  # the photo's band above the working size
+            target[y0:y1].copy_(base.addcmul_(gain, lost).clamp_(0.0, 1.0))
+            if on_band is not None:
+                on_band(y1 / height)
     return out

@@ -182,3 +182,21 @@ def test_the_command_line_takes_a_brush_size(tmp_path, painterly_home) -> None:
         r = run_cli("stylize", str(src), "-o", str(tmp_path / "bad.png"), "--brush-size", bad)
         assert r.returncode != 0 and why in r.stderr and "Traceback" not in r.stderr
         assert not (tmp_path / "bad.png").exists()
+
+
+def test_progress_and_cancel_reach_into_the_detail_step(stylizer, big_photo) -> None:
+    from painterly import CancelToken
+    from painterly.errors import CancelledError
+
+    token, seen = CancelToken(), []
+
+    def progress(fraction: float, stage: str) -> None:
+        seen.append((fraction, stage))
+        if stage == "full-resolution detail":
+            token.cancel()
+
+    with pytest.raises(CancelledError):
+        stylizer.stylize(big_photo, style="candy", on_progress=progress, cancel=token)
+    assert [s for _, s in seen].count("full-resolution detail") == 1  # stopped at the next band
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and 0.6 < fractions[-1] < 0.8

@@ -23,11 +23,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from painterly import pixels as px
+from painterly.detail import LUMA as LUMA_WEIGHTS
+from painterly_common.brush import working_size
 
 VGG_FOLDER = Path(__file__).resolve().parents[2] / "shared" / "assets" / "models" / "vgg19-conv1-3"
 BGR_MEAN = (103.939, 116.779, 123.68)  # Keras "caffe" preprocessing, BGR order, 0..255
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1")  # their ReLUs: relu1_1, relu2_1, relu3_1
-LUMA = np.array([0.2126, 0.7152, 0.0722], np.float32)
+LUMA = np.array(LUMA_WEIGHTS, np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -97,7 +100,4 @@ def gradient_energy(rgb: np.ndarray) -> float:
 def seen_at(rgb: np.ndarray, side: int) -> np.ndarray:
     """The picture as it looks at `side` pixels on its long side (antialiased)."""
     h, w = rgb.shape[:2]
-    s = side / max(h, w)
-    size = (max(1, round(h * s)), max(1, round(w * s)))
-    t = torch.from_numpy(np.ascontiguousarray(rgb, np.float32)).permute(2, 0, 1)[None]
-    return F.interpolate(t, size=size, mode="bicubic", antialias=True)[0].permute(1, 2, 0).clamp(0, 1).numpy()
+    return px.resize(np.asarray(rgb, np.float32), working_size(h, w, side / max(h, w)))

@@ -265,7 +265,7 @@ class Stylizer:
         scale = brush.network_scale(
             max(pixels.shape[:2]), max(y1 - y0, x1 - x0), brush_size, image_side, pixel_scale, max_side
         )
-        work_h, work_w = brush.working_size(y1 - y0, x1 - x0, scale)
+        work_size = work_h, work_w = brush.working_size(y1 - y0, x1 - x0, scale)
         if work_h * work_w > px.max_pixels():  # a lying image_side or pixel_scale must not exhaust memory
             raise BadImageError(
                 f"at this brush size the network would paint {work_w}×{work_h} pixels, over the limit of "
@@ -277,7 +277,7 @@ class Stylizer:
             stylized = self._run(
                 lambda device: self.network(name, device),
                 source,
-                scale,
+                work_size,
                 tile,
                 report,
                 cancel,
@@ -296,7 +296,7 @@ class Stylizer:
                 return net
 
             with self._run_lock:  # the transformer holds the style in its norms
-                stylized = self._run(styled, source, scale, tile, report, cancel)
+                stylized = self._run(styled, source, work_size, tile, report, cancel)
             effect = 1.0  # the strength is already in the vector
         weight = effect if coverage is None else coverage[y0:y1, x0:x1] * effect
         _blend_into(content, stylized, weight, preserve_color)  # image.rgb is ours: no copy
@@ -313,20 +313,19 @@ class Stylizer:
         self,
         network_on: Callable[[torch.device], StagedNet],
         rgb: np.ndarray,
-        scale: float,
+        size: tuple[int, int],
         tile: int | None,
         report: Progress,
         cancel: threading.Event | None,
         precise: bool = False,
     ) -> np.ndarray:
-        """The stylized HxWx3 0..1 image, as HxWx3 0..1, with the network run at `scale` of its
-        size (`painterly_common.brush`): a reduced picture comes back with its full-resolution detail
+        """The stylized HxWx3 0..1 image, as HxWx3 0..1, with the network run at `size` (the
+        working size, `painterly_common.brush`): a reduced picture comes back with its full-resolution detail
         (`detail.py`), an enlarged one is reduced again. `network_on(device)` gives the network
         ready to run on that device; `precise` keeps the last convolution in float32 (8-bit
         output does not need it: bf16 there costs at most one level in 255, and the float32
         layer took a quarter of the time)."""
         h, w = rgb.shape[:2]
-        size = brush.working_size(h, w, scale)
         if size == (h, w):
             out = self._network_pass(network_on, rgb, tile, report, cancel, precise)
         elif size[0] > h or size[1] > w:  # enlarged: painted bigger, then reduced (antialiased)

@@ -349,9 +349,7 @@ class StylePanel(QtWidgets.QWidget):
         img = preview.image
         opts = img.request(self.options())
         caption = preview.caption
-        side = max(img.width, img.height)
-        scale = brush.network_scale(side, side, opts.brush_size, opts.image_side, opts.pixel_scale)
-        if scale * side > PREVIEW_WORK_SIDE * 1.05:  # the truth would take as long as Apply: larger strokes, said so
+        if self._network_side(img) > PREVIEW_WORK_SIDE * 1.05:  # the truth takes as long as Apply: larger strokes
             opts = replace(opts, max_side=PREVIEW_WORK_SIDE)
             caption += (", " if caption else "") + "with larger strokes than the result (too big to preview)"
 
@@ -366,13 +364,16 @@ class StylePanel(QtWidgets.QWidget):
             Job("preview", run, lambda r: self._on_preview(r, caption), self._on_preview_error, payload=preview)
         )
 
-    def _working_side(self, image: ImageData) -> int:
-        """The long side, in pixels, at which the network paints what `image` shows (a reduced copy):
-        never more than the layer's own pixels there."""
+    def _network_side(self, image: ImageData) -> float:
+        """The long side, in pixels, at which the network paints what `image` shows."""
         side = max(image.width, image.height)
         opts = image.request(self.options())
-        scale = brush.network_scale(side, side, opts.brush_size, opts.image_side, opts.pixel_scale)
-        return int(min(scale, opts.pixel_scale) * side)
+        return brush.network_scale(side, side, opts.brush_size, opts.image_side, opts.pixel_scale) * side
+
+    def _working_side(self, image: ImageData) -> int:
+        """The side to read the layer at for `image` (a reduced copy): the network's side, but never
+        more than the layer's own pixels there."""
+        return int(min(self._network_side(image), image.pixel_scale * max(image.width, image.height)))
 
     def shutdown(self) -> None:
         """Cancel whatever runs (the dialog or docker is going away)."""

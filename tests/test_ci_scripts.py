@@ -1,6 +1,6 @@
 """The CI scripts' own logic, run for real in isolation (the scripts themselves install editors as root).
 
-`.ci/setup-gimp.sh` takes the Debian archive for debootstrap from this machine's apt sources
+`.ci/debian-root.sh` (the GIMP 3.0 and the sid roots) takes the Debian archive for debootstrap from this machine's apt sources
 (`debian_mirror`): here that function runs in bash, sourced from the script, against fake
 `etc/apt` trees in a temporary folder. Host names below are reserved ones (`.invalid`).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SETUP_GIMP = ROOT / ".ci" / "setup-gimp.sh"
+SETUP_GIMP = ROOT / ".ci" / "debian-root.sh"
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 

@@ -34,6 +34,7 @@ def run(args: list[str]) -> None:
         summary["painterly_plugin"] = painterly_plugin.__file__
         summary["python"] = sys.version
         app = Krita.instance()
+        summary["krita_version"] = app.version()
         app.setBatchmode(True)
         for case in config["cases"]:
             started = time.monotonic()

@@ -1,10 +1,10 @@
 """The GIMP 3 plug-in inside real GIMP 3, headless, with the real worker subprocess.
 
-Debian 13 runs the native gimp-console-3.0. On Debian 12 GIMP 3 lives in a Debian 13 chroot
-(`.ci/setup-gimp.sh` makes build/gimp-root); each GIMP start runs in a private mount namespace
-with, bind-mounted at the same paths, what the run needs: the checkout, this session's temp
+Every test runs against GIMP 3.0 and GIMP 3.2 (`systems.py` says where each lives: 3.0 native
+on Debian 13 or in a Debian 13 chroot, 3.2 in the Debian sid chroot). A start in a chroot runs
+in a private mount namespace with, bind-mounted at the same paths, what the run needs: the checkout, this session's temp
 folder (HOME, inputs, outputs, PAINTERLY_HOME), the venv and the Python it was made from, and
-the model mirror. GIMP's Python (3.13) runs the plug-in; the plug-in starts the worker with the
+the model mirror. GIMP's Python (3.13, 3.14 in sid) runs the plug-in; the plug-in starts the worker with the
 venv's Python (PAINTERLY_PYTHON), inside the chroot too.
 
 All cases run in ONE GIMP start (tests/editors/gimp_driver.py); each test checks one case's
@@ -15,12 +15,9 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import sysconfig
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,13 +27,12 @@ import pytest
 from PIL import Image
 
 from ..conftest import CONTENT, MODELS, STYLES, psnr, run_cli, save_for_review
+from .systems import REQUIRE, Editor, gimp_editors, run_in
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN_SRC = ROOT / "plugin" / "gimp" / "painterly"
 PACKAGE_SRC = ROOT / "plugin" / "painterly_plugin"
 DRIVER = Path(__file__).resolve().parent / "gimp_driver.py"
-GIMP_ROOT = Path(os.environ.get("PAINTERLY_GIMP_ROOT", ROOT / "build" / "gimp-root"))
-REQUIRE = os.environ.get("PAINTERLY_REQUIRE_EDITORS") == "1"
 GIMP_TIMEOUT = 300  # one start runs every case: ~10 s GIMP, ~3 s per worker start, ~1 s per stylize
 
 PHOTO = CONTENT / "kodim08.png"
@@ -53,117 +49,10 @@ MIN_PSNR = 40.0
 # ---------------------------------------------------------------- where GIMP is
 
 
-@dataclass
-class GimpSetup:
-    root: Path | None  # None: native GIMP 3 on this machine
-
-
-def find_gimp() -> tuple[GimpSetup | None, str]:
-    native = shutil.which("gimp-console-3.0")
-    if native:
-        return GimpSetup(None), ""
-    if not sys.platform.startswith("linux"):
-        return None, "GIMP 3 (gimp-console-3.0) is not installed"
-    if not (GIMP_ROOT / ".painterly-gimp-ready").exists() or not (GIMP_ROOT / "usr/bin/gimp-console-3.0").exists():
-        return None, f"no GIMP 3: run .ci/setup-gimp.sh (Debian 12: makes the Debian 13 chroot {GIMP_ROOT})"
-    if os.geteuid() != 0:
-        return None, "the GIMP 3 chroot needs root (mount, chroot)"
-    return GimpSetup(GIMP_ROOT), ""
-
-
-@pytest.fixture(scope="module")
-def gimp() -> GimpSetup:
-    found, why = find_gimp()
-    if found is None:
-        if REQUIRE:
-            pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
-        pytest.skip(why)
-    return found
-
-
-# ---------------------------------------------------------------- the chroot's view
-
-
-_SYSTEM_DIRS = {"/", "/usr", "/usr/local", "/bin", "/lib", "/opt", "/etc", "/var", "/home", "/root", "/tmp"}
-
-
-def _outermost(paths: list[Path]) -> list[Path]:
-    """Drop every path inside another one of the list (one bind mount covers it)."""
-    paths = sorted({p.resolve() for p in paths}, key=lambda p: len(p.parts))
-    keep: list[Path] = []
-    for p in paths:
-        if not any(p == k or k in p.parents for k in keep):
-            keep.append(p)
-    return keep
-
-
-def worker_python(root: Path, tmp: Path) -> tuple[str, list[Path], list[Path]]:
-    """(PAINTERLY_PYTHON, directories to bind, single files to bind) for running the venv in `root`.
-
-    A venv made from a Python of its own prefix (pyenv, a self-built one) works as it is once that
-    prefix is bound in. One made from the distribution's /usr/bin/python3 cannot: its symlinks
-    lead to the chroot's /usr/bin/python3, a different Python. Then the host's interpreter file
-    and standard library are bound at their own paths (absent in the chroot, checked) and a small
-    venv shim in `tmp` points at them and at the venv's site-packages.
-    """
-    base = Path(sys.base_prefix).resolve()
-    if str(base) not in _SYSTEM_DIRS:
-        return sys.executable, [Path(sys.prefix), base, Path(sys.executable).resolve().parent], []
-    real = Path(sys.executable).resolve()
-    stdlib = Path(sysconfig.get_paths()["stdlib"]).resolve()
-    for p in (real, stdlib):
-        if (root / p.relative_to("/")).exists():
-            pytest.fail(f"cannot run this venv in the chroot: {p} exists there already (another Python)")
-    shim = tmp / "worker-venv"
-    (shim / "bin").mkdir(parents=True, exist_ok=True)
-    site = Path(sysconfig.get_paths()["purelib"])
-    shim_site = shim / site.relative_to(sys.prefix)
-    shim_site.parent.mkdir(parents=True, exist_ok=True)
-    for link, target in ((shim / "bin" / "python", real), (shim_site, site)):
-        if not link.is_symlink():
-            link.symlink_to(target)
-    (shim / "pyvenv.cfg").write_text(
-        f"home = {real.parent}\ninclude-system-site-packages = false\n"
-        f"version = {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}\n"
-    )
-    return str(shim / "bin" / "python"), [Path(sys.prefix), stdlib], [real]
-
-
-def mount_script(root: Path, dirs: list[Path], files: list[Path], command: list[str]) -> str:
-    """Bash: mount what the run needs into `root`, run `command` chrooted, unmount all (trap)."""
-    q = shlex.quote
-    lines = [
-        "set -u",
-        "MOUNTED=(); CREATED=()",
-        'cleanup() { local i; for ((i=${#MOUNTED[@]}-1; i>=0; i--)); do umount "${MOUNTED[i]}" 2>/dev/null'
-        ' || umount -l "${MOUNTED[i]}"; done; for ((i=${#CREATED[@]}-1; i>=0; i--)); do'
-        ' rm -d "${CREATED[i]}" 2>/dev/null; done; }',
-        "trap cleanup EXIT",
-        "trap 'exit 143' TERM INT",
-        # mkdir -p, remembering which levels we made, so cleanup can remove exactly those
-        'mkpoint() { local d=$1 made=(); while [ ! -e "$d" ]; do made=("$d" "${made[@]}"); d=$(dirname "$d"); done;'
-        ' for d in "${made[@]}"; do if [ "$d" = "$1" ] && [ "$2" = file ]; then : >"$d"; else mkdir "$d"; fi;'
-        ' CREATED+=("$d"); done; }',
-        'bind() { mkpoint "$2" "$3" && mount --bind "$1" "$2" && MOUNTED+=("$2") || exit 90; }',
-        f"mount -t proc proc {q(str(root / 'proc'))} && MOUNTED+=({q(str(root / 'proc'))}) || exit 90",
-        f"mount -t sysfs sysfs {q(str(root / 'sys'))} && MOUNTED+=({q(str(root / 'sys'))}) || exit 90",
-        f"bind /dev {q(str(root / 'dev'))} dir",
-    ]
-    for d in _outermost(dirs):
-        lines.append(f"bind {q(str(d))} {q(str(root / d.relative_to('/')))} dir")
-    for f in files:
-        lines.append(f"bind {q(str(f))} {q(str(root / f.relative_to('/')))} file")
-    lines.append(f"chroot {q(str(root))} {' '.join(q(c) for c in command)}")
-    lines.append("exit $?")
-    return "\n".join(lines) + "\n"
-
-
-def leftover_mounts(root: Path) -> list[str]:
-    """Mount points under `root` visible here (a run in its own namespace leaves none)."""
-    prefix = str(root.resolve()) + "/"
-    with open("/proc/self/mountinfo", encoding="utf-8") as f:
-        points = [line.split()[4] for line in f]
-    return [p for p in points if p.startswith(prefix)]
+@pytest.fixture(scope="module", params=gimp_editors(), ids=lambda e: e.label)
+def gimp(request: pytest.FixtureRequest) -> Editor:
+    """GIMP 3.0 (the oldest supported) and GIMP 3.2 (today's): every test runs against both."""
+    return request.param.require()
 
 
 def batch_code() -> str:
@@ -172,19 +61,17 @@ def batch_code() -> str:
 
 
 def run_gimp(
-    gimp: GimpSetup, tmp: Path, env: dict[str, str], binds: list[Path], command: list[str] | None = None
+    gimp: Editor, tmp: Path, env: dict[str, str], binds: list[Path], command: list[str] | None = None
 ) -> subprocess.CompletedProcess:
-    """Run `command` (default: headless GIMP running the driver) in GIMP's system, under `timeout`.
-
-    In the chroot: in a private mount namespace with the binds, unmounted however it ends.
-    """
+    """Run `command` (default: headless GIMP running the driver) in GIMP's system, under `timeout`;
+    the worker runs on this venv's Python (PAINTERLY_PYTHON)."""
     if command is None:
         command = [
             "timeout",
             "-k",
             "10",
             str(GIMP_TIMEOUT),
-            "gimp-console-3.0",
+            gimp.programs[0],
             "-i",
             "-d",
             "--batch-interpreter=python-fu-eval",
@@ -192,40 +79,8 @@ def run_gimp(
             batch_code(),
             "--quit",
         ]
-    full = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **env}
-    if gimp.root is None:
-        args, popen_env = command, {**full, "PAINTERLY_PYTHON": sys.executable}
-    else:
-        python, dirs, files = worker_python(gimp.root, tmp)
-        full["PAINTERLY_PYTHON"] = python
-        inner = ["env", "-i", *[f"{k}={v}" for k, v in full.items()], *command]
-        script = tmp / f"run-{int(time.monotonic() * 1000)}.sh"
-        script.write_text(mount_script(gimp.root, [*dirs, *binds], files, inner))
-        # A private mount namespace: the mounts exist only for this run and vanish with it, even
-        # if it is killed; the script's trap unmounts them explicitly as well.
-        ns = ["unshare", "--mount", "--propagation", "private"] if shutil.which("unshare") else []
-        args, popen_env = [*ns, "bash", str(script)], None
-    proc = subprocess.Popen(
-        args, env=popen_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
-    )
-    try:
-        out, err = proc.communicate(timeout=GIMP_TIMEOUT + 30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-        err += f"\n[test] GIMP run killed after {GIMP_TIMEOUT + 30} s"
-    finally:
-        if gimp.root is not None:
-            left = leftover_mounts(gimp.root)
-            for point in reversed(left):  # only without a namespace, and only if the trap could not run
-                subprocess.run(["umount", "-l", point], check=False)
-    if gimp.root is not None:
-        assert not leftover_mounts(gimp.root), f"mounts left under {gimp.root}"
-    return subprocess.CompletedProcess(args, proc.returncode, out, err)
+    full = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PAINTERLY_PYTHON": sys.executable, **env}
+    return run_in(gimp.system, command, full, binds=binds, tmp=tmp, timeout=GIMP_TIMEOUT + 30)
 
 
 # ---------------------------------------------------------------- one GIMP start for all cases
@@ -252,14 +107,14 @@ class Session:
         return np.fromfile(self.out / name, dtype=dtype).reshape(h, w, channels)
 
 
-def install_plugin(home: Path) -> Path:
+def install_plugin(home: Path, series: str) -> Path:
     """Install as the installer does: painterly.py, and a copy of painterly_plugin in lib/ beside it.
 
     The whole package goes: the client puts the folder holding its painterly_plugin first on
     the worker's PYTHONPATH, so the worker runs from this copy (matching protocol versions). In
     lib/, not next to painterly.py, which would shadow the engine package `painterly` there.
     """
-    dest = home / ".config" / "GIMP" / "3.0" / "plug-ins" / "painterly"
+    dest = home / ".config" / "GIMP" / series / "plug-ins" / "painterly"  # GIMP 3.2 reads GIMP/3.2
     dest.mkdir(parents=True)
     shutil.copy2(PLUGIN_SRC / "painterly.py", dest / "painterly.py")
     (dest / "painterly.py").chmod(0o755)
@@ -272,21 +127,21 @@ def cli_stylize(src: Path, dst: Path, style: str) -> subprocess.CompletedProcess
     return run_cli("stylize", str(src), "-o", str(dst), "--style", style, "--device", "cpu", "--quiet")
 
 
-def _workdir(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path, Path, Path]:
+def _workdir(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path, Path, Path]:
     """A run folder: a fresh HOME with the plug-in installed, an output folder, the content PNG."""
     work = tmp_path_factory.mktemp(name)
     home, out = work / "home", work / "out"
     home.mkdir()
     out.mkdir()
-    install_plugin(home)
+    install_plugin(home, gimp.series)
     content_png = work / "content.png"
     Image.open(PHOTO).convert("RGB").resize(SIZE, Image.LANCZOS).save(content_png)
     return work, home, out, content_png
 
 
 @pytest.fixture(scope="module")
-def session(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, painterly_home: Path) -> Session:
-    work, home, out, content_png = _workdir(tmp_path_factory, "gimp")
+def session(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, painterly_home: Path) -> Session:
+    work, home, out, content_png = _workdir(gimp, tmp_path_factory, "gimp")
     content = np.asarray(Image.open(content_png).convert("RGB"))
 
     # The reference: the CLI, same preset, same device. It also installs the model into
@@ -518,7 +373,7 @@ XV=$!
 trap 'kill $XV 2>/dev/null; wait $XV 2>/dev/null' EXIT
 for i in $(seq 100); do [ -s "$W/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$W/display")"
-timeout -k 10 "$PAINTERLY_DIALOG_TIMEOUT" gimp-3.0 -n -d --no-splash --batch-interpreter=python-fu-eval \
+timeout -k 10 "$PAINTERLY_DIALOG_TIMEOUT" "$PAINTERLY_GIMP_GUI" -n -d --no-splash --batch-interpreter=python-fu-eval \
     -b "$PAINTERLY_BATCH" --quit >"$W/gimp-gui.log" 2>&1 &
 G=$!
 n=0
@@ -552,18 +407,15 @@ def xwd_to_rgb(path: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def dialog_run(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, session: Session) -> dict:
-    tools = ["Xvfb", "xdotool", "gimp-3.0"]
-    if gimp.root is None:
-        missing = [t for t in tools if not shutil.which(t)]
-    else:
-        missing = [t for t in tools if not (gimp.root / "usr" / "bin" / t).exists()]
-    if missing:
-        why = f"the dialog test needs {', '.join(missing)} (run .ci/setup-gimp.sh)"
+def dialog_run(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, session: Session) -> dict:
+    gui = f"gimp-{gimp.series}"
+    why = gimp.system.missing("Xvfb", "xdotool", gui)
+    if why:
+        why = f"the dialog test: {why}"
         if REQUIRE:
             pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
         pytest.skip(why)
-    work, home, out, content_png = _workdir(tmp_path_factory, "gimp-dialog")
+    work, home, out, content_png = _workdir(gimp, tmp_path_factory, "gimp-dialog")
     style_file = str(STYLE_FILE) if session.cli_style_file is not None else None
     (work / "job.json").write_text(
         json.dumps({"out": str(out), "content": str(content_png), "interactive": True, "style_file": style_file})
@@ -573,6 +425,7 @@ def dialog_run(gimp: GimpSetup, tmp_path_factory: pytest.TempPathFactory, sessio
         "HOME": str(home),
         "PAINTERLY_GIMP_JOB": str(work / "job.json"),
         "PAINTERLY_BATCH": batch_code(),
+        "PAINTERLY_GIMP_GUI": gui,
         "PAINTERLY_DIALOG_DIR": str(work),
         "PAINTERLY_DIALOG_TIMEOUT": str(GIMP_TIMEOUT - 60),
         # dialog 1: OK (Return, the default button); dialog 2 (Re-show): Alt+Y focuses the style

@@ -22,6 +22,7 @@ from PIL import Image
 
 from ..conftest import MODELS
 from . import test_krita
+from .systems import worker_python
 from .test_krita import HERE, ROOT, RUNNER_TIMEOUT, assert_close, krita_env, layer, log_tail, run_krita
 
 # test_krita's fixtures (Krita present or skip, the input picture, the CLI's reference), used by name
@@ -49,13 +50,16 @@ def installed(krita, tmp_path_factory) -> Path:
     """A fresh HOME with Painterly installed for Krita by the installer; the models go to the session's
     model folder (through the settings), so they are converted once per test run."""
     home = tmp_path_factory.mktemp("installed-krita") / "home"
+    venv = VENV
+    if krita.root is not None:  # this venv as a Python that also runs inside Krita's root
+        venv = str(Path(worker_python(krita.root, home.parent)[0]).parent.parent)
     done = installer(
         "--prefix",
         str(home),
         "--editor",
         "krita",
         "--venv",
-        VENV,
+        venv,
         "--enable",
         "--model-dir",
         os.environ["PAINTERLY_HOME"],
@@ -65,18 +69,21 @@ def installed(krita, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run(installed, picture, tmp_path_factory) -> tuple[dict, Path, dict]:
+def run(krita, installed, picture, tmp_path_factory) -> tuple[dict, Path, dict]:
     base = tmp_path_factory.mktemp("installed-krita-run")
     out = base / "out"
     pykrita = installed / ".local" / "share" / "krita" / "pykrita"
     config = base / "config.json"
     config.write_text(json.dumps({"input": str(picture), "out": str(out), "cases": [{"name": "u8", "export": True}]}))
-    env = krita_env(installed, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.pathsep.join([str(pykrita), str(HERE)]))
+    env = krita_env(
+        krita, installed, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.pathsep.join([str(pykrita), str(HERE)])
+    )
     # what a user's Krita has: no Painterly variables; the settings file says it all
     for var in ("PAINTERLY_PYTHON", "PAINTERLY_HOME", "PAINTERLY_DEVICE"):
         env.pop(var, None)
     log = base / "krita.log"
-    rc = run_krita(["kritarunner", "-s", "krita_driver", "-f", "run", str(config)], env, RUNNER_TIMEOUT, log)
+    command = ["kritarunner", "-s", "krita_driver", "-f", "run", str(config)]
+    rc = run_krita(krita, command, env, RUNNER_TIMEOUT, log, tmp_path_factory.getbasetemp())
     summary_file = out / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     assert (out / "done").exists(), f"kritarunner rc={rc}; {summary.get('crash', '')}\n{log_tail(log)}"

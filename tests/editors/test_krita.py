@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -28,11 +27,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ..conftest import CONTENT, MODELS, OUTPUT, psnr, save_for_review
+from ..conftest import ASSETS, CONTENT, MODELS, OUTPUT, psnr, save_for_review
+from .systems import REQUIRE, Editor, krita_editors, run_in
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-REQUIRE = os.environ.get("PAINTERLY_REQUIRE_EDITORS") == "1"
 PHOTO = CONTENT / "kodim23.png" if (CONTENT / "kodim23.png").exists() else CONTENT / "kodim08.png"
 SIZE = (256, 192)
 RUNNER_TIMEOUT = 240  # every case in one start: ~12 s Krita with a new HOME, ~3 s worker, ~1 s per case
@@ -65,20 +64,11 @@ CASES = [
 # ---------------------------------------------------------------- set-up
 
 
-def krita_missing() -> str:
-    for tool in ("krita", "kritarunner"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (run .ci/setup-krita.sh)"
-    return ""
-
-
-@pytest.fixture(scope="module")
-def krita() -> None:
-    why = krita_missing()
-    if why:
-        if REQUIRE:
-            pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
-        pytest.skip(why)
+@pytest.fixture(scope="module", params=krita_editors(), ids=lambda e: e.label)
+def krita(request: pytest.FixtureRequest) -> Editor:
+    """This machine's Krita (5.1, the oldest supported) and Krita 5.3 (today's, in the sid root):
+    every test runs against both."""
+    return request.param.require()
 
 
 def install_plugin(home: Path, extra: tuple[Path, ...] = ()) -> Path:
@@ -101,12 +91,14 @@ def install_plugin(home: Path, extra: tuple[Path, ...] = ()) -> Path:
     return pykrita
 
 
-def krita_env(home: Path, **extra: str) -> dict[str, str]:
+def krita_env(krita: Editor, home: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("PYTHON", "XDG_", "QT_", "KRITA", "PAINTERLY_", "DISPLAY"))
     }
+    if krita.root is not None:  # the root's own programs, not this machine's
+        env["PATH"] = "/usr/bin:/bin"
     env.update(
         HOME=str(home),
         LANG="C.UTF-8",
@@ -120,24 +112,12 @@ def krita_env(home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_krita(cmd: list[str], env: dict[str, str], timeout: int, log: Path) -> int:
-    """Run Krita under `timeout`, in its own process group (Xvfb, the worker) that is cleaned up."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            ["timeout", "--kill-after=10", str(timeout), *cmd],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            return proc.wait(timeout + 30)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # leftovers (Xvfb, a worker) of this run only
-            except ProcessLookupError:
-                pass
-            proc.wait()
+def run_krita(krita: Editor, cmd: list[str], env: dict[str, str], timeout: int, log: Path, temp: Path) -> int:
+    """Run Krita under `timeout` in its system, in its own process group (Xvfb, the worker) that is
+    cleaned up; `temp` (the session's temporary folder: HOME, inputs, outputs) is visible there."""
+    binds = [ROOT, temp, ASSETS, Path(env["PAINTERLY_HOME"]), Path(env["PAINTERLY_MODEL_MIRROR"])]
+    command = ["timeout", "--kill-after=10", str(timeout), *cmd]
+    return run_in(krita.system, command, env, binds=binds, tmp=log.parent, timeout=timeout + 30, log=log).returncode
 
 
 def log_tail(path: Path, lines: int = 60) -> str:
@@ -180,9 +160,10 @@ def runner(krita, picture, tmp_path_factory) -> tuple[dict, Path, Path]:
     Image.open(PHOTO).convert("RGB").save(big)
     cases = [dict(c, input=str(big)) if c.get("big") else c for c in CASES]
     config.write_text(json.dumps({"input": str(picture), "out": str(out), "cases": cases}))
-    env = krita_env(home, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.pathsep.join([str(pykrita), str(HERE)]))
+    env = krita_env(krita, home, QT_QPA_PLATFORM="offscreen", PYTHONPATH=os.pathsep.join([str(pykrita), str(HERE)]))
     log = base / "krita.log"
-    rc = run_krita(["kritarunner", "-s", "krita_driver", "-f", "run", str(config)], env, RUNNER_TIMEOUT, log)
+    command = ["kritarunner", "-s", "krita_driver", "-f", "run", str(config)]
+    rc = run_krita(krita, command, env, RUNNER_TIMEOUT, log, tmp_path_factory.getbasetemp())
     summary_file = out / "summary.json"
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
     assert (out / "done").exists(), f"kritarunner rc={rc}; {summary.get('crash', '')}\n{log_tail(log)}"
@@ -228,14 +209,16 @@ def assert_close(got: np.ndarray, want: np.ndarray, what: str) -> None:
 # ---------------------------------------------------------------- kritarunner cases
 
 
-def test_installed_copy_runs_with_the_venv_worker(runner):
+def test_installed_copy_runs_with_the_venv_worker(krita, runner):
     summary, _, pykrita = runner
+    assert krita.series in summary["krita_version"], f"{krita.label} runs Krita {summary['krita_version']}"
     # Krita imported the copies in its pykrita folder, not the checkout ...
     assert Path(summary["painterly_krita"]).is_relative_to(pykrita)
     assert Path(summary["painterly_plugin"]).is_relative_to(pykrita)
     assert summary["python"].startswith("3.")  # Krita's own Python, no torch in it
     # ... and the worker ran on the venv's Python, finding the engine through its editable install.
-    assert summary["worker_python"] == sys.executable and summary["worker_pid"]
+    # (in a root: a venv shim that runs this same interpreter and site-packages there)
+    assert Path(summary["worker_python"]).resolve() == Path(sys.executable).resolve() and summary["worker_pid"]
 
 
 def test_8bit_layer_matches_cli(runner, picture, cli_candy):
@@ -385,10 +368,11 @@ def test_unusable_layers_are_refused_with_a_message(runner, name, words):
 
 @pytest.fixture(scope="module")
 def gui_run(krita, picture, tmp_path_factory) -> tuple[dict, Path]:
-    if shutil.which("xvfb-run") is None:
+    why = krita.system.missing("xvfb-run", "Xvfb", "xauth")
+    if why:
         if REQUIRE:
-            pytest.fail("PAINTERLY_REQUIRE_EDITORS=1 but xvfb-run is not installed")
-        pytest.skip("xvfb-run is not installed (run .ci/setup-krita.sh)")
+            pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
+        pytest.skip(why)
     base = tmp_path_factory.mktemp("krita-gui")
     home, out = base / "home", base / "out"
     out.mkdir()
@@ -405,17 +389,18 @@ def gui_run(krita, picture, tmp_path_factory) -> tuple[dict, Path]:
             }
         )
     )
-    env = krita_env(home, PAINTERLY_TEST_CONFIG=str(config))
+    env = krita_env(krita, home, PAINTERLY_TEST_CONFIG=str(config))
     log = base / "krita.log"
-    rc = run_krita(["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"], env, GUI_TIMEOUT, log)
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
+    rc = run_krita(krita, command, env, GUI_TIMEOUT, log, tmp_path_factory.getbasetemp())
     result_file = out / "result.json"
     assert result_file.exists(), f"Krita exited with {rc} and wrote no result\n{log_tail(log)}"
     result = json.loads(result_file.read_text())
     assert rc == 0 and "error" not in result, f"rc={rc}: {result.get('error')}\n{result.get('steps')}\n{log_tail(log)}"
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    for shot in ("krita_window.png", "krita_docker.png"):  # for a person to look at
+    for shot in ("krita_window.png", "krita_docker.png"):  # for a person to look at, one per version
         if (out / shot).exists():
-            shutil.copy2(out / shot, OUTPUT / shot)
+            shutil.copy2(out / shot, OUTPUT / f"{krita.label}-{shot}")
     return result, out
 
 

@@ -115,7 +115,9 @@ def krita_env(krita: Editor, home: Path, **extra: str) -> dict[str, str]:
 def run_krita(krita: Editor, cmd: list[str], env: dict[str, str], timeout: int, log: Path, temp: Path) -> int:
     """Run Krita under `timeout` in its system, in its own process group (Xvfb, the worker) that is
     cleaned up; `temp` (the session's temporary folder: HOME, inputs, outputs) is visible there."""
-    binds = [ROOT, temp, ASSETS, Path(env["PAINTERLY_HOME"]), Path(env["PAINTERLY_MODEL_MIRROR"])]
+    # the session's model folder and mirror even when `env` does not name them (the settings file does)
+    binds = [ROOT, temp, ASSETS, Path(os.environ["PAINTERLY_HOME"])]
+    binds += [Path(env[k]) for k in ("PAINTERLY_HOME", "PAINTERLY_MODEL_MIRROR") if k in env]
     command = ["timeout", "--kill-after=10", str(timeout), *cmd]
     return run_in(krita.system, command, env, binds=binds, tmp=log.parent, timeout=timeout + 30, log=log).returncode
 

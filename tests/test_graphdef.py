@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from painterly.converters.graphdef import constant, dequantize_min_first, read_graph
 from painterly.errors import ModelFormatError
 

@@ -156,7 +156,8 @@ def _shape(buf: memoryview, span: tuple[int, int]) -> tuple[int, ...]:
 
 
 def _tensor(buf: memoryview, span: tuple[int, int]) -> Tensor:
-    dtype_code, shape, content = 0, (), None
+    dtype_code, content = 0, None
+    shape: tuple[int, ...] = ()
     values: list[Any] = []
     for number, wire, value in _fields(buf, *span):
         if number == 1 and wire == 0:

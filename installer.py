@@ -5,13 +5,15 @@
     python installer.py --editor krita --enable
     python installer.py --check          # is everything still in place, and does the worker start?
     python installer.py --uninstall      # remove exactly what was installed (settings stay; --purge)
+    python installer.py --package krita -o dist   # the plug-in alone as a zip (also: --package gimp)
 
 What it does, in order (each step says what it changed, or "unchanged"):
 
 1. the worker's Python environment: reuses ``--venv`` (which must have Painterly), or
    creates a venv in Painterly's data folder and installs torch for this machine (CUDA
    when nvidia-smi answers, ROCm when ROCm is there, MPS on macOS, else the CPU build;
-   ``--torch``/``--torch-spec``/``--torch-index`` override) and then Painterly itself;
+   ``--torch``/``--torch-spec``/``--torch-index`` override; pip's own index configuration when
+   PyTorch's index cannot be reached) and then Painterly itself;
 2. the models: ``painterly models install --all`` in that environment (downloads, or copies
    from ``PAINTERLY_MODEL_MIRROR``), with its progress bars;
 3. the plug-in files, into every GIMP 3 and Krita plug-in folder found (Flatpak too);

@@ -6,12 +6,14 @@ check, undo — and install, `--check` and `--uninstall` are one loop over them 
 
     cli            the options; one line for every error; SIGTERM unwinds cleanly
     commands       the three loops, and the order of the steps in each
-    run            Installer: one run's options, folders, old manifest, output and progress
+    run            Installer: one run's options, folders, old manifest, output and progress; pip, and
+                   whether it failed because it could not reach an index
     steps/         environment (venv, torch, pip), models, plugin_files, settings, krita, worker (the
                    check that a worker starts), folders (what uninstall removes last)
     manifest       what was installed (with hashes): read, checked, written; the manifest step
     layout         where things go on Linux, Windows and macOS, Flatpak included
     torch_build    which torch build for this machine
+    package        --package: one editor's plug-in as a zip, laid out by steps/plugin_files
     files          writes through a renamed temporary file; lstat walks that never follow a link
     removal        Record and Undoer: taking back exactly what the manifest lists
     kritarc        editing one key of Krita's INI file without reformatting it

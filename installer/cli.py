@@ -5,13 +5,29 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
 from painterly_common.files import Terminated, terminate_cleanly
 
-from . import commands
+from . import commands, package
 from .errors import InstallError
 from .files import os_error_text
 from .run import Installer
+
+# What --package has no use for (it takes -o, --force and --dry-run).
+INSTALL_ONLY = (
+    "editor",
+    "prefix",
+    "venv",
+    "venv_path",
+    "torch",
+    "torch_spec",
+    "torch_index",
+    "model_dir",
+    "skip_models",
+    "enable",
+    "platform",
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,6 +62,13 @@ def parser() -> argparse.ArgumentParser:
     action = p.add_mutually_exclusive_group()
     action.add_argument("--check", action="store_true", help="verify the installation; non-zero exit if broken")
     action.add_argument("--uninstall", action="store_true", help="remove what the installer installed")
+    action.add_argument(
+        "--package",
+        choices=["gimp", "krita"],
+        help="write that editor's plug-in as a zip (painterly-EDITOR-VERSION.zip) instead of installing: "
+        "for Krita's Import Python Plugin from File, or to unpack into GIMP's plug-ins folder",
+    )
+    p.add_argument("-o", "--output", metavar="DIR", help="with --package: the folder for the zip (default: .)")
     p.add_argument("--purge", action="store_true", help="with --uninstall: remove the settings too")
     p.add_argument("--platform", choices=["linux", "windows", "macos"], help=argparse.SUPPRESS)
     return p
@@ -57,8 +80,20 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--platform only works with --prefix")
     if args.purge and not args.uninstall:
         parser().error("--purge goes with --uninstall")
+    if args.output is not None and not args.package:
+        parser().error("-o/--output goes with --package")
+    if args.package:
+        # the zip holds the plug-in's files only: an option about the install would be silently ignored
+        defaults = parser().parse_args([])
+        given = [name for name in INSTALL_ONLY if getattr(args, name) != getattr(defaults, name)]
+        if given:
+            parser().error(f"--package does not go with --{given[0].replace('_', '-')}")
     try:
         with terminate_cleanly():  # SIGTERM/SIGHUP unwind as Ctrl-C does: no temporary file stays behind
+            if args.package:
+                return package.write_package(
+                    args.package, Path(args.output or "."), force=args.force, dry=args.dry_run, say=print
+                )
             run = Installer(args)
             if args.check:
                 return commands.check(run)

@@ -9,14 +9,47 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
+import tempfile
 from pathlib import Path
 
-from .errors import InstallError
+from .errors import IndexUnreachable, InstallError
 from .files import write_problem
 from .layout import Layout, find_layout
 from .manifest import read_manifest
 from .steps.environment import prepare_environment
+
+# "Cannot be reached" is decided by pip itself, after it failed: a probe of our own (urllib) would not use
+# pip's proxy, certificates, retries and timeout from pip.conf, so it could call reachable an index that pip
+# cannot reach, or the reverse, and it would cost a round trip on every install. pip logs one line for every
+# index page it could not fetch (connection refused, no DNS, timed out, TLS, an HTTP error such as a blocking
+# proxy's 403), at debug level, so only into its --log file: "Could not fetch URL <page>: <reason> - skipping"
+# (pip's index collector: the same words in pip 23 and in pip 26). pip failing with no such line for that
+# index (no torch for this Python, a full disk) is another failure, which stops the install as before.
+_FETCH_FAILED = re.compile(r"Could not fetch URL (\S+): (.*) - skipping\s*$")
+# The part of pip's reason that a person can act on, most telling first.
+_REASONS = (
+    re.compile(r"\[Errno -?\d+\] ([^'\")\]]+)"),  # Connection refused, Name or service not known…
+    re.compile(r"(\d{3} (?:Client|Server) Error: [^'\"]+?) for url"),  # 403 Client Error: Forbidden
+    re.compile(r"(certificate verify failed[^'\")]*)"),
+    re.compile(r"(timed out)"),
+)
+
+
+def index_failure(log: Path, index: str) -> str | None:
+    """Why pip could not fetch pages of `index`, in a few words, from its log file; None: it fetched them."""
+    try:
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    prefix = index.rstrip("/") + "/"
+    for line in lines:
+        m = _FETCH_FAILED.search(line)
+        if m and m.group(1).startswith(prefix):
+            found = (pattern.search(m.group(2)) for pattern in _REASONS)
+            return next((f.group(1).strip() for f in found if f), m.group(2)[:160])
+    return None
 
 
 class Installer:
@@ -157,11 +190,22 @@ class Installer:
         except (ValueError, IndexError):
             return None
 
-    def pip(self, cmd: list[str]) -> None:
-        self.say("    $ " + " ".join(cmd))
+    def pip(self, cmd: list[str], *, index: str | None = None) -> None:
+        """Run pip's `cmd` (with `--index-url index` when given); InstallError when it fails, IndexUnreachable
+        when it failed because it could not fetch that index's pages (`index_failure`)."""
+        full = [*cmd, "--index-url", index] if index else cmd
+        self.say("    $ " + " ".join(full))
         if self.dry:
             return
-        done = subprocess.run(cmd, env=self.clean_env({"PIP_DISABLE_PIP_VERSION_CHECK": "1"}))
+        env = self.clean_env({"PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+        with tempfile.TemporaryDirectory(prefix="painterly-pip-") as folder:
+            # pip's own log file, besides its usual output (progress bars and all): it has the debug lines
+            # that say which pages pip could not fetch, read only when pip failed
+            log = Path(folder) / "pip.log"
+            done = subprocess.run([*full, "--log", str(log)] if index else full, env=env)
+            reason = index_failure(log, index) if index and done.returncode != 0 else None
+        if reason and index:
+            raise IndexUnreachable(index, reason)
         if done.returncode != 0:
             raise InstallError(f"pip failed (exit code {done.returncode}); see its messages above.")
 

@@ -7,13 +7,16 @@ the models converted from the mirror, a real worker started from the installed p
 from __future__ import annotations
 
 import ast
+import base64
 import hashlib
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -717,6 +720,331 @@ def test_a_venv_made_elsewhere_before_is_not_taken_as_made_here(tmp_path, monkey
     monkeypatch.setattr(installer, "pip", lambda cmd: None)
     _python, entry = installer.environment()
     assert entry["path"] == str(theirs) and entry["created"] is False, "--uninstall must not delete their venv"
+
+
+# ---------------------------------------------------------------- the plug-ins as zips (--package)
+
+
+def package(out: Path, editor: str, *args: str, umask: int = 0o022) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(INSTALLER), "--package", editor, "-o", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        umask=umask,
+    )
+
+
+def version() -> str:
+    return load_installer().source_version()
+
+
+def zip_files(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as archive:
+        assert archive.testzip() is None
+        return {i.filename: archive.read(i) for i in archive.infolist() if not i.is_dir()}
+
+
+def expected(pairs: list[tuple[Path, str]]) -> dict[str, bytes]:
+    """Each source folder's files (no bytecode) under its place in the zip."""
+    return {f"{where}/{f.relative_to(src).as_posix()}": f.read_bytes() for src, where in pairs for f in sources(src)}
+
+
+def test_krita_package_is_what_krita_s_importer_takes(tmp_path):
+    out = ok(package(tmp_path, "krita"))
+    zip_path = tmp_path / f"painterly-krita-{version()}.zip"
+    assert f"created            {zip_path}" in out and "Import Python Plugin from File" in out
+    assert [p.name for p in tmp_path.iterdir()] == [zip_path.name], "one file, no temporary left"
+    files = zip_files(zip_path)
+    want = {"painterly_krita.desktop": (KRITA_SRC / "painterly_krita.desktop").read_bytes()}
+    want |= expected(
+        [
+            (KRITA_SRC / "painterly_krita", "painterly_krita"),
+            (PACKAGE, "painterly_krita/lib/painterly_plugin"),
+            (COMMON, "painterly_krita/lib/painterly_common"),
+        ]
+    )
+    assert files == want, sorted(set(files) ^ set(want))
+    with zipfile.ZipFile(zip_path) as archive:
+        names = archive.namelist()
+    # Krita copies only the .desktop file and the folder it names, which it finds by that folder's own entry
+    assert {n.split("/")[0] + ("/" if "/" in n else "") for n in names} == {
+        "painterly_krita.desktop",
+        "painterly_krita/",
+    }
+    assert "painterly_krita/" in names and "painterly_krita/lib/painterly_plugin/" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".pyo")) or "torch" in n]
+    # the engine stays out: the plug-in's packages only
+    assert {n.split("/")[2] for n in names if n.startswith("painterly_krita/lib/") and n.count("/") > 2} == {
+        "painterly_common",
+        "painterly_plugin",
+    }
+
+
+def test_krita_package_imports_from_its_own_folder(tmp_path):
+    """Unpacked alone, the plug-in finds its shared packages in painterly_krita/lib/ (not a checkout's, not the
+    venv's): a Python with no site-packages at all imports the packages the plug-in's imports need."""
+    ok(package(tmp_path, "krita"))
+    pykrita = tmp_path / "pykrita"
+    with zipfile.ZipFile(tmp_path / f"painterly-krita-{version()}.zip") as archive:
+        archive.extractall(pykrita)
+    # painterly_krita/__init__.py's own fallback (its try/except block), run as it is: the rest needs Krita and Qt
+    init = (pykrita / "painterly_krita" / "__init__.py").read_text()
+    start = init.index("try:\n    import painterly_plugin")
+    head = init[start : init.index("\n\n", start) + 1]
+    code = (
+        f"__file__ = {str(pykrita / 'painterly_krita' / '__init__.py')!r}\n"
+        "import sys\nfrom pathlib import Path\n" + head + "import painterly_plugin.client, painterly_common.settings\n"
+        "print(painterly_plugin.__file__); print(painterly_common.__file__)\n"
+    )
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lib = pykrita / "painterly_krita" / "lib"
+    assert done.stdout.split() == [
+        str(lib / "painterly_plugin" / "__init__.py"),
+        str(lib / "painterly_common" / "__init__.py"),
+    ]
+
+
+def test_gimp_package_is_the_plug_ins_folder_with_its_mode(tmp_path):
+    out = ok(package(tmp_path, "gimp", umask=0o077))
+    zip_path = tmp_path / f"painterly-gimp-{version()}.zip"
+    assert f"created            {zip_path}" in out
+    files = zip_files(zip_path)
+    want = {"painterly/painterly.py": GIMP_SCRIPT.read_bytes()}
+    want |= expected([(PACKAGE, "painterly/lib/painterly_plugin"), (COMMON, "painterly/lib/painterly_common")])
+    assert files == want, sorted(set(files) ^ set(want))
+    with zipfile.ZipFile(zip_path) as archive:
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in archive.infolist()}
+    # fixed modes, whatever the umask: painterly.py executable (GIMP runs it), the rest read-only to others
+    assert modes.pop("painterly/painterly.py") == 0o755
+    assert {m for n, m in modes.items() if not n.endswith("/")} == {0o644}
+    assert {m for n, m in modes.items() if n.endswith("/")} == {0o755}
+    if shutil.which("unzip"):  # what a user unpacks it with keeps the mode
+        subprocess.run(["unzip", "-q", str(zip_path), "-d", str(tmp_path / "plug-ins")], check=True)
+        assert os.access(tmp_path / "plug-ins" / "painterly" / "painterly.py", os.X_OK)
+
+
+def test_packages_are_reproducible(tmp_path):
+    for editor in ("krita", "gimp"):
+        ok(package(tmp_path / "a", editor, umask=0o022))
+        ok(package(tmp_path / "b", editor, umask=0o077))
+        name = f"painterly-{editor}-{version()}.zip"
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+        with zipfile.ZipFile(tmp_path / "a" / name) as archive:
+            infos = archive.infolist()
+        assert [i.filename for i in infos] == sorted(i.filename for i in infos)
+        assert {i.date_time for i in infos} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_package_never_overwrites_without_force(tmp_path):
+    zip_path = tmp_path / f"painterly-krita-{version()}.zip"
+    ok(package(tmp_path, "krita"))
+    built = zip_path.read_bytes()
+    before = snapshot(tmp_path)
+    assert "unchanged" in ok(package(tmp_path, "krita")), "the same zip again: nothing to do"
+    assert snapshot(tmp_path) == before
+    zip_path.write_bytes(b"someone's own zip")
+    done = package(tmp_path, "krita")
+    one_line_errors(done)
+    assert done.returncode == 1 and done.stderr.strip() == (
+        f"installer: error: {zip_path} exists and is not this zip: move it away, or run again with --force."
+    )
+    assert zip_path.read_bytes() == b"someone's own zip"
+    assert "would be updated (--force)" in ok(package(tmp_path, "krita", "--force", "--dry-run"))
+    assert zip_path.read_bytes() == b"someone's own zip"
+    assert "updated (--force)" in ok(package(tmp_path, "krita", "--force"))
+    assert zip_path.read_bytes() == built and temporaries(tmp_path) == []
+
+
+def test_package_dry_run_writes_nothing(tmp_path):
+    out = ok(package(tmp_path / "dist", "gimp", "--dry-run"))
+    assert f"would be created   {tmp_path / 'dist' / f'painterly-gimp-{version()}.zip'}" in out
+    assert not (tmp_path / "dist").exists()
+
+
+def test_package_into_an_unwritable_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    for out in (a_file, a_file / "dist"):  # a file where the folder goes, or above it: root cannot write there
+        done = package(out, "krita")
+        one_line_errors(done)
+        assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1
+        assert done.stderr.startswith(f"\ninstaller: error: cannot write {out / f'painterly-krita-{version()}.zip'}: ")
+    # a folder that refuses the temporary file (what a read-only folder gives a non-root user)
+    inst, refused = load_installer(), tmp_path / "read-only"
+    refused.mkdir()
+    real_mkstemp = tempfile.mkstemp
+
+    def mkstemp(*args, **kwargs):
+        if Path(kwargs["dir"]) == refused:
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    assert inst.main(["--package", "gimp", "-o", str(refused)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.strip()
+        == f"installer: error: cannot write {refused / f'painterly-gimp-{version()}.zip'}: Permission denied"
+    )
+    assert list(refused.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders anyway")
+def test_package_into_a_read_only_folder_is_one_line(tmp_path):
+    tmp_path.chmod(0o555)
+    try:
+        done = package(tmp_path, "krita")
+        one_line_errors(done)
+        assert done.returncode == 1 and "Permission denied" in done.stderr and list(tmp_path.iterdir()) == []
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_package_takes_no_install_options(tmp_path):
+    for args in (["--package", "krita", "--editor", "gimp"], ["--package", "gimp", "--venv", VENV], ["-o", "dist"]):
+        done = subprocess.run(
+            [sys.executable, str(INSTALLER), *args], capture_output=True, text=True, timeout=60, cwd=tmp_path
+        )
+        assert done.returncode == 2 and (
+            "--package does not go with" in done.stderr or "goes with --package" in done.stderr
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- torch's index cannot be reached
+
+# Nothing listens on the discard port: pip's connection is refused at once, with no network at all.
+UNREACHABLE = "http://127.0.0.1:9/whl"
+LOCAL_TORCH = "2.99.0+cpu"  # the version of the small wheel named torch that the tests' own index serves
+
+
+def write_wheel(folder: Path, name: str, version: str) -> Path:
+    """A pure-Python wheel `name` (one module saying its version), written as pip's wheel format has it."""
+    info = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": f'__version__ = "{version}"\n'.encode(),
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: painterly-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}"
+        for n, d in files.items()
+    ]
+    files[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for n, d in files.items():
+            archive.writestr(n, d)
+    return wheel
+
+
+def simple_index(root: Path, project: str, wheel: Path) -> str:
+    """A PEP 503 index at `root` (a file: URL) with one project page listing `wheel`; its URL."""
+    page = root / project
+    page.mkdir(parents=True)
+    shutil.copy2(wheel, page / wheel.name)
+    link = wheel.name.replace("+", "%2B")
+    (page / "index.html").write_text(f'<!DOCTYPE html>\n<html><body><a href="{link}">{wheel.name}</a></body></html>\n')
+    return root.as_uri()
+
+
+@pytest.fixture(scope="module")
+def pip_venv(tmp_path_factory) -> tuple[Path, str, str]:
+    """A real venv (pip from ensurepip, no network), and two local indexes serving a small torch wheel: one for
+    pip's own configuration, one laid out as PyTorch's (<index>/cpu/torch/)."""
+    base = tmp_path_factory.mktemp("pip-fallback")
+    subprocess.run([sys.executable, "-m", "venv", str(base / "venv")], check=True, timeout=300)
+    wheel = write_wheel(base, "torch", LOCAL_TORCH)
+    pips_own = simple_index(base / "pip-index", "torch", wheel)
+    simple_index(base / "pytorch-like" / "cpu", "torch", wheel)
+    return base / "venv" / "bin" / "python", pips_own, (base / "pytorch-like").as_uri()
+
+
+@pytest.fixture
+def pip_config(pip_venv, monkeypatch):
+    """pip's own index configuration is the local index, and nothing else: this machine's pip.conf files and
+    PIP_* variables are left out. torch is taken out of the venv again after each test."""
+    python, pips_own, _ = pip_venv
+    for var in [v for v in os.environ if v.startswith("PIP_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)  # pip then reads no configuration file at all
+    monkeypatch.setenv("PIP_INDEX_URL", pips_own)
+    monkeypatch.setenv("PIP_RETRIES", "0")  # a refused connection fails at once, not after pip's 5 retries
+    monkeypatch.delenv("PAINTERLY_PYTHON", raising=False)
+    yield
+    subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "-q", "torch"], capture_output=True, timeout=120)
+
+
+def torch_step(tmp_path: Path, *args: str):
+    """Step 1's torch install alone (the venv exists), run as the installer runs it."""
+    inst = load_installer()
+    run = inst.Installer(inst.parser().parse_args(["--prefix", str(tmp_path / "home"), "--editor", "krita", *args]))
+    return run, importlib.import_module("installer.steps.environment").install_torch
+
+
+def installed_torch(python: Path) -> str | None:
+    done = subprocess.run(
+        [str(python), "-c", "import importlib.metadata as m; print(m.version('torch'))"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def test_torch_comes_from_pip_s_own_index_when_pytorch_s_cannot_be_reached(
+    pip_venv, pip_config, monkeypatch, tmp_path, capfd
+):
+    python, _, _ = pip_venv
+    monkeypatch.setattr(importlib.import_module("installer.torch_build"), "TORCH_INDEX", UNREACHABLE)
+    run, install_torch = torch_step(tmp_path, "--torch", "cpu")
+    install_torch(run, python, {})
+    out = capfd.readouterr().out
+    assert f"$ {python} -m pip install torch --index-url {UNREACHABLE}/cpu\n" in out
+    said = [line for line in out.splitlines() if "instead" in line]
+    assert said == [
+        f"    note: pip could not reach the wheel index {UNREACHABLE}/cpu (Connection refused); installing torch "
+        "from pip's own index configuration instead (pip.conf, PIP_INDEX_URL)"
+    ]
+    assert out.count(f"$ {python} -m pip install torch\n") == 1, "then pip again, with its own configuration"
+    assert installed_torch(python) == LOCAL_TORCH
+    assert run.notes == [
+        "torch came from pip's own index configuration: pip could not reach the wheel index "
+        f"{UNREACHABLE}/cpu (Connection refused)."
+    ]
+
+
+def test_an_index_given_with_torch_index_is_not_replaced(pip_venv, pip_config, tmp_path, capfd):
+    python, _, _ = pip_venv
+    mine = "http://127.0.0.1:9/mine"
+    run, install_torch = torch_step(tmp_path, "--torch", "cpu", "--torch-index", mine)
+    with pytest.raises(load_installer().InstallError) as raised:
+        install_torch(run, python, {})
+    assert str(raised.value) == (
+        f"pip could not reach the wheel index {mine} (Connection refused): check the address given with "
+        "--torch-index, or leave it out (--torch-index default: pip's own index configuration)."
+    )
+    assert "instead" not in capfd.readouterr().out and installed_torch(python) is None
+
+
+def test_a_reachable_index_without_that_torch_stops_the_install(pip_venv, pip_config, monkeypatch, tmp_path, capfd):
+    python, _, pytorch_like = pip_venv
+    monkeypatch.setattr(importlib.import_module("installer.torch_build"), "TORCH_INDEX", pytorch_like)
+    run, install_torch = torch_step(tmp_path, "--torch", "cpu", "--torch-spec", "torch==3.0")
+    with pytest.raises(load_installer().InstallError, match=r"^pip failed \(exit code 1\); see its messages above\.$"):
+        install_torch(run, python, {})
+    out = capfd.readouterr().out
+    assert "instead" not in out and out.count(" -m pip install ") == 1, "no second try: the index answered"
+    assert installed_torch(python) is None
+    # and from a reachable index, the torch there, with no word of any other
+    run, install_torch = torch_step(tmp_path, "--torch", "cpu")
+    install_torch(run, python, {})
+    out = capfd.readouterr().out
+    assert f"--index-url {pytorch_like}/cpu" in out and "instead" not in out and out.count(" -m pip install ") == 1
+    assert installed_torch(python) == LOCAL_TORCH and run.notes == []
 
 
 # ---------------------------------------------------------------- the script itself

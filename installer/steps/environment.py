@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..checkout import ROOT, SCRIPTS, source_hash, source_version
-from ..errors import InstallError
+from ..errors import IndexUnreachable, InstallError
 from ..layout import current_system, venv_python
 from ..removal import Record
 from ..torch_build import choose_torch, detect_gpu, torch_kind
@@ -98,7 +98,7 @@ def _own_venv(run: Installer) -> tuple[Path, dict]:
         info: dict = {}
     else:
         info = run.run_python(python, ENVIRONMENT_INFO) or {}
-    _install_torch(run, python, info)
+    install_torch(run, python, info)
     digest = _install_painterly(run, python, info, venv)
     return python, {"path": str(venv), "python": str(python), "created": created, "source_hash": digest}
 
@@ -120,23 +120,39 @@ def _make_venv(run: Installer, venv: Path, python: Path, created: bool) -> None:
         )
 
 
-def _install_torch(run: Installer, python: Path, info: dict) -> None:
+def install_torch(run: Installer, python: Path, info: dict) -> None:
+    """torch for this machine into `python`'s environment (`info`: what it has), unless it has the right one.
+
+    From PyTorch's own wheel index for the build chosen; when pip cannot reach that index (a network that
+    blocks it), from pip's own index configuration instead (pip.conf, PIP_INDEX_URL). An index given with
+    --torch-index is the user's choice: that one failing stops the install."""
     a = run.args
     choice = choose_torch(a.torch, run.layout.system, detect_gpu(run.layout.system), a.torch_index)
     has_torch = bool(info.get("torch"))
     wrong_build = has_torch and a.torch != "auto" and choice.kind != "skip" and torch_kind(info) != choice.kind
     if choice.kind == "skip":
         run.did("unchanged", f"torch: not installed by the installer ({choice.why})")
-    elif has_torch and not wrong_build:
+        return
+    if has_torch and not wrong_build:
         run.did("unchanged", f"torch {info['torch']} ({torch_kind(info)})")
-    else:
-        where = f" from {choice.index}" if choice.index else ""
-        run.did("updated" if has_torch else "created", f"torch ({choice.kind}, {choice.why}){where}")
-        cmd = [str(python), "-m", "pip", "install", a.torch_spec]
-        if choice.index:
-            cmd += ["--index-url", choice.index]
-        if wrong_build:
-            cmd += ["--force-reinstall", "--no-deps"]
+        return
+    where = f" from {choice.index}" if choice.index else ""
+    run.did("updated" if has_torch else "created", f"torch ({choice.kind}, {choice.why}){where}")
+    cmd = [str(python), "-m", "pip", "install", a.torch_spec]
+    if wrong_build:
+        cmd += ["--force-reinstall", "--no-deps"]
+    try:
+        run.pip(cmd, index=choice.index)
+    except IndexUnreachable as exc:
+        if a.torch_index is not None:
+            raise InstallError(
+                f"{exc}: check the address given with --torch-index, or leave it out "
+                "(--torch-index default: pip's own index configuration)."
+            ) from None
+        run.say(
+            f"    note: {exc}; installing torch from pip's own index configuration instead (pip.conf, PIP_INDEX_URL)"
+        )
+        run.notes.append(f"torch came from pip's own index configuration: {exc}.")
         run.pip(cmd)
 
 

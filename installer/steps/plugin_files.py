@@ -6,7 +6,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..checkout import ROOT, source_files
@@ -23,6 +23,41 @@ COMMON_PACKAGE = ROOT / "common" / "painterly_common"  # the stdlib foundation t
 SHARED_PACKAGES = (PLUGIN_PACKAGE, COMMON_PACKAGE)  # copied, as packages, beside each other
 GIMP_SCRIPT = ROOT / "plugin" / "gimp" / "painterly" / "painterly.py"
 KRITA_SOURCE = ROOT / "plugin" / "krita"
+# The zip's shared packages (the folder painterly_krita/__init__.py looks in when they are not beside it)
+KRITA_BUNDLED = PurePosixPath(KRITA_PLUGIN) / "lib"
+
+
+@dataclass(frozen=True)
+class LaidOutFile:
+    """One file of a plug-in and where it goes, relative to the editor's plug-in folder."""
+
+    source: Path
+    dest: PurePosixPath
+    executable: bool = False
+
+
+def editor_layout(editor: str, *, self_contained: bool = False) -> list[LaidOutFile]:
+    """The files of `editor`'s plug-in ("gimp" or "krita"), below its plug-in folder (GIMP's plug-ins/,
+    Krita's pykrita/), in the order they are installed.
+
+    `self_contained` (Krita): the shared packages inside painterly_krita/lib/ rather than beside it, for
+    the zip (package.py): Krita's Import Python Plugin from File copies only the .desktop file and the
+    folder it names. GIMP's layout is one folder either way."""
+    if editor == "gimp":
+        folder = PurePosixPath("painterly")
+        files = [LaidOutFile(GIMP_SCRIPT, folder / GIMP_SCRIPT.name, executable=True)]
+        # lib/, not beside painterly.py: there it would shadow the engine `painterly` in the worker
+        shared = folder / "lib"
+    else:
+        kpkg = KRITA_SOURCE / KRITA_PLUGIN
+        files = [LaidOutFile(KRITA_SOURCE / f"{KRITA_PLUGIN}.desktop", PurePosixPath(f"{KRITA_PLUGIN}.desktop"))]
+        files += [
+            LaidOutFile(f, PurePosixPath(KRITA_PLUGIN, f.relative_to(kpkg).as_posix())) for f in source_files(kpkg)
+        ]
+        shared = KRITA_BUNDLED if self_contained else PurePosixPath()
+    for pkg in SHARED_PACKAGES:
+        files += [LaidOutFile(f, shared / pkg.name / f.relative_to(pkg).as_posix()) for f in source_files(pkg)]
+    return files
 
 
 @dataclass
@@ -36,28 +71,11 @@ class PluginFile:
 def plugin_files(run: Installer) -> list[PluginFile]:
     """Every plug-in file this run installs, for the editors chosen, into every folder found for them."""
     plan = []
-    kpkg = KRITA_SOURCE / KRITA_PLUGIN
     for editor in run.editors:
-        if editor == "gimp":
-            for plugins in run.layout.gimp:
-                dest = plugins / "painterly"
-                plan.append(PluginFile(editor, GIMP_SCRIPT, dest / "painterly.py", True))
-                # lib/, not beside painterly.py: there it would shadow the engine `painterly` in the worker
-                for pkg in SHARED_PACKAGES:
-                    for f in source_files(pkg):
-                        plan.append(PluginFile(editor, f, dest / "lib" / pkg.name / f.relative_to(pkg)))
-        else:
-            for target in run.layout.krita:
-                plan.append(
-                    PluginFile(
-                        editor, KRITA_SOURCE / f"{KRITA_PLUGIN}.desktop", target.pykrita / f"{KRITA_PLUGIN}.desktop"
-                    )
-                )
-                for f in source_files(kpkg):
-                    plan.append(PluginFile(editor, f, target.pykrita / KRITA_PLUGIN / f.relative_to(kpkg)))
-                for pkg in SHARED_PACKAGES:
-                    for f in source_files(pkg):
-                        plan.append(PluginFile(editor, f, target.pykrita / pkg.name / f.relative_to(pkg)))
+        folders = run.layout.gimp if editor == "gimp" else [t.pykrita for t in run.layout.krita]
+        for folder in folders:
+            for f in editor_layout(editor):
+                plan.append(PluginFile(editor, f.source, folder.joinpath(*f.dest.parts), f.executable))
     return plan
 
 

@@ -21,8 +21,13 @@ from typing import Any
 
 try:
     import painterly_plugin  # noqa: F401 - installed beside us in pykrita/
-except ImportError:  # running from a checkout: plugin/krita/painterly_krita → plugin/
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+except ImportError:
+    # Imported from the zip (`installer.py --package krita`): Krita's Import Python Plugin from File copies
+    # only the .desktop file and this folder, so the shared packages come inside it, in lib/ (not here
+    # directly: the worker gets their folder on its path, and this one's modules would shadow others').
+    # Else a checkout: plugin/krita/painterly_krita → plugin/.
+    _lib = Path(__file__).resolve().parent / "lib"
+    sys.path.insert(0, str(_lib if (_lib / "painterly_plugin").is_dir() else Path(__file__).resolve().parents[2]))
 
 from painterly_common.options import DEFAULT_BRUSH_SIZE, StylizeOptions  # noqa: E402
 from painterly_plugin.client import PainterlyCancelled, PainterlyClientError  # noqa: E402

@@ -6,7 +6,8 @@ is the `painterly/` folder to unpack into GIMP 3's plug-ins folder; the Krita zi
 Krita's Tools ▸ Scripts ▸ Import Python Plugin from File takes (it copies only that file and that
 folder). No environment, no torch, no models: the worker's Python is set in Painterly Preferences….
 
-The same checkout gives the same bytes: fixed timestamps and modes, sorted entries, no bytecode.
+The same checkout gives the same bytes: fixed timestamps and modes, sorted entries, no bytecode (with
+the same zlib, which does the compressing: another version may compress differently).
 """
 
 from __future__ import annotations

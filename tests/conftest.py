@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -18,6 +19,22 @@ STYLES = ASSETS / "styles"
 OUTPUT = ROOT / "build" / "test-output"  # images for a person to look at; ignored by git
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# The Qt binding under test: PAINTERLY_QT_API chooses it for painterly_plugin.qt, and pytest-qt must
+# drive the same one (left to itself it takes PyQt6 whenever both are installed: two Qts in one
+# process crash). Set here, before pytest-qt reads it in its pytest_configure; not for a binding
+# that is not installed (pytest-qt would stop the whole run): require_qt reports that instead.
+QT_API_WANTED = os.environ.get("PAINTERLY_QT_API", "").strip().lower()
+if QT_API_WANTED in ("pyqt5", "pyqt6") and not os.environ.get("PYTEST_QT_API"):
+    if importlib.util.find_spec({"pyqt5": "PyQt5", "pyqt6": "PyQt6"}[QT_API_WANTED]) is not None:
+        os.environ["PYTEST_QT_API"] = QT_API_WANTED
+
+#: In CI (`.ci/run`) a test may not skip for something the machine lacks: an editor, or a Qt binding.
+REQUIRE = os.environ.get("PAINTERLY_REQUIRE_EDITORS") == "1"
+
+#: The Python the tests start real workers with: the one the plug-ins would take from PAINTERLY_PYTHON,
+#: else this one. The Qt 6 run (`.ci/run`) has PyQt6 and no torch, and points it at the main venv.
+WORKER_PYTHON = os.environ.get("PAINTERLY_PYTHON") or sys.executable
 
 # Markers, so that `pytest -m "not editors and not slow"` is the loop a developer runs after each
 # change (CONTRIBUTING.md). `editors`: inside real Krita or GIMP; `qt`: Qt widgets (pytest-qt);
@@ -43,10 +60,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "editors" in path.parts:
             item.add_marker(pytest.mark.editors)
             item.add_marker(pytest.mark.slow)
-        if path.name.endswith("_qt.py") or path.name == "test_krita.py":
+        if path.name == "test_krita.py":  # Krita's own Qt, inside Krita: not run again under PyQt6
             item.add_marker(pytest.mark.qt)
+        if "qtbot" in getattr(item, "fixturenames", ()) and item.get_closest_marker("qt") is None:
+            # the Qt 6 run selects `-m qt`: a Qt test without the marker would never run under PyQt6
+            raise pytest.UsageError(f"{item.nodeid} drives Qt widgets (qtbot) but lacks pytestmark = pytest.mark.qt")
         if path.name in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+
+
+def require_qt() -> None:
+    """For a Qt test module, at its top: the binding `painterly_plugin.qt` chooses, and pytest-qt.
+
+    Without them the module skips, except in CI (REQUIRE), where it fails: a missing binding
+    there is a broken set-up, not a reason to test less.
+    """
+    why = None
+    try:
+        from painterly_plugin import qt
+
+        __import__(f"{qt.QT_API}.QtWidgets")
+        if QT_API_WANTED and qt.QT_API.lower() != QT_API_WANTED:
+            why = f"PAINTERLY_QT_API={QT_API_WANTED} but the Qt code runs on {qt.QT_API} (is it installed?)"
+    except ImportError as exc:
+        why = f"the Qt tests need PyQt5 or PyQt6 (PAINTERLY_QT_API={QT_API_WANTED!r}): {exc}"
+    if why is None:
+        try:
+            import pytestqt  # noqa: F401
+        except ImportError:
+            why = "the Qt tests need pytest-qt (pip install -e '.[dev]')"
+    if why is not None:
+        if REQUIRE:
+            pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}", pytrace=False)
+        pytest.skip(why, allow_module_level=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

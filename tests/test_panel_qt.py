@@ -6,39 +6,47 @@ worker, the engine and the models are the real ones.
 
 from __future__ import annotations
 
-import sys
+import os
+import subprocess
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytest.importorskip("PyQt5.QtWidgets", reason="the Qt panel tests need PyQt5 (pip install -e '.[dev]')")
-pytest.importorskip("pytestqt", reason="the Qt panel tests need pytest-qt (pip install -e '.[dev]')")
+from .conftest import OUTPUT, ROOT, STYLES, WORKER_PYTHON, load_rgb, require_qt
+
+pytestmark = pytest.mark.qt
+require_qt()
 
 from painterly_common.options import StylizeOptions  # noqa: E402
 from painterly_plugin import thumbnails  # noqa: E402
 from painterly_plugin.client import WorkerClient  # noqa: E402
 from painterly_plugin.host import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice  # noqa: E402
 from painterly_plugin.panel import StylePanel  # noqa: E402
-from painterly_plugin.qt import QtWidgets  # noqa: E402
+from painterly_plugin.qt import QtCore, QtGui, QtWidgets  # noqa: E402
 from PIL import Image  # noqa: E402
-
-from .conftest import OUTPUT, STYLES, load_rgb  # noqa: E402
 
 WAIT = 120_000  # ms; a cold worker start (torch import) on a busy 2-core machine
 
 
+def in_engine_python(*args: str, timeout: float = 600) -> str:
+    """Run `python ARGS…` with the worker's Python (it has the engine and torch; this one may not,
+    as in the Qt 6 run) from the checkout, in this environment; return its stdout."""
+    done = subprocess.run(
+        [WORKER_PYTHON, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=dict(os.environ)
+    )
+    assert done.returncode == 0, f"{WORKER_PYTHON} {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
 @pytest.fixture(scope="module")
 def client(painterly_home):
-    # Every preset's model, so the gallery can show every thumbnail (a few MB, from the mirror).
-    from painterly import catalog, store
-
-    for preset in catalog.presets().values():
-        for model in preset.models:
-            if not store.is_installed(model):
-                store.install(model)
-    with WorkerClient(python=sys.executable) as c:
+    # Every model, so the gallery can show every thumbnail (a few MB, from the mirror), by the
+    # engine's own command: what the preferences' "Install missing" runs.
+    in_engine_python("-m", "painterly.cli", "models", "install", "--all")
+    with WorkerClient(python=WORKER_PYTHON) as c:
         yield c
 
 
@@ -278,10 +286,21 @@ def test_docker_panel_starts_the_worker_only_when_used(qtbot, tmp_path, thumb_di
 
     panel = StylePanel(host, factory, thumbnail_dir=thumb_dir, compact=True, autostart=False)
     qtbot.addWidget(panel)
+    elsewhere = QtWidgets.QLabel("another docker")
+    qtbot.addWidget(elsewhere)
+    elsewhere.show()
     panel.show()
+    # The docker appears under a resting pointer: the window system sends it Enter (X11 when a window
+    # is mapped; Qt 6 here, offscreen, when one is shown; Qt 5 offscreen does not, so it is sent here).
+    where = QtCore.QPoint(20, 20)
+    at, on_screen = QtCore.QPointF(where), QtCore.QPointF(panel.mapToGlobal(where))
+    QtWidgets.QApplication.sendEvent(panel, QtGui.QEnterEvent(at, at, on_screen))
     qtbot.wait(300)
     assert started == [] and panel.idle and "starts when you use" in panel.status.text()
-    panel.start()  # what entering the panel with the pointer (or Apply) does
+    qtbot.mouseMove(elsewhere, QtCore.QPoint(5, 5))  # the pointer moving elsewhere is no use of the panel
+    qtbot.wait(100)
+    assert started == []
+    qtbot.mouseMove(panel.gallery.viewport(), QtCore.QPoint(30, 30))  # over the panel: now it starts
     qtbot.waitUntil(lambda: "could not start" in panel.status.text(), timeout=WAIT)
     assert started
 
@@ -298,9 +317,21 @@ class BigLayerHost(PictureHost):
         return Preview(copy)
 
 
+#: The preview against the result seen at the preview's size, measured with bench/quality.py (VGG
+#: features, torch): by the engine's Python, since the Qt 6 run's has no torch. Prints the distance.
+_PREVIEW_VS_RESULT = """
+import sys
+import numpy as np
+from bench.quality import gram_distance, seen_at
+preview, result = np.load(sys.argv[1]), np.load(sys.argv[2])
+truth = seen_at(result, max(preview.shape[:2]))
+np.save(sys.argv[3], truth)
+print(gram_distance(preview, truth))
+"""
+
+
 def test_brush_size_control_and_a_preview_that_is_the_result(qtbot, client, thumb_dir, tmp_path):
     from bench.brush import kodak_collage
-    from bench.quality import gram_distance, seen_at
 
     photo = np.ascontiguousarray(np.dstack([kodak_collage(2, 2), np.full((1024, 1536), 255, np.uint8)]))
     host = BigLayerHost(photo, tmp_path)
@@ -327,12 +358,211 @@ def test_brush_size_control_and_a_preview_that_is_the_result(qtbot, client, thum
         preview = preview.reshape(shown.height(), shown.width(), 3).astype(np.float32) / 255
         apply_and_wait(qtbot, panel)
         result = host.results[0][..., :3].astype(np.float32) / 255
-        truth = seen_at(result, max(preview.shape[:2]))
+        files = [tmp_path / name for name in ("preview.npy", "result.npy", "truth.npy")]
+        np.save(files[0], preview)
+        np.save(files[1], result)
+        distance = float(in_engine_python("-c", _PREVIEW_VS_RESULT, *map(str, files)).split()[-1])
+        truth = np.load(files[2])
         # the preview is the result seen at the preview's size: the same strokes, not bigger ones
-        assert gram_distance(preview, truth) <= 0.15
+        assert distance <= 0.15
         Image.fromarray((np.concatenate([preview, truth], 1) * 255).astype(np.uint8)).save(
             OUTPUT / "panel_preview_vs_result.png"
         )
     finally:
         panel.shutdown()
         panel.wait_idle(30)
+
+
+# ---------------------------------------------------------------- a mix of styles, the style size
+
+
+class RecordingClient:
+    """The real client, and the options of every stylize request sent through it (Apply, previews, thumbnails)."""
+
+    def __init__(self, client: WorkerClient) -> None:
+        self.client = client
+        self.sent: list[StylizeOptions] = []
+
+    def stylize(self, pixels, width, height, fmt, stride, options, *args, **kwargs):
+        self.sent.append(options)
+        return self.client.stylize(pixels, width, height, fmt, stride, options, *args, **kwargs)
+
+    def __getattr__(self, name):  # presets(), device(), …: the client's own
+        return getattr(self.client, name)
+
+
+def pixels_of(host: PictureHost, options: StylizeOptions, client: WorkerClient) -> np.ndarray:
+    """The host's picture stylized with `options` straight through the client, as a reference."""
+    h, w = host.pixels.shape[:2]
+    data, *_ = client.stylize(host.pixels.tobytes(), w, h, "rgba8", w * 4, options)
+    return np.frombuffer(bytes(data), np.uint8).reshape(h, w, 4)
+
+
+def test_mix_and_style_size_reach_the_worker_and_paint(qtbot, client, host, thumb_dir):
+    recorder = RecordingClient(client)
+    panel = make_panel(qtbot, client, host, thumb_dir, factory=lambda: recorder)
+    try:
+        panel.wait_idle(WAIT / 1000)
+        assert panel.select_preset("starry_night") and panel.add_to_mix()
+        assert panel.select_preset("the_scream")
+        with qtbot.waitSignal(panel.previewUpdated, timeout=WAIT):  # every control feeds the live preview
+            panel.mix.add_button.click()
+        weights = panel.findChildren(QtWidgets.QSpinBox, "painterly-mix-weight")
+        assert [w.value() for w in weights] == [50, 50]
+        weights[0].setValue(75)
+        weights[1].setValue(25)
+        panel.style_size_spin.setValue(384)
+        assert panel.style_size_slider.value() == 384
+        want = StylizeOptions(styles=("starry_night", "the_scream"), weights=(75.0, 25.0), style_size=384)
+        assert panel.options() == want
+        assert "mix of The Starry Night + The Scream" in panel.style_label.text()
+        with qtbot.waitSignal(panel.previewUpdated, timeout=WAIT):
+            pass
+        preview = recorder.sent[-1]  # the preview's request: the same mix and style size, at its own scale
+        assert (preview.styles, preview.weights, preview.style_size) == (want.styles, want.weights, 384)
+        recorder.sent.clear()
+        assert apply_and_wait(qtbot, panel) == "layer 1"
+        assert [(o.styles, o.weights, o.style_size) for o in recorder.sent] == [(want.styles, want.weights, 384)]
+        assert host.calls[-1][0] == StyleChoice("", "The Starry Night + The Scream", "mix")
+        got = host.results[0].astype(int)
+        assert np.abs(got - pixels_of(host, want, client)).max() <= 1, "the panel painted something else"
+        # and each part counts: the weights, the style size, the second style
+        for other in (
+            replace(want, weights=(25.0, 75.0)),
+            replace(want, style_size=256),
+            StylizeOptions.single("starry_night", style_size=384),
+        ):
+            assert np.abs(got - pixels_of(host, other, client)).mean() > 2, f"{other} paints the same"
+    finally:
+        panel.shutdown()
+        panel.wait_idle(30)
+
+
+def test_style_size_and_mix_controls_follow_the_style(qtbot, panel, monkeypatch):
+    def style_size_enabled() -> bool:
+        states = {w.isEnabled() for w in (panel.style_size_label, panel.style_size_slider, panel.style_size_spin)}
+        assert len(states) == 1, "the style size's label, slider and box go together"
+        return states.pop()
+
+    assert panel.select_preset("candy")  # a network preset: no style image, no style size
+    assert not style_size_enabled()
+    panel.style_size_spin.setValue(512)
+    assert panel.options().style_size == 256, "a network preset's request keeps the default"
+    assert panel.select_preset("seaport") and style_size_enabled()
+    assert panel.options().style_size == 512
+    style = STYLES / "great_wave.jpg"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(style), ""))
+    panel.file_button.click()
+    assert style_size_enabled() and panel.add_to_mix()
+    panel.layer_button.click()
+    assert panel.choice.kind == "layer" and style_size_enabled()
+
+    # the mix: Clear only with something in it, one style is no mix yet, two are
+    mix = panel.mix
+    assert mix.clear_button.isEnabled() and not mix.active and "one more" in mix.note.text()
+    assert panel.options().styles == (panel.choice.style,)
+    assert panel.add_to_mix() and mix.active and "paint with this mix" in mix.note.text()
+    assert not panel.add_to_mix(), "the same style twice"
+    assert "already in the mix" in mix.note.text() and len(mix.entries()) == 2
+    assert panel.select_preset("candy")  # choosing a network preset now: the mix still paints
+    assert style_size_enabled() and panel.options().styles == (str(style), mix.entries()[1][0].style)
+    assert panel.options().weights == (50.0, 50.0) and panel.options().style_size == 512
+    removes = panel.findChildren(QtWidgets.QToolButton, "painterly-mix-remove")
+    assert len(removes) == 2
+    removes[0].click()
+    assert [c.kind for c, _ in mix.entries()] == ["layer"] and not mix.active
+    assert not style_size_enabled() and panel.options() == StylizeOptions.single("candy", style_size=256)
+    mix.clear_button.click()
+    assert mix.entries() == [] and not mix.clear_button.isEnabled() and "two or more" in mix.note.text()
+
+
+def test_a_network_preset_cannot_join_a_mix(qtbot, panel, host):
+    assert panel.select_preset("starry_night") and panel.add_to_mix()
+    assert panel.select_preset("mosaic")
+    panel.mix.add_button.click()
+    note = panel.mix.note.text()
+    assert "“Mosaic” is a network preset" in note and "cannot be mixed" in note
+    assert [c.style for c, _ in panel.mix.entries()] == ["starry_night"] and not panel.mix.active
+    assert panel.options() == StylizeOptions.single("mosaic")
+
+    # A worker that does not say which presets are networks: the mix goes out, and the engine's
+    # refusal is what the panel shows, with nothing changed.
+    panel.presets = [{k: v for k, v in p.items() if k != "method"} for p in panel.presets]
+    assert panel.add_to_mix() and panel.mix.active
+    with qtbot.waitSignal(panel.failed, timeout=WAIT) as blocker:
+        panel.apply_button.click()
+    code, message = blocker.args
+    assert "network presets cannot be mixed" in message
+    assert "network presets cannot be mixed" in panel.status.text() and panel.message_box.isVisible()
+    assert host.results == [] and not panel.busy
+    panel.message_box.close()
+
+
+def cramped(panel: StylePanel) -> list[str]:
+    """The panel's visible controls that got less height than they need, or overlap another one."""
+    kinds = (QtWidgets.QAbstractButton, QtWidgets.QAbstractSpinBox, QtWidgets.QSlider, QtWidgets.QComboBox)
+    controls = [
+        w
+        for w in panel.findChildren(QtWidgets.QWidget)
+        if w.isVisibleTo(panel)
+        and (isinstance(w, kinds) or (isinstance(w, QtWidgets.QLabel) and w.text()))
+        and not isinstance(w.parent(), QtWidgets.QAbstractSpinBox)  # a spin box's own line edit
+    ]
+    out = []
+    rects = {}
+    for w in controls:
+        wraps = isinstance(w, QtWidgets.QLabel) and w.wordWrap()
+        need = w.heightForWidth(w.width()) if wraps else w.minimumSizeHint().height()
+        if w is panel.preview_label:  # it shows what fits, down to its minimum
+            need = w.minimumHeight()
+        if w.height() < need:
+            out.append(
+                f"{type(w).__name__} {w.objectName() or getattr(w, 'text', lambda: '')()!r}: {w.height()} < {need}"
+            )
+        rects[w] = QtCore.QRect(w.mapTo(panel, QtCore.QPoint(0, 0)), w.size())
+    for a in controls:
+        for b in controls:
+            if a is not b and not a.isAncestorOf(b) and not b.isAncestorOf(a) and id(a) < id(b):
+                if rects[a].intersects(rects[b]):
+                    out.append(f"{a.objectName() or type(a).__name__} overlaps {b.objectName() or type(b).__name__}")
+    return out
+
+
+def test_screenshots_of_every_control(qtbot, client, host, thumb_dir):
+    """The dialog's panel and the docker's (compact) with a mix, for a person to look at."""
+    from painterly_plugin.qt import QT_API
+
+    screens = ROOT / "build" / "screens"
+    screens.mkdir(parents=True, exist_ok=True)
+    suffix = QT_API.lower().replace("pyqt", "qt")  # panel-qt5.png, panel-qt6.png
+    dialog = make_panel(qtbot, client, host, thumb_dir)
+    docker = StylePanel(host, lambda: client, thumbnail_dir=thumb_dir, compact=True, autostart=False)
+    # as Krita's docker holds it (extension.PainterlyDocker): in a scroll area that gives it its width
+    # and scrolls the height it needs
+    scroll = QtWidgets.QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+    scroll.setWidget(docker)
+    scroll.resize(340, 700)
+    qtbot.addWidget(scroll)
+    try:
+        docker.start()
+        with qtbot.waitSignal(docker.presetsLoaded, timeout=WAIT):
+            scroll.show()
+        for panel in (dialog, docker):
+            assert panel.select_preset("the_scream") and panel.add_to_mix()
+            assert panel.select_preset("seaport") and panel.add_to_mix()
+            panel.findChildren(QtWidgets.QSpinBox, "painterly-mix-weight")[0].setValue(70)
+            panel.style_size_spin.setValue(320)
+        for panel, name in ((dialog, "panel"), (docker, "docker")):
+            qtbot.waitUntil(lambda p=panel: p.preview_label.pixmap() is not None and p.idle, timeout=WAIT)
+            qtbot.waitUntil(lambda p=panel: not p.preview_label.pixmap().isNull(), timeout=WAIT)
+            qtbot.wait(100)
+            path = screens / f"{name}-{suffix}.png"
+            assert panel.grab().save(str(path))
+            assert cramped(panel) == [], name
+    finally:
+        docker.shutdown()
+        docker.wait_idle(30)
+        dialog.shutdown()
+        dialog.wait_idle(30)

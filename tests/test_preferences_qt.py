@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-pytest.importorskip("PyQt5.QtWidgets", reason="the Qt dialog tests need PyQt5 (pip install -e '.[dev]')")
-pytest.importorskip("pytestqt", reason="the Qt dialog tests need pytest-qt (pip install -e '.[dev]')")
+from .conftest import OUTPUT, WORKER_PYTHON, require_qt
+
+pytestmark = pytest.mark.qt
+require_qt()
 
 from painterly_common import settings  # noqa: E402
 from painterly_plugin.preferences import PreferencesDialog, check_python_path  # noqa: E402
 from painterly_plugin.qt import Qt  # noqa: E402
-
-from .conftest import OUTPUT  # noqa: E402
 
 WAIT = 120_000  # ms: a cold worker start (torch import) on a busy 2-core machine
 
@@ -44,9 +43,9 @@ def combo_values(combo) -> list[str]:
 
 
 def test_load_edit_save_reload(qtbot, config, tmp_path):
-    settings.save(settings.Settings(worker_python=sys.executable, device="cpu", default_style="candy"))
+    settings.save(settings.Settings(worker_python=WORKER_PYTHON, device="cpu", default_style="candy"))
     d = open_dialog(qtbot)
-    assert d.python_edit.text() == sys.executable
+    assert d.python_edit.text() == WORKER_PYTHON
     assert d.probe_error is None and "Works" in d.python_status.text()
     # what the worker reported: every device with its description, the catalog with licences
     assert combo_values(d.device_combo)[:1] == ["auto"] and "cpu" in combo_values(d.device_combo)
@@ -80,7 +79,7 @@ def test_load_edit_save_reload(qtbot, config, tmp_path):
         again.model_dir,
         again.default_style,
         again.default_strength,
-    ) == (sys.executable, "auto", "full", 512, str(models_home), "mosaic", 0.4)
+    ) == (WORKER_PYTHON, "auto", "full", 512, str(models_home), "mosaic", 0.4)
     d2 = open_dialog(qtbot, probe=False)
     assert d2.values() == again
     assert d2.precision_combo.currentData() == "full" and d2.tile_spin.value() == 512
@@ -89,7 +88,7 @@ def test_load_edit_save_reload(qtbot, config, tmp_path):
 
 
 def test_invalid_worker_python_is_rejected(qtbot, config, tmp_path):
-    settings.save(settings.Settings(worker_python=sys.executable))
+    settings.save(settings.Settings(worker_python=WORKER_PYTHON))
     saved = config.read_bytes()
     d = open_dialog(qtbot)
 
@@ -112,17 +111,17 @@ def test_invalid_worker_python_is_rejected(qtbot, config, tmp_path):
     not_python.chmod(0o755)
     refused(str(not_python), "not a Python that can run the Painterly worker")
     system = Path("/usr/bin/python3")
-    if system.is_file() and os.path.realpath(system) != os.path.realpath(sys.executable):
+    if system.is_file() and os.path.realpath(system) != os.path.realpath(WORKER_PYTHON):
         # a real Python that starts the worker but has no torch: the engine cannot load
         refused(str(system), "cannot load the Painterly engine")
     # and a good one is accepted again
-    d.python_edit.setText(sys.executable)
+    d.python_edit.setText(WORKER_PYTHON)
     with qtbot.waitSignal(d.saved, timeout=WAIT):
         qtbot.mouseClick(d.save_button, Qt.MouseButton.LeftButton)
 
 
 def test_check_python_path_messages(tmp_path):
-    assert check_python_path(sys.executable) is None
+    assert check_python_path(WORKER_PYTHON) is None
     assert "no program called" in check_python_path("no-such-python-here")
     plain = tmp_path / "plain.txt"
     plain.write_text("x")
@@ -142,7 +141,7 @@ def test_corrupt_settings_reported_and_replaced(qtbot, config):
 def test_install_missing_models(qtbot, config, tmp_path, monkeypatch):
     monkeypatch.delenv("PAINTERLY_HOME", raising=False)  # the dialog's model folder decides
     home = tmp_path / "fresh-models"
-    settings.save(settings.Settings(worker_python=sys.executable, model_dir=str(home)))
+    settings.save(settings.Settings(worker_python=WORKER_PYTHON, model_dir=str(home)))
     d = open_dialog(qtbot)
     from painterly import catalog
 
@@ -162,7 +161,7 @@ def test_screenshot(qtbot, config, monkeypatch):
     monkeypatch.setenv("PAINTERLY_DEVICE", "cpu")  # shows the "set in the environment" note
     settings.save(
         settings.Settings(
-            worker_python=sys.executable, precision="auto", tile=768, default_style="mosaic", default_strength=0.8
+            worker_python=WORKER_PYTHON, precision="auto", tile=768, default_style="mosaic", default_strength=0.8
         )
     )
     d = open_dialog(qtbot)

@@ -65,9 +65,10 @@ class ApplyJob:
 
 @dataclass(frozen=True)
 class StyleChoice:
-    style: str  # the request's `style`: a preset name or a style image path
+    style: str  # the request's `style`: a preset name or a style image path ("" for a mix: see kind)
     label: str  # short name, for the new layer ("Candy 80%")
-    kind: str = "preset"  # "preset", "file" or "layer"
+    #: "preset", "file" or "layer"; "mix" for a mix of styles, whose styles and weights are the options'
+    kind: str = "preset"
 
 
 class Host:

@@ -1,4 +1,5 @@
-"""The Painterly panel: preset gallery, style sources, strength, brush size, preview, Apply/Cancel.
+"""The Painterly panel: preset gallery, style sources, a mix of styles, strength, brush and style
+size, preview, Apply/Cancel.
 
 Shared by the Krita dialog and docker (and by any Qt host): the editor is
 reached only through a `Host`, the worker only through a `WorkerClient`.
@@ -10,8 +11,8 @@ preview, then thumbnails; progress and results arrive on the GUI thread. Cancel
 sets the job's event; the client then asks the worker to stop.
 
 The editor's side of the contract (`Host`, `StyleChoice`, `ApplyJob`…) is in
-`host.py`; the gallery (`gallery.py`) and the preview box (`preview.py`) are
-widgets of their own, which the panel fills from its jobs' results.
+`host.py`; the gallery (`gallery.py`), the mix of styles (`mix.py`) and the preview
+box (`preview.py`) are widgets of their own, which the panel fills from its jobs' results.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from painterly_common import brush
 from painterly_common.options import (
     DEFAULT_BRUSH_SIZE,
     DEFAULT_STYLE,
+    DEFAULT_STYLE_SIZE,
     MAX_BRUSH_SIZE,
+    MAX_STYLE_SIZE,
     MIN_BRUSH_SIZE,
+    MIN_STYLE_SIZE,
     NATIVE,
     StylizeOptions,
 )
@@ -38,13 +42,28 @@ from .client import PainterlyCancelled, PainterlyClientError
 from .gallery import PRESET_ROLE, PresetGallery
 from .host import ApplyJob, Host, HostError, ImageData, StyleChoice
 from .jobs import Job, JobRunner, Progress
+from .mix import StyleMix
 from .preview import PreviewBox
 from .qt import Qt, QtCore, QtGui, QtWidgets, Signal
-from .widgets import html_text, percent_pair, soften, warning_box
+from .widgets import html_text, slider_pair, soften, warning_box
 
 #: A preview's network works at most this many pixels on its long side: a brush below 50 %, or
 #: "native" on a big layer, would otherwise take as long as the result (4 MP: about 5 s here).
 PREVIEW_WORK_SIDE = 2048
+
+#: What counts as using the panel with the pointer, for a panel that starts the worker on use. Not
+#: Enter: the window system sends Enter to the widget under a resting pointer when its window
+#: appears (X11 on mapping a window, Qt 6 on showing one), so it would start the worker as the
+#: editor opens with the pointer over the docker.
+_POINTER_USE = frozenset(
+    {
+        QtCore.QEvent.Type.MouseMove,
+        QtCore.QEvent.Type.MouseButtonPress,
+        QtCore.QEvent.Type.Wheel,
+        QtCore.QEvent.Type.TabletMove,
+        QtCore.QEvent.Type.TabletPress,
+    }
+)
 
 
 class StylePanel(QtWidgets.QWidget):
@@ -73,9 +92,10 @@ class StylePanel(QtWidgets.QWidget):
         self.host = host
         self._thumb_dir = Path(thumbnail_dir) if thumbnail_dir else thumbnails.cache_dir() / "thumbnails"
         self.preview_side = preview_side
-        # False (the docker): the worker starts when the pointer enters the panel or on Apply, not
-        # just because the docker is visible when the editor starts.
+        # False (the docker): the worker starts when the pointer moves over the panel or on Apply,
+        # not just because the docker is visible when the editor starts.
         self.autostart = autostart
+        self._watching_pointer = False
         self.presets: list[dict[str, Any]] = []
         self.device = ""
         self.choice: StyleChoice | None = None
@@ -132,15 +152,14 @@ class StylePanel(QtWidgets.QWidget):
             self.layer_button.hide()
             sources.addStretch(1)
 
-        self.strength_slider, self.strength_spin = percent_pair(100)
+        self.strength_slider, self.strength_spin = slider_pair(100)
         self.strength_slider.setObjectName("painterly-strength")
+        tip = "How much of the style the new layer takes: 0 % is the picture unchanged, 100 % the full style"
+        self.strength_slider.setToolTip(tip)
+        self.strength_spin.setToolTip(tip)
         self.strength_slider.valueChanged.connect(self.schedule_preview)
-        strength = QtWidgets.QHBoxLayout()
-        strength.addWidget(QtWidgets.QLabel("Strength"))
-        strength.addWidget(self.strength_slider, 1)
-        strength.addWidget(self.strength_spin)
 
-        self.brush_slider, self.brush_spin = percent_pair(DEFAULT_BRUSH_SIZE, MIN_BRUSH_SIZE, MAX_BRUSH_SIZE, 25)
+        self.brush_slider, self.brush_spin = slider_pair(DEFAULT_BRUSH_SIZE, MIN_BRUSH_SIZE, MAX_BRUSH_SIZE, 25)
         self.brush_slider.setObjectName("painterly-brush-size")
         self.brush_spin.setObjectName("painterly-brush-size-value")
         tip = (
@@ -159,16 +178,51 @@ class StylePanel(QtWidgets.QWidget):
         self.native_check.toggled.connect(self.brush_slider.setDisabled)
         self.native_check.toggled.connect(self.brush_spin.setDisabled)
         self.native_check.toggled.connect(self.schedule_preview)
-        brush_row = QtWidgets.QHBoxLayout()
-        brush_row.addWidget(QtWidgets.QLabel("Brush size"))
-        brush_row.addWidget(self.brush_slider, 1)
-        brush_row.addWidget(self.brush_spin)
-        brush_row.addWidget(self.native_check)
+
+        self.style_size_slider, self.style_size_spin = slider_pair(
+            DEFAULT_STYLE_SIZE, MIN_STYLE_SIZE, MAX_STYLE_SIZE, 64, " px"
+        )
+        self.style_size_slider.setObjectName("painterly-style-size")
+        self.style_size_spin.setObjectName("painterly-style-size-value")
+        tip = (
+            "The size the style image is read at: smaller takes its patterns larger and bolder, larger "
+            "takes more of its fine detail. Only for styles with a style image: painting presets, style "
+            "files, layers and mixes (a network preset's strokes are fixed)"
+        )
+        self.style_size_slider.setToolTip(tip)
+        self.style_size_spin.setToolTip(tip)
+        self.style_size_slider.valueChanged.connect(self.schedule_preview)
+        self.style_size_label = QtWidgets.QLabel("Style size")
+
+        # One grid, so the three sliders start and end in line. In a narrow docker each slider gets
+        # a row of its own under its name and box: beside them it was 40 pixels long at 340 wide.
+        sliders = QtWidgets.QGridLayout()
+        rows = (
+            (QtWidgets.QLabel("Strength"), self.strength_slider, self.strength_spin, None),
+            (QtWidgets.QLabel("Brush size"), self.brush_slider, self.brush_spin, self.native_check),
+            (self.style_size_label, self.style_size_slider, self.style_size_spin, None),
+        )
+        for row, (label, slider, spin, extra) in enumerate(rows):
+            if compact:
+                sliders.addWidget(label, 2 * row, 0)
+                sliders.addWidget(spin, 2 * row, 2)
+                sliders.addWidget(slider, 2 * row + 1, 0, 1, 4)
+            else:
+                sliders.addWidget(label, row, 0)
+                sliders.addWidget(slider, row, 1)
+                sliders.addWidget(spin, row, 2)
+            if extra is not None:
+                sliders.addWidget(extra, 2 * row if compact else row, 3)
+        sliders.setColumnStretch(1, 1)
 
         self.preserve_check = QtWidgets.QCheckBox("Preserve colours")
         self.preserve_check.setObjectName("painterly-preserve-color")
         self.preserve_check.setToolTip("Keep the picture's own colours; take only the style's brushwork and light")
         self.preserve_check.toggled.connect(self.schedule_preview)
+
+        self.mix = StyleMix()
+        self.mix.addRequested.connect(self._add_chosen_to_mix)
+        self.mix.changed.connect(self._on_mix_changed)
 
         side = self.preview_side if not compact else min(self.preview_side, 160)
         preview_box = self.preview_box = PreviewBox(side, font)
@@ -214,29 +268,36 @@ class StylePanel(QtWidgets.QWidget):
         controls.addWidget(self.style_label)
         controls.addWidget(self.credit_label)
         controls.addLayout(sources)
-        controls.addLayout(strength)
-        controls.addLayout(brush_row)
+        controls.addLayout(sliders)
         controls.addWidget(self.preserve_check)
 
+        # The mix under the preview: beside the controls in the dialog, so neither column outgrows
+        # an 800×600 window; after the preview in the docker, whose scroll area takes the height.
         root = QtWidgets.QVBoxLayout(self)
         if compact:
             root.addLayout(controls, 1)
             root.addWidget(preview_box, 1)
+            root.addWidget(self.mix)
         else:
+            right = QtWidgets.QVBoxLayout()
+            right.addWidget(preview_box, 1)
+            right.addWidget(self.mix)
             top = QtWidgets.QHBoxLayout()
             top.addLayout(controls, 3)
-            top.addWidget(preview_box, 2)
+            top.addLayout(right, 2)
             root.addLayout(top, 1)
         root.addWidget(self.status)
         if compact:
             root.addWidget(self.progress)
         root.addLayout(buttons)
         self._update_style_label()
+        self._update_style_controls()
 
     # -- public API -------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the worker and load the presets (in the background); idempotent."""
+        self._watch_pointer(False)
         if self._started and (self.presets or self._jobs.pending("hello")):
             return
         self._started = True
@@ -244,13 +305,65 @@ class StylePanel(QtWidgets.QWidget):
         self._jobs.submit(Job("hello", _hello, self._on_hello, self._on_hello_error))
 
     def options(self) -> StylizeOptions:
-        """What Apply (and the preview) sends: the chosen style, strength 0..1, brush size, preserve colour."""
-        return StylizeOptions.single(
-            self.choice.style if self.choice else DEFAULT_STYLE,
+        """What Apply (and the preview) sends: the chosen style, or the mix of two or more with their
+        weights; strength 0..1, brush size, style size (for styles with a style image), preserve colour."""
+        if self.mix.active:
+            entries = self.mix.entries()
+            styles = tuple(choice.style for choice, _ in entries)
+            weights: tuple[float, ...] | None = tuple(float(weight) for _, weight in entries)
+        else:
+            styles, weights = (self.choice.style if self.choice else DEFAULT_STYLE,), None
+        return StylizeOptions(
+            styles=styles,
+            weights=weights,
             strength=self.strength_slider.value() / 100.0,
             preserve_color=self.preserve_check.isChecked(),
+            style_size=self.style_size_slider.value() if self.has_style_image() else DEFAULT_STYLE_SIZE,
             brush_size=NATIVE if self.native_check.isChecked() else self.brush_slider.value(),
         )
+
+    def has_style_image(self) -> bool:
+        """The style Apply would use is read from style images (a mix, a painting preset, a file, a
+        layer), so the style size applies; a network preset has none."""
+        if self.mix.active:
+            return True
+        return self.choice is not None and not self.is_network_preset(self.choice)
+
+    def is_network_preset(self, choice: StyleChoice) -> bool:
+        """A preset with a network of its own (the worker's `method`): no style image, so it has no
+        style size and cannot be mixed. A preset the worker did not describe is left to the worker."""
+        if choice.kind != "preset":
+            return False
+        preset = next((p for p in self.presets if p.get("name") == choice.style), {})
+        return preset.get("method") == "network"
+
+    def add_to_mix(self, choice: StyleChoice | None = None) -> bool:
+        """Add `choice` (the chosen style when None) to the mix; False, with a note under the mix
+        saying why, when it cannot be mixed."""
+        choice = choice or self.choice
+        if choice is None:
+            self.mix.refuse("Choose a style first: a painting preset, a file or a layer.")
+            return False
+        if choice.kind == "mix":
+            self.mix.refuse("That is the mix itself: add single styles to it.")
+            return False
+        if self.is_network_preset(choice):
+            self.mix.refuse(
+                f"“{choice.label}” is a network preset: it paints with a network of its own and has no "
+                "style image, so it cannot be mixed. Mix painting presets, style files and layers."
+            )
+            return False
+        return self.mix.add(choice)
+
+    def _add_chosen_to_mix(self) -> None:  # the Add button (a slot returns nothing)
+        self.add_to_mix()
+
+    def request_choice(self) -> StyleChoice | None:
+        """What Apply is asked to paint with, for naming the new layer: the mix when it is active
+        (its styles travel in the options), else the chosen style."""
+        if self.mix.active:
+            return StyleChoice("", self.mix.describe(), "mix")
+        return self.choice
 
     def select_preset(self, name: str) -> bool:
         """Choose the preset `name` (as a click in the gallery does); False when there is none of that name."""
@@ -264,7 +377,9 @@ class StylePanel(QtWidgets.QWidget):
             self.gallery.setCurrentItem(None)
             self.gallery.blockSignals(False)
             self.credit_label.setText("")
+            self.credit_label.setToolTip("")
         self._update_style_label()
+        self._update_style_controls()
         self.schedule_preview()
 
     @property
@@ -283,17 +398,18 @@ class StylePanel(QtWidgets.QWidget):
             return
         if not self._started:
             self.start()
-        if self.choice is None:
+        choice = self.request_choice()
+        if choice is None:
             self._error("", "Choose a style first: a preset, a file or a layer.")
             return
         opts = self.options()
         try:
-            job = self.host.begin_apply(self.choice, opts)
+            job = self.host.begin_apply(choice, opts)
         except HostError as exc:
             self._error("host", str(exc))
             return
         img = job.image
-        job.choice = self.choice
+        job.choice = choice
         opts = img.request(opts)
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
@@ -331,7 +447,7 @@ class StylePanel(QtWidgets.QWidget):
     def update_preview(self) -> None:
         """Read the host's view/selection again and stylize it small (in the background)."""
         self._preview_timer.stop()
-        if self.choice is None or not self._started:
+        if self.request_choice() is None or not self._started:
             return
         try:
             preview = self.host.preview_image(self.preview_side)
@@ -396,12 +512,45 @@ class StylePanel(QtWidgets.QWidget):
 
     def enterEvent(self, event: Any) -> None:  # noqa: N802
         super().enterEvent(event)
-        self.start()
+        # The pointer is over the panel, or the panel appeared under it: only a movement, click or
+        # wheel turn from here on is a use (`_POINTER_USE`). Watched from Enter to Leave only, so the
+        # editor's other events never pass through Python.
+        if not self._started:
+            self._watch_pointer(True)
+
+    def leaveEvent(self, event: Any) -> None:  # noqa: N802
+        super().leaveEvent(event)
+        self._watch_pointer(False)
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802
         super().hideEvent(event)
+        self._watch_pointer(False)
         self._preview_timer.stop()
         self._jobs.cancel("preview")  # nobody would see it
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        """While watching (the pointer is over the panel, the worker not started): the first use of
+        the pointer on the panel or any of its widgets starts the worker. Never consumes the event."""
+        if (
+            event.type() in _POINTER_USE
+            and isinstance(watched, QtWidgets.QWidget)
+            and (watched is self or self.isAncestorOf(watched))
+        ):
+            self._watch_pointer(False)
+            self.start()
+        return False
+
+    def _watch_pointer(self, on: bool) -> None:
+        # On the application: a move over a child widget without mouse tracking reaches only the
+        # application's event filters, never the child's or the panel's own.
+        app = QtWidgets.QApplication.instance()
+        if app is None or on == self._watching_pointer:
+            return
+        self._watching_pointer = on
+        if on:
+            app.installEventFilter(self)
+        else:
+            app.removeEventFilter(self)
 
     # -- hello and the gallery ------------------------------------------------------------
 
@@ -415,6 +564,7 @@ class StylePanel(QtWidgets.QWidget):
             self.status.setText(f"Ready — the engine runs on {device}." if device else "Ready.")
         if self.choice is None and self.presets:
             self.select_preset(self.presets[0]["name"])
+        self._update_style_controls()  # the presets' methods are known now
         self.refresh_layers()
         self.presetsLoaded.emit(list(self.presets))
         self.schedule_preview()
@@ -461,19 +611,37 @@ class StylePanel(QtWidgets.QWidget):
         credit = []
         if preset.get("licence"):
             credit.append(f"Licence: {preset['licence']}.")
-        if preset.get("attribution"):
-            credit.append(str(preset["attribution"]))
-        self.credit_label.setText(" ".join(credit))
+        attribution = str(preset.get("attribution") or "")
+        # A painting preset credits the painting first, then the shared Magenta models ("; "-joined):
+        # the label shows the painting's line, the tooltip all of them (in full, six lines pushed the
+        # controls under the gallery in an 800×600 dialog).
+        self.credit_label.setText(" ".join([*credit, attribution.split("; ")[0]]).strip())
+        self.credit_label.setToolTip("\n".join([*credit, *attribution.split("; ")]).strip())
         self._update_style_label()
+        self._update_style_controls()
         self.schedule_preview()
 
     def _update_style_label(self) -> None:
+        if self.mix.active:
+            self.style_label.setText(f"<b>Style:</b> mix of {html_text(self.mix.describe())}")
+            return
         if self.choice is None:
             self.style_label.setText("<b>Style:</b> choose a preset, a file or a layer")
             return
         kind = {"file": "image file", "layer": "layer"}.get(self.choice.kind)
         suffix = f" <i>({kind})</i>" if kind else ""
         self.style_label.setText(f"<b>Style:</b> {html_text(self.choice.label)}{suffix}")
+
+    def _update_style_controls(self) -> None:
+        """The style size only for a style read from style images (see `has_style_image`)."""
+        usable = self.has_style_image()
+        for widget in (self.style_size_label, self.style_size_slider, self.style_size_spin):
+            widget.setEnabled(usable)
+
+    def _on_mix_changed(self) -> None:
+        self._update_style_label()
+        self._update_style_controls()
+        self.schedule_preview()
 
     # -- style sources --------------------------------------------------------------------
 
@@ -516,7 +684,7 @@ class StylePanel(QtWidgets.QWidget):
     # -- preview ----------------------------------------------------------------------------
 
     def schedule_preview(self, *args: Any) -> None:
-        if self.live_check.isChecked() and self.isVisible() and self.choice is not None and self.presets:
+        if self.live_check.isChecked() and self.isVisible() and self.request_choice() is not None and self.presets:
             self._preview_timer.start()
 
     def _on_preview(self, result: Any, caption: str = "") -> None:

@@ -29,7 +29,7 @@ from .jobs import Job, JobRunner, Progress
 from .models import ModelInstall, ModelsTable
 from .probe import check_python_path, device_choices, probe_error_text, probe_worker, style_choices
 from .qt import Qt, QtGui, QtWidgets, Signal, exec_
-from .widgets import fill_combo, html_text, percent_pair, soften, warning_box
+from .widgets import fill_combo, html_text, slider_pair, soften, warning_box
 from .worker_launch import fallback_python
 
 ENV_VARS = ("PAINTERLY_PYTHON", psettings.ENV_DEVICE, psettings.ENV_PRECISION, psettings.ENV_TILE, psettings.ENV_HOME)
@@ -202,7 +202,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         # defaults
         self.style_combo = QtWidgets.QComboBox()
         self.style_combo.setObjectName("painterly-default-style")
-        self.strength_slider, self.strength_spin = percent_pair()  # the value comes from _fill
+        self.strength_slider, self.strength_spin = slider_pair()  # the value comes from _fill
         self.strength_spin.setObjectName("painterly-default-strength")
         strength_row = QtWidgets.QHBoxLayout()
         strength_row.addWidget(self.strength_slider, 1)

@@ -8,20 +8,36 @@ from .qt import Qt, QtCore, QtGui, QtWidgets
 from .widgets import on_checkerboard, soften
 
 
+class _PictureLabel(QtWidgets.QLabel):
+    """A label whose size hints are its minimum size, whatever picture it shows.
+
+    A plain QLabel asks for its pixmap's size: the fitted picture would become the box's
+    minimum and the box could never shrink. The Ignored policy avoids that but makes the
+    preferred height 0, below the minimum; a layout sized by preferred heights (a scroll
+    area's height-for-width: Krita's docker) then squeezed the picture over its caption.
+    """
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        return self.minimumSize()
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802
+        return self.minimumSize()
+
+
 class PreviewBox(QtWidgets.QGroupBox):
     """Shows a result (`show_image`) or a message in its place (`show_text`); the panel runs the jobs."""
 
     def __init__(self, side: int, caption_font: QtGui.QFont, parent: QtWidgets.QWidget | None = None) -> None:
         super().__init__("Preview", parent)
         self._image: QtGui.QImage | None = None  # kept at full size: each resize fits it again
-        self.label = QtWidgets.QLabel("No preview yet")
+        self.label = _PictureLabel("No preview yet")
         self.label.setObjectName("painterly-preview")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setMinimumSize(side, side * 3 // 4)
         self.label.setFrameShape(QtWidgets.QFrame.Shape.StyledPanel)
         self.label.setWordWrap(True)
-        # Ignored: the fitted pixmap must not become the label's minimum size (the box could never shrink)
-        self.label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored)
+        # it takes the room there is (its hints are its minimum: see _PictureLabel)
+        self.label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self.caption = QtWidgets.QLabel()
         self.caption.setFont(caption_font)
         soften(self.caption)

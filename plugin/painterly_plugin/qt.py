@@ -2,8 +2,10 @@
 
     from painterly_plugin.qt import QtCore, QtGui, QtWidgets, Qt, Signal, Slot, QAction
 
-Which binding: the one the host already loaded (an editor must never load a
-second Qt), else `PAINTERLY_QT_API` (``pyqt5`` / ``pyqt6``), else PyQt6, then PyQt5.
+Which binding: inside Krita, the one for the Qt that Krita says it runs (`krita_binding`:
+Krita 5 runs Qt 5, Krita 6 Qt 6, and a plug-in must use Krita's own binding: a second Qt in
+the process crashes it, and whichever binding happens to import is no answer); elsewhere the
+one the host already loaded, else `PAINTERLY_QT_API` (``pyqt5`` / ``pyqt6``), else PyQt6, then PyQt5.
 
 Enum differences: PyQt6 only has scoped enums (``Qt.AlignmentFlag.AlignLeft``);
 PyQt5 ≥ 5.11 has them too, so the shared code uses the scoped names only and
@@ -17,11 +19,46 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+BINDINGS = {"5": "PyQt5", "6": "PyQt6"}  # Qt's major version -> the binding for it
+
+
+def binding_for_qt(version: str) -> str:
+    """The PyQt binding for a Qt runtime version: "5.15.8" -> PyQt5, "6.8.1" -> PyQt6."""
+    binding = BINDINGS.get(str(version).strip().split(".", 1)[0])
+    if binding is None:
+        raise ImportError(f"Painterly's dialogs run on Qt 5 or Qt 6, not on Qt {version!r}")
+    return binding
+
+
+def krita_binding(krita: Any) -> str | None:
+    """The binding of the Qt that Krita runs, asked of its `krita` module; None when it does not say.
+
+    First the Qt version Krita reports: its module re-exports QtCore's `qVersion` (Krita's
+    `from krita import *` brings Qt with it). Else the binding Krita's own classes are built on
+    (`Krita` is a QObject of Krita's binding).
+    """
+    version = getattr(krita, "qVersion", None)
+    if callable(version):
+        return binding_for_qt(str(version()))
+    for cls in getattr(getattr(krita, "Krita", None), "__mro__", ()):
+        top = str(getattr(cls, "__module__", "")).split(".", 1)[0]
+        if top in BINDINGS.values():
+            return top
+    return None
+
 
 def _choose() -> str:
+    krita = sys.modules.get("krita")  # painterly_krita imports it before anything imports this module
+    if krita is not None:
+        told = krita_binding(krita)
+        if told is not None:
+            return told
     for name in ("PyQt6", "PyQt5"):
         if name in sys.modules:
             return name
+    if krita is not None and (getattr(krita, "Krita", None) is not None):
+        # inside Krita that neither says nor has loaded a binding: importing one would be a guess
+        raise ImportError("Painterly cannot tell which Qt this Krita runs (its krita module names no Qt version)")
     wanted = os.environ.get("PAINTERLY_QT_API", "").strip().lower()
     order = {"pyqt5": ["PyQt5"], "pyqt6": ["PyQt6"]}.get(wanted, ["PyQt6", "PyQt5"])
     for name in order:
@@ -30,7 +67,7 @@ def _choose() -> str:
             return name
         except ImportError:
             continue
-    raise ImportError("Painterly's dialogs need PyQt5 or PyQt6, and neither can be imported")
+    raise ImportError(f"Painterly's dialogs need {' or '.join(order)}, and it cannot be imported")
 
 
 QT_API = _choose()

@@ -7,7 +7,7 @@ from typing import Any
 
 from .qt import Qt, QtCore, QtGui, QtWidgets
 
-__all__ = ["html_text", "icon", "on_checkerboard", "percent_pair", "placeholder_icon", "soften", "warning_box"]
+__all__ = ["html_text", "icon", "on_checkerboard", "placeholder_icon", "slider_pair", "soften", "warning_box"]
 
 
 def html_text(text: Any) -> str:
@@ -30,10 +30,11 @@ def soften(label: QtWidgets.QLabel, amount: float = 0.35) -> None:
     label.setPalette(pal)
 
 
-def percent_pair(
-    value: int = 100, low: int = 0, high: int = 100, page: int = 10
+def slider_pair(
+    value: int = 100, low: int = 0, high: int = 100, page: int = 10, suffix: str = " %"
 ) -> tuple[QtWidgets.QSlider, QtWidgets.QSpinBox]:
-    """A `low`–`high` % slider and a spin box that follow each other (dragging, or typing an exact value)."""
+    """A `low`–`high` slider and a spin box (with `suffix`: percent by default) that follow each other
+    (dragging, or typing an exact value)."""
     slider = QtWidgets.QSlider(Qt.Orientation.Horizontal)
     slider.setRange(low, high)
     slider.setValue(value)
@@ -41,7 +42,7 @@ def percent_pair(
     spin = QtWidgets.QSpinBox()
     spin.setRange(low, high)
     spin.setValue(value)
-    spin.setSuffix(" %")
+    spin.setSuffix(suffix)
     slider.valueChanged.connect(spin.setValue)
     spin.valueChanged.connect(slider.setValue)
     return slider, spin

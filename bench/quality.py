@@ -101,3 +101,25 @@ def seen_at(rgb: np.ndarray, side: int) -> np.ndarray:
     """The picture as it looks at `side` pixels on its long side (antialiased)."""
     h, w = rgb.shape[:2]
     return px.resize(np.asarray(rgb, np.float32), working_size(h, w, side / max(h, w)))
+
+
+CONTENT_LAYER = "block3_conv2"  # relu3_2: where the photo's shapes are, past the fine texture
+
+
+def content_distance(a: np.ndarray, photo: np.ndarray) -> float:
+    """How far picture `a`'s content is from the photo's (same size): ‖F(a) − F(photo)‖ / ‖F(photo)‖ at relu3_2."""
+    fa = vgg_features(a, (CONTENT_LAYER,))[CONTENT_LAYER]
+    fp = vgg_features(photo, (CONTENT_LAYER,))[CONTENT_LAYER]
+    return float(torch.linalg.norm(fa - fp) / torch.linalg.norm(fp))
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray, directions: int = 64, samples: int = 20000) -> float:
+    """Sliced Wasserstein distance between the RGB colour distributions of two pictures (0..1 units):
+    the mean over random directions of the 1-D optimal transport cost between the projected colours."""
+    rng = np.random.default_rng(0)
+    pa = a.reshape(-1, 3)[rng.integers(0, a.shape[0] * a.shape[1], samples)].astype(np.float64)
+    pb = b.reshape(-1, 3)[rng.integers(0, b.shape[0] * b.shape[1], samples)].astype(np.float64)
+    dirs = rng.normal(size=(directions, 3))
+    dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
+    qa, qb = np.sort(pa @ dirs.T, axis=0), np.sort(pb @ dirs.T, axis=0)
+    return float(np.abs(qa - qb).mean())

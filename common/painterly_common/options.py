@@ -29,6 +29,9 @@ MIN_BRUSH_SIZE, MAX_BRUSH_SIZE = 25, 400  # 25 %: the network at 4096 px (16 MP 
 NATIVE = "native"  # the brush size that runs the network at the picture's own size
 MAX_PIXEL_SCALE = 1024.0  # a preview stands for a layer at most this many times larger
 MIN_PIXEL_SCALE = 1.0 / MAX_PIXEL_SCALE
+#: Refine (the optimization method) takes this many steps unless told otherwise
+DEFAULT_REFINE_STEPS = 200
+MAX_REFINE_STEPS = 5000  # 5000 steps is hours here; more is a mistake, not a wish
 
 
 class OptionsError(ValueError):
@@ -58,6 +61,8 @@ class StylizeOptions:
     #: how many layer pixels one pixel sent stands for: above 1 for a preview made from a reduced
     #: copy, so that the preview gets the strokes the result will have, seen at the preview's size
     pixel_scale: float = 1.0
+    #: 0: the fast result; N > 0: Refine it with N optimization steps (styles with a style image)
+    refine_steps: int = 0
 
     @classmethod
     def single(cls, style: str, **others: Any) -> StylizeOptions:
@@ -115,6 +120,11 @@ class StylizeOptions:
             out.append(
                 f"'pixel_scale' must be a number from 1/{MAX_PIXEL_SCALE:.0f} to {MAX_PIXEL_SCALE:.0f}, "
                 f"not {_brief(self.pixel_scale)}"
+            )
+        if not _whole(self.refine_steps) or not 0 <= self.refine_steps <= MAX_REFINE_STEPS:
+            out.append(
+                f"'refine_steps' must be a whole number from 0 (no Refine) to {MAX_REFINE_STEPS}, "
+                f"not {_brief(self.refine_steps)}"
             )
         if self.max_side is not None and (not _whole(self.max_side) or self.max_side < MIN_SIDE):
             out.append(
@@ -175,6 +185,7 @@ class StylizeOptions:
             "max_side": self.max_side,
             "image_side": self.image_side,
             "pixel_scale": self.pixel_scale,
+            "refine": self.refine_steps,
         }
 
 

@@ -11,7 +11,7 @@ Requests (editor → worker)::
     {"type": "hello", "id": ID, "protocol": 1}
     {"type": "stylize", "id": ID, "style": "candy", "weights": null, "strength": 1.0,
      "preserve_color": false, "style_size": 256, "brush_size": 100 | "native", "max_side": null,
-     "image_side": null, "pixel_scale": 1.0,
+     "image_side": null, "pixel_scale": 1.0, "refine_steps": 0,
      "format": "rgba8" | "rgba16" | "rgbaf32", "width": W, "height": H, "stride": S,
      "mask_bytes": 0 | W*H, "payload_bytes": S*H + mask_bytes}
         payload: H rows of S bytes (straight alpha, native byte order), then an
@@ -21,7 +21,8 @@ Requests (editor → worker)::
 
         the options are `painterly_common.options.StylizeOptions.to_header()`: one style
         as "style": NAME, several (painting presets, style image paths) as "styles":
-        [NAME, …], mixed by "weights" (null: equally)
+        [NAME, …], mixed by "weights" (null: equally); "refine_steps" > 0 runs Refine
+        (the optimization method) after the fast pass, its progress stages "refining at W×H"
 
 Replies (worker → editor)::
 

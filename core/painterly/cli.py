@@ -9,7 +9,7 @@ import traceback
 from pathlib import Path
 
 from painterly_common.files import Terminated, os_error_message, terminate_cleanly
-from painterly_common.options import DEFAULT_BRUSH_SIZE, DEFAULT_STYLE, DEFAULT_STYLE_SIZE, NATIVE
+from painterly_common.options import DEFAULT_BRUSH_SIZE, DEFAULT_REFINE_STEPS, DEFAULT_STYLE, DEFAULT_STYLE_SIZE, NATIVE
 from tqdm import tqdm
 
 from . import __version__, catalog, store, styles
@@ -88,6 +88,18 @@ def _parser() -> argparse.ArgumentParser:
         help="stroke size, in %% of the strokes of a 1024-pixel picture, the same look at any size "
         "(default 100; 200 = twice as large); 'native' runs the network at the picture's own size",
     )
+    s.add_argument(
+        "--refine",
+        action="store_true",
+        help="then optimize the result towards the style image (Gatys et al.): slower, closer to the "
+        "painting; for painting presets and style images",
+    )
+    s.add_argument(
+        "--refine-steps",
+        type=int,
+        metavar="N",
+        help=f"Refine with N optimization steps (default {DEFAULT_REFINE_STEPS}; implies --refine)",
+    )
     s.add_argument("--max-side", type=int, help="the network works at most this many pixels on the longer side")
     s.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
     s.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
@@ -143,7 +155,7 @@ def _brush_size(text: str) -> int | str:
 
 
 def _stylize(args: argparse.Namespace) -> int:
-    from .engine import Stylizer, check_options
+    from .engine import Stylizer, check_options, check_refine
     from .imageio import load_image, save_image
     from .outputs import plan_outputs
 
@@ -158,6 +170,7 @@ def _stylize(args: argparse.Namespace) -> int:
         brush_size=args.brush_size,
     )
     styles.check_weights(len(args.styles or [DEFAULT_STYLE]), args.weights)
+    refine = check_refine(args.refine_steps if args.refine_steps is not None else bool(args.refine))
     plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite)
     for note in plan.notes:
         print(f"painterly: {note}", file=sys.stderr)
@@ -168,7 +181,8 @@ def _stylize(args: argparse.Namespace) -> int:
         allow_download=not args.no_download,
         on_message=lambda m: print(m, file=sys.stderr),
     )
-    st.prepare(style, args.weights)  # an unknown style fails, and models install, before any image is read
+    # an unknown style (or Refine with a network preset) fails, and models install, before any image is read
+    st.prepare(style, args.weights, refine=refine)
     failed: list[str] = []
     for src, dst in plan.pairs:
         try:
@@ -198,6 +212,7 @@ def _stylize(args: argparse.Namespace) -> int:
                     style_weights=args.weights,
                     style_size=args.style_size,
                     brush_size=args.brush_size,
+                    refine=refine,
                 )
             save_image(dst, out, image.icc_profile)
         except PainterlyError as exc:

@@ -14,9 +14,11 @@ import torch
 from painterly_common import brush
 from painterly_common.options import (
     DEFAULT_BRUSH_SIZE,
+    DEFAULT_REFINE_STEPS,
     DEFAULT_STYLE,
     MAX_BRUSH_SIZE,
     MAX_PIXEL_SCALE,
+    MAX_REFINE_STEPS,
     MAX_TILE,
     MIN_BRUSH_SIZE,
     MIN_PIXEL_SCALE,
@@ -26,18 +28,20 @@ from painterly_common.options import (
     StylizeOptions,
 )
 
-from . import catalog, color, detail, store, styles
+from . import catalog, color, detail, refine, store, styles
 from . import device as devices
 from . import pixels as px
 from .errors import BadImageError, CancelledError, OutOfMemoryError, PainterlyError, UnknownStyleError
 from .models.magenta import MagentaTransformer, StylePredictor
 from .models.stages import StagedNet
 from .models.transformer_net import TransformerNet
+from .models.vgg import VGGEncoder
 from .tiling import TiledRun
 
 log = logging.getLogger("painterly")
 
 Progress = Callable[[float, str], None]
+Refining = Callable[[np.ndarray, np.ndarray, Progress], np.ndarray]  # (photo, painted, report) -> refined
 StyleArg = str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]
 SIZE_MULTIPLE = 4
 CONTEXT = 64  # pixels of surrounding picture kept around a selection, for the network's context
@@ -139,11 +143,15 @@ class Stylizer:
     def _painting(self, name: str) -> dict[str, np.ndarray]:
         return self._cached(("painting", name), lambda: self._state(name))
 
-    def prepare(self, style: StyleArg, style_weights: Sequence[float] | None = None) -> None:
-        """Check the style (and mixing weights) and install every model it needs."""
+    def prepare(self, style: StyleArg, style_weights: Sequence[float] | None = None, refine: bool | int = 0) -> None:
+        """Check the style (and mixing weights, and Refine) and install every model it needs."""
         resolved = self._resolve(style)
         styles.check_weights(len(resolved), None if style_weights is None else list(style_weights))
+        steps = check_refine(refine)
+        _check_refinable(resolved, steps)
         self._prepare(resolved)
+        if steps:
+            self.loss_network()
 
     def _prepare(self, resolved: list[tuple[str, object]]) -> None:
         for kind, value in resolved:
@@ -217,6 +225,7 @@ class Stylizer:
         brush_size: int | str = DEFAULT_BRUSH_SIZE,
         image_side: int | None = None,
         pixel_scale: float = 1.0,
+        refine: bool | int = False,
         options: StylizeOptions | None = None,
     ) -> np.ndarray:
         """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back.
@@ -232,6 +241,10 @@ class Stylizer:
         pixels of the whole layer (for a selection's part of it) and how many layer pixels one
         pixel stands for (for a preview from a reduced copy); see `StylizeOptions`.
 
+        `refine`: True (or a number of steps) then optimizes the fast result towards the style
+        image (Gatys et al.'s method, `refine.py`): slower, closer to the painting. For styles
+        with a style image only (painting presets, style images, their mixes).
+
         `options`: a `painterly_common.options.StylizeOptions` (what the plug-ins and the
         command line send); when given, it replaces the style and option arguments."""
         if options is not None:
@@ -239,6 +252,7 @@ class Stylizer:
             style, style_weights, strength = args["style"], args["style_weights"], args["strength"]
             preserve_color, style_size, max_side = args["preserve_color"], args["style_size"], args["max_side"]
             brush_size, image_side, pixel_scale = args["brush_size"], args["image_side"], args["pixel_scale"]
+            refine = args["refine"]
         image = px.split(pixels)
         check_options(
             strength=strength,
@@ -250,14 +264,19 @@ class Stylizer:
             pixel_scale=pixel_scale,
         )
         strength = float(strength)
+        refine_steps = check_refine(refine)
         tile = check_tile(tile) or self.tile
         coverage = _check_mask(mask, pixels.shape[:2])
         resolved = self._resolve(style)
         styles.check_weights(len(resolved), None if style_weights is None else list(style_weights))
+        _check_refinable(resolved, refine_steps)
         if strength == 0.0 or (coverage is not None and not coverage.any()):
             return pixels.copy()
         report = on_progress or (lambda f, s: None)
         self._prepare(resolved)  # installs what is missing before any pixel work
+        refining = None
+        if refine_steps:
+            refining = self._refining(resolved, style_weights, style_size, strength, refine_steps, cancel)
 
         y0, y1, x0, x1 = _region(coverage, image.rgb.shape[:2])
         content = image.rgb[y0:y1, x0:x1]
@@ -282,6 +301,7 @@ class Stylizer:
                 report,
                 cancel,
                 precise=pixels.dtype != np.uint8,
+                refine=refining,
             )
             effect = strength
         else:
@@ -296,7 +316,7 @@ class Stylizer:
                 return net
 
             with self._run_lock:  # the transformer holds the style in its norms
-                stylized = self._run(styled, source, work_size, tile, report, cancel)
+                stylized = self._run(styled, source, work_size, tile, report, cancel, refine=refining)
             effect = 1.0  # the strength is already in the vector
         weight = effect if coverage is None else coverage[y0:y1, x0:x1] * effect
         _blend_into(content, stylized, weight, preserve_color)  # image.rgb is ours: no copy
@@ -318,33 +338,82 @@ class Stylizer:
         report: Progress,
         cancel: threading.Event | None,
         precise: bool = False,
+        refine: Refining | None = None,
     ) -> np.ndarray:
         """The stylized HxWx3 0..1 image, as HxWx3 0..1, with the network run at `size` (the
         working size, `painterly_common.brush`): a reduced picture comes back with its full-resolution detail
         (`detail.py`), an enlarged one is reduced again. `network_on(device)` gives the network
         ready to run on that device; `precise` keeps the last convolution in float32 (8-bit
         output does not need it: bf16 there costs at most one level in 255, and the float32
-        layer took a quarter of the time)."""
+        layer took a quarter of the time). `refine(photo, painted, report)`, when given, improves
+        the network's picture at the working size, before the detail step."""
         h, w = rgb.shape[:2]
+        reduced = size != (h, w) and size[0] <= h and size[1] <= w
+        work = rgb if size == (h, w) else px.resize(rgb, size)
+        # at 16 MP, 2.3 of the 3.3 s pass before the detail step's bands (reading, reducing, the
+        # network, the step's set-up), 0.5 s in them and 0.4 s after (blending): the bar follows the time
+        painting_end = 0.7 if reduced else 1.0
+        # Refine's steps are each several network passes at the working size: the network gets 5 %
+        network_end = painting_end if refine is None else 0.05 * painting_end
+        painted = self._network_pass(network_on, work, tile, _part_progress(report, 0.0, network_end), cancel, precise)
+        if refine is not None:
+            painted = refine(work, painted, _part_progress(report, network_end, painting_end))
         if size == (h, w):
-            out = self._network_pass(network_on, rgb, tile, report, cancel, precise)
-        elif size[0] > h or size[1] > w:  # enlarged: painted bigger, then reduced (antialiased)
-            out = self._network_pass(network_on, px.resize(rgb, size), tile, report, cancel, precise)
-            out = px.resize(out, (h, w))
-        else:
-            small = px.resize(rgb, size)
-            # at 16 MP, 2.3 of the 3.3 s pass before the detail step's bands (reading, reducing, the
-            # network, the step's set-up), 0.5 s in them and 0.4 s after (blending): the bar follows the time
-            share = 0.7
-            painted = self._network_pass(network_on, small, tile, _scaled_progress(report, share), cancel, precise)
+            return painted
+        if not reduced:  # enlarged: painted bigger, then reduced (antialiased)
+            return px.resize(painted, (h, w))
 
-            def band_done(fraction: float) -> None:
-                if cancel is not None and cancel.is_set():
-                    raise CancelledError("cancelled")
-                report(share + (1.0 - share) * fraction, "full-resolution detail")
+        def band_done(fraction: float) -> None:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("cancelled")
+            report(painting_end + (1.0 - painting_end) * fraction, "full-resolution detail")
 
-            out = detail.restore(rgb, small, painted, on_band=band_done)
-        return out
+        return detail.restore(rgb, work, painted, on_band=band_done)
+
+    def _refining(
+        self,
+        resolved: list[tuple[str, object]],
+        weights: Sequence[float] | None,
+        style_size: int,
+        strength: float,
+        steps: int,
+        cancel: threading.Event | None,
+    ) -> Refining:
+        """Refine's step for `_run`: the style images (a painting's stored copy, or the image) and the
+        loss network, ready; the optimization itself runs when `_run` calls it."""
+        images = []
+        for kind, value in resolved:
+            if kind == "painting":
+                images.append(self._painting(str(value))["pixels"].astype(np.float32) / 255.0)
+            else:
+                assert isinstance(value, np.ndarray)
+                images.append(value)
+        mix = [1.0] * len(images) if weights is None else [float(x) for x in weights]
+        total = sum(mix)
+        mix = [strength * x / total for x in mix]
+        low = self.dtype if self.dtype != torch.float32 else None
+        refiner = refine.Refiner(self.loss_network(), self.device, autocast=low)
+        # the style size's meaning from the fast methods: smaller reads the painting's strokes as
+        # larger features. Here the painting is read this many times the optimized picture's size.
+        style_scale = styles.DEFAULT_STYLE_SIZE / styles.check_style_size(style_size)
+
+        def run(photo: np.ndarray, painted: np.ndarray, report: Progress) -> np.ndarray:
+            # a strength below 1 aims at the painting's statistics mixed with the photo's own, as the
+            # fast methods mix the style vector with the photo's (and a network's output with the photo)
+            targets, target_mix = (images, mix) if strength >= 1.0 else ([*images, photo], [*mix, 1.0 - strength])
+            return refiner.run(photo, painted, targets, target_mix, steps, style_scale, report, cancel)
+
+        return run
+
+    def loss_network(self) -> VGGEncoder:
+        """Refine's loss network (VGG19 to relu4_1), installed on first use (the Refiner moves it to the device)."""
+
+        def build() -> VGGEncoder:
+            net = VGGEncoder()
+            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self._state("vgg_normalised").items()})
+            return net.eval()
+
+        return self._cached(("loss_network",), build)
 
     def _network_pass(
         self,
@@ -423,9 +492,9 @@ def _blend_into(
         c[...] = s if np.isscalar(w) and w == 1.0 else color.mix(c, s, w)
 
 
-def _scaled_progress(report: Progress, share: float) -> Progress:
-    """Progress of a first part of the work, taking `share` of the bar."""
-    return lambda fraction, stage: report(fraction * share, stage)
+def _part_progress(report: Progress, start: float, end: float) -> Progress:
+    """Progress of a part of the work that takes the bar from `start` to `end`."""
+    return lambda fraction, stage: report(start + (end - start) * fraction, stage)
 
 
 def _free(device: torch.device) -> None:
@@ -498,6 +567,28 @@ def check_options(
         raise PainterlyError(
             f"pixel_scale must be a number from 1/{MAX_PIXEL_SCALE:.0f} to {MAX_PIXEL_SCALE:.0f}, got {pixel_scale!r}"
         )
+
+
+def _check_refinable(resolved: list[tuple[str, object]], steps: int) -> None:
+    if steps and resolved[0][0] == "network":
+        raise PainterlyError(
+            f"Refine needs a style image, and '{resolved[0][1]}' is a network preset, which has none: "
+            "choose a painting preset or a style image, or turn Refine off"
+        )
+
+
+def check_refine(refine: bool | int) -> int:
+    """Refine's number of steps: 0 (off), DEFAULT_REFINE_STEPS for True, or the whole number given."""
+    if refine is True:
+        return DEFAULT_REFINE_STEPS
+    if refine is False or refine is None:
+        return 0
+    value = _whole(refine)
+    if value is None or not 0 <= value <= MAX_REFINE_STEPS:
+        raise PainterlyError(
+            f"refine must be true, false or a whole number of steps from 0 to {MAX_REFINE_STEPS}, got {refine!r}"
+        )
+    return value
 
 
 def check_brush_size(brush_size: int | str) -> int | str:

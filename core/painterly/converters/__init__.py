@@ -1,6 +1,6 @@
 """Upstream model files -> float32 state dicts, by the converter name the catalog gives.
 
-Nothing here executes or unpickles a downloaded file: `tflite.py` and `ncnn.py`
+Nothing here executes or unpickles a downloaded file: `tflite.py`, `graphdef.py` and `ncnn.py`
 slice its bytes, and the converters map what they read onto the networks of
 `painterly.models`, in the order of each network's `stages`.
 """
@@ -14,6 +14,7 @@ import numpy as np
 from .magenta import convert_predictor, convert_transformer
 from .ncnn import read_transformer_bin
 from .painting import convert_painting
+from .vgg import convert_vgg_normalised
 
 Converter = Callable[[bytes], dict[str, np.ndarray]]
 
@@ -22,4 +23,5 @@ CONVERTERS: dict[str, Converter] = {
     "magenta-predictor": convert_predictor,
     "magenta-transformer": convert_transformer,
     "painting": convert_painting,
+    "vgg-normalised": convert_vgg_normalised,
 }

@@ -38,6 +38,7 @@ class VGGEncoder(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         # the caffe preprocessing, BGR order: 0..255 minus the ImageNet mean (read from the file)
+        self.mean: torch.Tensor
         self.register_buffer("mean", torch.zeros(3))
         self.convs = nn.ModuleDict(
             {name: nn.Conv2d(cin, cout, 3, padding=1, padding_mode="reflect") for name, cin, cout in _convs()}
@@ -49,6 +50,7 @@ class VGGEncoder(nn.Module):
             raise ValueError(f"no VGG layer {sorted(unknown)}")
         x = rgb.flip(1) * 255.0 - self.mean.view(1, 3, 1, 1).to(rgb.dtype)
         out: dict[str, torch.Tensor] = {}
+        names = tuple(dict.fromkeys(names))
         for layer in LAYERS:
             if len(out) == len(names):
                 break  # nothing deeper is needed

@@ -27,8 +27,13 @@ from typing import Any
 
 try:
     import painterly_plugin  # noqa: F401 - installed beside us in pykrita/
-except ImportError:  # running from a checkout: plugin/krita/painterly_krita → plugin/
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+except ImportError:
+    # Imported from the zip (`installer.py --package krita`): Krita's Import Python Plugin from File copies
+    # only the .desktop file and this folder, so the shared packages come inside it, in lib/ (not here
+    # directly: the worker gets their folder on its path, and this one's modules would shadow others').
+    # Else a checkout: plugin/krita/painterly_krita → plugin/.
+    _lib = Path(__file__).resolve().parent / "lib"
+    sys.path.insert(0, str(_lib if (_lib / "painterly_plugin").is_dir() else Path(__file__).resolve().parents[2]))
 
 try:
     # Inside Krita, loaded before anything imports painterly_plugin.qt, which asks it which Qt it

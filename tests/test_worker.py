@@ -482,3 +482,37 @@ def test_worker_env_preloads_tcmalloc_when_present(monkeypatch, tmp_path) -> Non
     monkeypatch.delenv("PAINTERLY_TCMALLOC")
     monkeypatch.setattr(worker_launch, "TCMALLOC_PATHS", (str(tmp_path / "missing.so"),))
     assert "LD_PRELOAD" not in worker_env()
+
+
+def test_raw_closing_stdin_cancels_the_running_job(raw):
+    """The editor's end of the pipe closing mid-job (GIMP's Cancel SIGKILLs the plug-in process:
+    the worker hears nothing but EOF) stops the job within a tile, and the worker exits."""
+    w = h = 2048  # at its own size ("native"): about 40 tiles of several passes each, many seconds of work
+    raw.msg(p.hello_request("h"))
+    assert raw.get()[0]["type"] == "hello"
+    pixels = bytes(range(256)) * (w * h * 4 // 256)
+    raw.msg(stylize_header(1, w, h, brush_size="native"), pixels)
+    arrivals = []
+    while len(arrivals) < 3:  # three tiles done: the job is running, and a tile's time is measured
+        header = raw.get()[0]
+        assert (header["type"], header["id"]) == ("progress", 1), header
+        arrivals.append(time.monotonic())
+    tile_seconds = max(b - a for a, b in zip(arrivals, arrivals[1:], strict=False))
+    raw.proc.stdin.close()
+    closed = time.monotonic()
+    code = raw.proc.wait(TIMEOUT)
+    seconds = time.monotonic() - closed
+    raw.pump.join(TIMEOUT)
+    after = []
+    while (item := raw.replies.get(timeout=TIMEOUT)) is not None:
+        after.append(item[0])
+    log = raw.log.read_text()
+    assert code == 0, log
+    assert [m["type"] for m in after if m["type"] != "progress"] == ["error"], after  # never a result
+    assert after[-1]["code"] == p.E_CANCELLED, after[-1]
+    # stopped at the next tile: at most the tile under way (and one reported just before the close)
+    late = [m["fraction"] for m in after if m["type"] == "progress"]
+    assert len(late) <= 2 and max(late, default=0.0) < 0.5, late
+    assert seconds < 5.0 + 2 * tile_seconds, f"the worker took {seconds:.1f} s to exit (a tile: {tile_seconds:.1f} s)"
+    assert "stdin closed while request 1 runs; cancelling it" in log, log
+    assert "Traceback" not in log

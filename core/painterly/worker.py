@@ -97,7 +97,15 @@ class Worker:
             try:
                 header, payload = p.read_message(self._in, expect=p.REQUEST_TYPES)
             except EOFError:
-                log.info("stdin closed; exiting")
+                # The editor closed the pipe, or died: GIMP's Cancel SIGKILLs the plug-in process, and
+                # this EOF is all the worker ever hears of it. A running job is cancelled at its next
+                # tile (stop_job, below) rather than finished for nobody.
+                with self._state_lock:
+                    running = self._job.params.request_id if self._job is not None else None
+                if running is None:
+                    log.info("stdin closed; exiting")
+                else:
+                    log.info("stdin closed while request %r runs; cancelling it and exiting", running)
                 break
             except p.TruncatedError as exc:
                 self.error(exc.request_id, p.E_PROTOCOL, str(exc))

@@ -30,7 +30,7 @@ NATIVE = "native"  # the brush size that runs the network at the picture's own s
 MAX_PIXEL_SCALE = 1024.0  # a preview stands for a layer at most this many times larger
 MIN_PIXEL_SCALE = 1.0 / MAX_PIXEL_SCALE
 #: Refine (the optimization method) takes this many steps unless told otherwise
-DEFAULT_REFINE_STEPS = 200
+DEFAULT_REFINE_STEPS = 100
 MAX_REFINE_STEPS = 5000  # 5000 steps is hours here; more is a mistake, not a wish
 
 

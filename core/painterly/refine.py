@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from painterly_common.options import DEFAULT_REFINE_STEPS
 
 from . import pixels as px
 from .errors import CancelledError, PainterlyError
@@ -32,8 +33,6 @@ Progress = Callable[[float, str], None]
 
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1")
 CONTENT_LAYER = "conv4_1"
-DEFAULT_STEPS = 200
-MIN_STEPS, MAX_STEPS = 1, 5000
 MIN_SIDE = 128  # the coarsest size: below it VGG's three poolings leave too little to compare
 
 
@@ -43,7 +42,7 @@ class RefineDivergedError(PainterlyError):
 
 @dataclass(frozen=True)
 class Weights:
-    content: float = 0.015
+    content: float = 0.2  # bench (brush 200, 3 photos × 3 paintings, 100 steps): content ≤1.16× the fast result's
     tv: float = 2.0
     lr: float = 0.02
 
@@ -130,7 +129,7 @@ class Refiner:
         start: np.ndarray,
         style_images: Sequence[np.ndarray],
         style_weights: Sequence[float],
-        steps: int = DEFAULT_STEPS,
+        steps: int = DEFAULT_REFINE_STEPS,
         style_scale: float = 1.0,
         report: Progress | None = None,
         cancel: threading.Event | None = None,
@@ -151,10 +150,14 @@ class Refiner:
             f = side / max(h, w)
             size = (max(16, round(h * f)), max(16, round(w * f)))
             photo = self._tensor(px.resize(content, size))
+            fast = self._tensor(px.resize(start, size))
             if image is None:
-                image = self._tensor(px.resize(start, size))
+                image = fast
             else:
-                image = F.interpolate(image, size=size, mode="bicubic", align_corners=False).clamp_(0, 1)
+                # what the coarser sizes changed, enlarged onto the fast result at this size: an
+                # enlarged picture would lose the fast result's fine strokes, which cost nothing
+                change = image - self._tensor(px.resize(start, (image.shape[2], image.shape[3])))
+                image = (fast + F.interpolate(change, size=size, mode="bicubic", align_corners=False)).clamp_(0, 1)
             targets = self.style_targets(style_images, style_weights, max(16, round(side * style_scale)))
             with torch.no_grad():
                 content_target = self.vgg.features(photo, (CONTENT_LAYER,))[CONTENT_LAYER]

@@ -48,6 +48,7 @@ SLOW_FILES = {
     "test_magenta_parity.py",
     "test_model_integrity.py",
     "test_ncnn_parity.py",
+    "test_refine.py",
     "test_user_files.py",
     "test_worker.py",
     "test_worker_hostile.py",

@@ -74,13 +74,14 @@ def sides(long_side: int) -> list[int]:
     return out[::-1]
 
 
-def split_steps(steps: int, scales: Sequence[int]) -> list[int]:
-    """Steps per scale: equal shares (the coarse ones are cheap), the remainder to the finest."""
-    n = len(scales)
-    base = max(1, steps // n)
-    shares = [base] * n
-    shares[-1] += max(0, steps - base * n)
-    return shares
+def schedule(long_side: int, steps: int) -> list[tuple[int, int]]:
+    """(long side, steps) per size, coarse to fine: equal shares of the steps (the coarse sizes are
+    cheap), the remainder to the finest; with fewer steps than sizes, only the finest sizes."""
+    scales = sides(long_side)[-max(1, steps) :]
+    base = steps // len(scales)
+    shares = [base] * len(scales)
+    shares[-1] += steps - base * len(scales)
+    return list(zip(scales, shares, strict=True))
 
 
 class Refiner:
@@ -141,12 +142,11 @@ class Refiner:
         larger strokes). `on_scale` gets each size's result (the preview's intermediate pictures)."""
         h, w = content.shape[:2]
         report = report or (lambda f, s: None)
-        scales = sides(max(h, w))
-        shares = split_steps(steps, scales)
-        cost = [s * s * n for s, n in zip(scales, shares, strict=True)]  # time goes as pixels × steps
+        plan = schedule(max(h, w), steps)
+        cost = [s * s * n for s, n in plan]  # time goes as pixels × steps
         done_cost, total_cost = 0.0, float(sum(cost))
         image: torch.Tensor | None = None
-        for index, (side, n_steps) in enumerate(zip(scales, shares, strict=True)):
+        for index, (side, n_steps) in enumerate(plan):
             f = side / max(h, w)
             size = (max(16, round(h * f)), max(16, round(w * f)))
             photo = self._tensor(px.resize(content, size))

@@ -72,13 +72,27 @@ def _platform_folders(system: str, home: Path, env: dict[str, str]) -> tuple[Pat
 
 
 def _gimp_folders(gimp_base: Path) -> list[Path]:
-    """GIMP 3.0's plug-ins folder, and that of any later 3.x folder that exists already."""
-    gimp = [gimp_base / "3.0" / "plug-ins"]
+    """GIMP 3.0's plug-ins folder, that of any later 3.x folder that exists already, and that of
+    every GIMP 3.x installed (`gimp-3.2` on PATH): GIMP 3.2 reads GIMP/3.2, and a user who has not
+    started it yet has no such folder."""
+    versions = {"3.0"} | _gimp_versions_on_path()
     if gimp_base.is_dir():
-        for d in sorted(gimp_base.glob("3.*")):
-            if d.name != "3.0" and re.fullmatch(r"3\.\d+", d.name) and d.is_dir():
-                gimp.append(d / "plug-ins")
-    return gimp
+        versions |= {d.name for d in gimp_base.glob("3.*") if re.fullmatch(r"3\.\d+", d.name) and d.is_dir()}
+    return [gimp_base / v / "plug-ins" for v in sorted(versions, key=lambda v: int(v.split(".")[1]))]
+
+
+def _gimp_versions_on_path() -> set[str]:
+    found = set()
+    for folder in os.environ.get("PATH", "").split(os.pathsep):
+        try:
+            names = os.listdir(folder) if folder else []
+        except OSError:
+            continue
+        for name in names:
+            match = re.fullmatch(r"gimp(?:-console)?-(3\.\d+)(?:\.exe)?", name)
+            if match:
+                found.add(match.group(1))
+    return found
 
 
 def _with_flatpaks(

@@ -1099,3 +1099,24 @@ def test_kritarc_edits_keep_every_other_line():
     )
     assert inst.ini_set("[General]\na=1", "python", key, "true") == "[General]\na=1\n\n[python]\n" + key + "=true\n"
     assert inst.ini_set("", "python", key, "true") == "[python]\n" + key + "=true\n"
+
+
+def test_an_installed_gimp_3_2_gets_the_plug_in_before_its_first_start(tmp_path):
+    """GIMP 3.2 reads GIMP/3.2/plug-ins; a user who has not started it yet has no such folder, but
+    its program on PATH says it is there."""
+    home, bin_dir = tmp_path / "home", tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gimp-3.2").write_text("#!/bin/sh\n")
+    (bin_dir / "gimp-3.2").chmod(0o755)
+    env_path = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+    done = subprocess.run(
+        [sys.executable, str(INSTALLER), "--prefix", str(home), "--editor", "gimp", "--venv", VENV, "--skip-models"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": env_path},
+        timeout=600,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for version in ("3.0", "3.2"):
+        assert (home / ".config/GIMP" / version / "plug-ins/painterly/painterly.py").is_file(), version

@@ -5,11 +5,18 @@ input files and the output folder; each case calls plug-in-painterly-stylize thr
 non-interactively, exactly as a script would, and records the outcome: status, message, the
 layer stack, and raw pixel dumps of the layers for the test to compare. A case that raises is
 recorded with its traceback; the driver itself never raises, so GIMP always quits.
-With "interactive": true in the job (the full GIMP under Xvfb), only the dialog case runs.
+With "interactive": true in the job (the full GIMP under Xvfb), only the dialog case runs; with
+"suite": "large", the cases on big layers (the preview's, and Cancel's, which kills processes), in a
+GIMP start of their own.
 """
 
+import importlib.util
 import json
 import os
+import signal
+import sys
+import threading
+import time
 import traceback
 
 import gi
@@ -82,7 +89,7 @@ def call(procedure, image=None, drawables=None, run_mode=Gimp.RunMode.NONINTERAC
     return {"status": status.value_nick, "message": message}
 
 
-BATCH, INTERACTIVE = [], []
+BATCH, INTERACTIVE, LARGE = [], [], []
 
 
 def case(fn):
@@ -95,11 +102,18 @@ def interactive_case(fn):
     return fn
 
 
+def large_case(fn):
+    LARGE.append(fn)
+    return fn
+
+
 def run(fn):
+    start = time.monotonic()
     try:
         RESULTS[fn.__name__] = fn()
     except Exception:  # noqa: BLE001 - recorded for the test to report
         RESULTS[fn.__name__] = {"exception": traceback.format_exc()}
+    RESULTS[fn.__name__]["case_seconds"] = round(time.monotonic() - start, 1)  # where a slow start goes
 
 
 @interactive_case
@@ -111,6 +125,8 @@ def dialog_repeat_reshow():
     2. WITH_LAST_VALS (Filters ▸ Repeat): the remembered values win over the ones passed.
     3. INTERACTIVE again (Filters ▸ Re-show): the dialog opens on the remembered values; the test
        picks the first preset in the combo and presses OK.
+    4. INTERACTIVE again: the test picks a painting as the style and mixes a second one in.
+    5. WITH_LAST_VALS: Repeat mixes the same two.
     Each new layer goes directly above the source, so the newest is always second from the bottom.
     """
     image = load(JOB["content"])
@@ -119,7 +135,7 @@ def dialog_repeat_reshow():
     first = (
         {"style": JOB["style_file"], "strength": 1.0} if JOB.get("style_file") else {"style": "mosaic", "strength": 0.5}
     )
-    r = {"first": first}
+    r = {"first": first, "gimp_version": Gimp.version()}
     r["dialog"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.INTERACTIVE, **first)
     r["after_dialog"] = stack(image)
     r["dialog_new"] = dump(image.get_layers()[-2], "dialog-new.raw")
@@ -128,6 +144,12 @@ def dialog_repeat_reshow():
     r["reshow"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.INTERACTIVE, style="udnie", strength=0.3)
     r["after_reshow"] = stack(image)
     r["reshow_new"] = dump(image.get_layers()[-2], "reshow-new.raw")
+    r["mix"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.INTERACTIVE)
+    r["after_mix"] = stack(image)
+    r["mix_new"] = dump(image.get_layers()[-2], "mix-new.raw")
+    r["repeat_mix"] = call(STYLIZE, image, [source], run_mode=Gimp.RunMode.WITH_LAST_VALS, style="udnie")
+    r["after_repeat_mix"] = stack(image)
+    r["repeat_mix_new"] = dump(image.get_layers()[-2], "repeat-mix-new.raw")
     return r
 
 
@@ -312,7 +334,193 @@ def style_file():
     return r
 
 
-for fn in INTERACTIVE if JOB.get("interactive") else BATCH:
-    run(fn)
+@case
+def mix():
+    """Two styles mixed by weight (a painting preset and a style image), the style read at 128 px."""
+    image = load(JOB["content"])
+    source = image.get_layers()[0]
+    r = call(STYLIZE, image, [source], styles=JOB["mix_styles"], weights="0.7, 0.3", style_size=128, strength=0.9)
+    r["stack"] = stack(image)
+    if r["status"] == "success":
+        r["new"] = dump(image.get_layers()[0], "mix-new.raw")
+    image.delete()
+    return r
+
+
+@case
+def style_size():
+    """A painting preset read at a style size of 128 px instead of 256."""
+    image = load(JOB["content"])
+    source = image.get_layers()[0]
+    r = call(STYLIZE, image, [source], style="starry_night", style_size=128)
+    r["stack"] = stack(image)
+    if r["status"] == "success":
+        r["new"] = dump(image.get_layers()[0], "style-size-new.raw")
+    image.delete()
+    return r
+
+
+def _plugin_module():
+    """The installed plug-in's own code, imported (only run as a program does it register with GIMP)."""
+    spec = importlib.util.spec_from_file_location("painterly_gimp_plugin", JOB["plugin_file"])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@large_case
+def preview():
+    """The dialog's preview of a layer larger than the preview box, made by the plug-in's own preview
+    code (the read at the working size, the worker's painting, as its preview thread does it); then
+    the result OK gives for the same settings."""
+    plugin = _plugin_module()
+    Gegl.init(None)  # as the plug-in's run does
+    image = load(JOB["preview_content"])
+    source = image.get_layers()[0]
+    options = plugin.StylizeOptions.single("mosaic")
+    r = {}
+    with plugin.pclient.WorkerClient() as client:
+        hello = client.start()  # as in the dialog: the worker is running before the first preview
+        r["engine"] = {"device": hello.get("device"), "precision": (hello.get("runtime") or {}).get("precision")}
+        start = time.monotonic()
+        picture = plugin.read_preview(image, source, options.brush_size)
+        r["read_seconds"] = time.monotonic() - start
+        start = time.monotonic()
+        out, w, h, stride = plugin.paint_preview(client, picture, options)
+        r["paint_seconds"] = time.monotonic() - start
+    r.update(size=[w, h], stride=stride, caption=picture.caption, sent=picture.options(options).to_header())
+    with open(os.path.join(OUT, "preview.raw"), "wb") as f:
+        f.write(out)
+    r["result"] = call(STYLIZE, image, [source], style="mosaic")
+    r["new"] = dump(image.get_layers()[0], "preview-result.raw")
+    image.delete()
+    return r
+
+
+def _refused(**args):
+    image = load(JOB["content"])
+    r = call(STYLIZE, image, [image.get_layers()[0]], **args)
+    r["stack"] = stack(image)
+    image.delete()
+    return r
+
+
+@case
+def mix_network():
+    """A network preset in a mix: refused before any work, with one line saying why."""
+    return _refused(styles=["candy", "starry_night"])
+
+
+@case
+def mix_bad_weights():
+    return _refused(styles=["starry_night", "the_scream"], weights="1, 2, 3")
+
+
+# -- the cancel case: GIMP's Cancel, as GIMP does it
+
+
+def _processes():
+    """(pid, parent pid, state, command line) of every process, from /proc."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="utf-8", errors="replace") as f:
+                stat = f.read()
+            with open(f"/proc/{name}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:  # gone meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
+        out.append((int(name), int(fields[1]), fields[0], cmd))
+    return out
+
+
+def _ours(pid):
+    """Whether the process runs with this GIMP's HOME (the machine may run other tests' workers)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            return ("HOME=" + os.environ["HOME"]).encode() in f.read().split(b"\0")
+    except OSError:
+        return False
+
+
+def _alive(pid):
+    return any(p == pid and state != "Z" for p, _, state, _ in _processes())
+
+
+def _io(pid):
+    with open(f"/proc/{pid}/io", encoding="ascii") as f:
+        return {k: int(v) for k, v in (line.split(": ") for line in f)}
+
+
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def _workers():
+    return [pid for pid, _, state, cmd in _processes() if "painterly.worker" in cmd and state != "Z" and _ours(pid)]
+
+
+def _kill_mid_run(payload_bytes, watch):
+    """GIMP's Cancel (gimp_plug_in_close: GP_QUIT, 10 ms, then SIGKILL; the plug-in cannot catch it)
+    while the worker paints: once the whole request is with the worker and it has done some work."""
+    deadline = time.monotonic() + 180
+    plug_in = worker = None
+    while time.monotonic() < deadline:
+        procs = _processes()
+        plug_in = next((p for p, _, _, cmd in procs if "plug-ins/painterly/painterly.py" in cmd and _ours(p)), None)
+        worker = next((p for p, parent, _, cmd in procs if parent == plug_in and "painterly.worker" in cmd), None)
+        if worker is not None and _io(plug_in)["wchar"] >= payload_bytes:
+            break
+        time.sleep(0.05)
+    else:
+        watch["error"] = f"no running request seen (plug-in {plug_in}, worker {worker})"
+        return
+    start = _cpu_seconds(worker)
+    while _cpu_seconds(worker) - start < JOB["cancel_after_cpu_seconds"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    watch["plug_in_read_at_kill"] = _io(plug_in)["rchar"]  # the result is as big as the request
+    os.kill(plug_in, signal.SIGKILL)
+    killed = time.monotonic()
+    while _alive(worker) and time.monotonic() - killed < 60:
+        time.sleep(0.02)
+    watch["worker_exit_seconds"] = time.monotonic() - killed
+    watch["worker_gone"] = not _alive(worker)
+
+
+@large_case
+def cancel():
+    """A big layer at its own resolution (many seconds of work), the plug-in killed mid-run as GIMP's
+    Cancel kills it; then the image, the worker, and a following call."""
+    image = load(JOB["cancel_content"])
+    image.clean_all()  # so that any change at all shows (a loaded image may count as changed)
+    source = image.get_layers()[0]
+    watch = {"workers_before": _workers()}
+    killer = threading.Thread(
+        target=_kill_mid_run, args=(source.get_width() * source.get_height() * 4, watch), daemon=True
+    )
+    killer.start()
+    r = call(STYLIZE, image, [source], style="candy", native_brush=True)
+    killer.join(240)
+    r["watch"] = watch
+    r["stack_after_kill"] = stack(image)
+    r["dirty_after_kill"] = image.is_dirty()
+    r["next"] = call(STYLIZE, image, [source], style="candy", brush_size=400)
+    r["stack"] = stack(image)
+    r["next_new"] = dump(image.get_layers()[0], "cancel-next.raw")
+    r["workers_left"] = _workers()
+    image.delete()
+    return r
+
+
+SUITES = {"batch": BATCH, "interactive": INTERACTIVE, "large": LARGE}
+for fn in SUITES[JOB.get("suite") or ("interactive" if JOB.get("interactive") else "batch")]:
+    if not JOB.get("only") or fn.__name__ in JOB["only"]:  # "only": a few cases, when debugging one
+        run(fn)
 with open(os.path.join(OUT, "results.json"), "w", encoding="utf-8") as f:
     json.dump(RESULTS, f, indent=1)

@@ -139,6 +139,39 @@ def _workdir(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, name: str) 
     return work, home, out, content_png
 
 
+def gimp_env(home: Path, job: Path) -> dict[str, str]:
+    """The environment of a GIMP start: its fresh HOME, the driver's job, Painterly's folders."""
+    return {
+        "HOME": str(home),  # fresh: GIMP's profile, the plug-in folder
+        "PAINTERLY_GIMP_JOB": str(job),
+        "PAINTERLY_HOME": os.environ["PAINTERLY_HOME"],
+        "PAINTERLY_MODEL_MIRROR": os.environ.get("PAINTERLY_MODEL_MIRROR", str(MODELS)),
+        "PAINTERLY_DEVICE": "cpu",  # the same device as the reference
+        "PAINTERLY_WORKER_LOG_ECHO": "1",  # the worker's log reaches GIMP's stderr, for the failure report
+    }
+
+
+def gimp_binds(tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]) -> list[Path]:
+    """What a GIMP start in a root needs to see: the checkout, the tests' folders, the models, the styles."""
+    return [
+        ROOT,
+        tmp_path_factory.getbasetemp(),
+        Path(env["PAINTERLY_HOME"]),
+        Path(env["PAINTERLY_MODEL_MIRROR"]),
+        STYLES,
+    ]
+
+
+def plugin_file(home: Path) -> Path:
+    """The plug-in as installed in `home` (the driver imports its preview code)."""
+    return next(home.glob(".config/GIMP/*/plug-ins/painterly/painterly.py"))
+
+
+def mix_styles(by_file: bool) -> list[str]:
+    """The session's mix: a painting preset and the style image (or a second painting, without one)."""
+    return ["starry_night", str(STYLE_FILE) if by_file else "the_scream"]
+
+
 @pytest.fixture(scope="module")
 def session(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, painterly_home: Path) -> Session:
     work, home, out, content_png = _workdir(gimp, tmp_path_factory, "gimp")
@@ -168,25 +201,12 @@ def session(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, painterly_ho
         "ellipse": list(ELLIPSE),
         "feather": FEATHER,
         "style_file": str(STYLE_FILE) if cli_style_file is not None else None,
+        "mix_styles": mix_styles(cli_style_file is not None),
     }
     (work / "job.json").write_text(json.dumps(job))
-    env = {
-        "HOME": str(home),  # fresh: GIMP's profile, the plug-in folder
-        "PAINTERLY_GIMP_JOB": str(work / "job.json"),
-        "PAINTERLY_HOME": os.environ["PAINTERLY_HOME"],
-        "PAINTERLY_MODEL_MIRROR": os.environ.get("PAINTERLY_MODEL_MIRROR", str(MODELS)),
-        "PAINTERLY_DEVICE": "cpu",  # the same device as the reference
-        "PAINTERLY_WORKER_LOG_ECHO": "1",  # the worker's log reaches GIMP's stderr, for the failure report
-    }
-    binds = [
-        ROOT,
-        tmp_path_factory.getbasetemp(),
-        Path(os.environ["PAINTERLY_HOME"]),
-        Path(env["PAINTERLY_MODEL_MIRROR"]),
-        STYLES,
-    ]
+    env = gimp_env(home, work / "job.json")
     start = time.monotonic()
-    proc = run_gimp(gimp, work, env, binds)
+    proc = run_gimp(gimp, work, env, gimp_binds(tmp_path_factory, env))
     seconds = time.monotonic() - start
     log = f"--- GIMP exit code {proc.returncode}, stdout:\n{proc.stdout[-4000:]}\n--- stderr:\n{proc.stderr[-8000:]}"
     (work / "gimp.log").write_text(log)
@@ -355,6 +375,42 @@ def test_style_image_file(session: Session):
     assert_parity(new[..., :3], session.cli_style_file, "style image file vs CLI")
 
 
+def test_mix_of_styles_with_weights_and_a_style_size(session: Session, stylizer):
+    r = session.case("mix")
+    layer = new_layer(r)
+    styles = mix_styles(session.cli_style_file is not None)
+    second = "udnie" if session.cli_style_file is not None else "The Scream"
+    assert layer["name"] == f"The Starry Night + {second} 90%"
+    new = session.raw(r["new"], np.uint8, SIZE)
+    save_for_review("gimp-mix.png", new)
+    want = stylizer.stylize(session.content, style=styles, style_weights=[0.7, 0.3], style_size=128, strength=0.9)
+    assert_parity(new[..., :3], want, "mix vs engine")
+    alone = stylizer.stylize(session.content, style=styles[0], style_size=128, strength=0.9)
+    assert psnr(new[..., :3], alone) < 30, "the mix looks like its first style alone"
+
+
+def test_style_size_argument(session: Session, stylizer):
+    r = session.case("style_size")
+    assert new_layer(r)["name"] == "The Starry Night 100%"
+    new = session.raw(r["new"], np.uint8, SIZE)
+    assert_parity(new[..., :3], stylizer.stylize(session.content, style="starry_night", style_size=128), "style size")
+    default = stylizer.stylize(session.content, style="starry_night")
+    assert psnr(new[..., :3], default) < 30, "style size 128 looks like the default 256"
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [("mix_network", ("Candy is a network preset", "cannot be mixed")), ("mix_bad_weights", ("3 weights",))],
+)
+def test_mixes_refused_in_one_line(session: Session, name: str, words: tuple[str, ...]):
+    r = session.case(name)
+    assert r["status"] == "calling-error", r
+    for word in words:
+        assert word in (r["message"] or ""), r
+    assert "\n" not in r["message"]
+    assert len(r["stack"]) == 1, "a layer was added although the run was refused"
+
+
 def test_gimp_runtime(session: Session):
     # not a benchmark: a guard against a run that creeps towards the timeout
     assert session.seconds < GIMP_TIMEOUT * 0.8, f"one GIMP start took {session.seconds:.0f} s"
@@ -373,20 +429,37 @@ XV=$!
 trap 'kill $XV 2>/dev/null; wait $XV 2>/dev/null' EXIT
 for i in $(seq 100); do [ -s "$W/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$W/display")"
+xdotool mousemove 1023 767  # the pointer in a corner: no tooltip over the screenshots
 timeout -k 10 "$PAINTERLY_DIALOG_TIMEOUT" "$PAINTERLY_GIMP_GUI" -n -d --no-splash --batch-interpreter=python-fu-eval \
     -b "$PAINTERLY_BATCH" --quit >"$W/gimp-gui.log" 2>&1 &
 G=$!
+# The plug-in logs each preview it shows ("painterly: preview ... painted", with the worker's log):
+# the screenshot waits for the preview of the dialog's settings, and for no newer one for 2 s.
+previews() { local n; n=$(grep -c "painterly: preview" "$W/gimp-gui.log" 2>/dev/null); echo "${n:-0}"; }
+settled() {
+    local i c
+    for i in $(seq 480); do [ "$(previews)" -gt "$1" ] && break; sleep 0.25; done
+    c=$(previews)
+    while sleep 2; [ "$(previews)" != "$c" ]; do c=$(previews); done
+}
 n=0
+shown=$(previews)
 while kill -0 $G 2>/dev/null; do
     win=$(xdotool search --name "^Painterly Style Transfer$" 2>/dev/null | head -1)
     if [ -z "$win" ]; then sleep 0.5; continue; fi
     n=$((n + 1))
     echo "$n" >"$W/dialogs-seen"
-    sleep 2
-    cp "$W/fb/Xvfb_screen0" "$W/dialog-$n.xwd"
+    settled "$shown"  # the preview it opened with
     keys=$(echo "$PAINTERLY_DIALOG_KEYS" | cut -d';' -f"$n")
-    for try in 1 2 3 4 5; do  # the keys end with OK; retry if they came before the dialog took them
-        xdotool windowfocus --sync "$win" key --delay 200 ${keys:-Return}
+    if [ -n "$keys" ]; then
+        shown=$(previews)
+        xdotool windowfocus --sync "$win" key --delay 300 $keys
+        settled "$shown"  # the live preview of the settings the keys made
+    fi
+    cp "$W/fb/Xvfb_screen0" "$W/dialog-$n.xwd"
+    shown=$(previews)
+    for try in 1 2 3 4 5; do  # OK (Alt+O); again if it came before the dialog took it
+        xdotool windowfocus --sync "$win" key alt+o
         for i in $(seq 20); do
             xdotool search --name "^Painterly Style Transfer$" >/dev/null 2>&1 || break 2
             sleep 0.5
@@ -407,7 +480,7 @@ def xwd_to_rgb(path: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def dialog_run(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, session: Session) -> dict:
+def dialog_run(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, session: Session, stylizer) -> dict:
     gui = f"gimp-{gimp.series}"
     why = gimp.system.missing("Xvfb", "xdotool", gui)
     if why:
@@ -422,35 +495,29 @@ def dialog_run(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, session: 
     )
     (work / "dialog.sh").write_text(DIALOG_SCRIPT)
     env = {
-        "HOME": str(home),
-        "PAINTERLY_GIMP_JOB": str(work / "job.json"),
+        **gimp_env(home, work / "job.json"),
         "PAINTERLY_BATCH": batch_code(),
         "PAINTERLY_GIMP_GUI": gui,
         "PAINTERLY_DIALOG_DIR": str(work),
         "PAINTERLY_DIALOG_TIMEOUT": str(GIMP_TIMEOUT - 60),
-        # dialog 1: OK (Return, the default button); dialog 2 (Re-show): Alt+Y focuses the style
-        # combo, Home picks its first preset, Alt+O presses OK
-        "PAINTERLY_DIALOG_KEYS": "Return;alt+y Home alt+o",
-        "PAINTERLY_HOME": os.environ["PAINTERLY_HOME"],
-        "PAINTERLY_MODEL_MIRROR": os.environ.get("PAINTERLY_MODEL_MIRROR", str(MODELS)),
-        "PAINTERLY_DEVICE": "cpu",
-        "PAINTERLY_WORKER_LOG_ECHO": "1",
+        # the keys for each dialog, before OK (Alt+O): dialog 1 none; dialog 2 (Re-show): Alt+Y focuses the
+        # style combo, Home picks its first preset; dialog 3: a painting as the style, a second one mixed in
+        # (Alt+M: the "Mix with" combo), its weight 25 against the first one's 50
+        "PAINTERLY_DIALOG_KEYS": ";alt+y Home;" + " ".join(dialog_mix_keys(stylizer.available_presets())),
     }
-    binds = [
-        ROOT,
-        tmp_path_factory.getbasetemp(),
-        Path(os.environ["PAINTERLY_HOME"]),
-        Path(env["PAINTERLY_MODEL_MIRROR"]),
-        STYLES,
-    ]
-    proc = run_gimp(gimp, work, env, binds, ["bash", str(work / "dialog.sh")])
+    # (the worker's log also carries the plug-in's "preview painted" lines the script waits for)
+    proc = run_gimp(gimp, work, env, gimp_binds(tmp_path_factory, env), ["bash", str(work / "dialog.sh")])
     gui_log = (work / "gimp-gui.log").read_text(errors="replace") if (work / "gimp-gui.log").exists() else ""
     log = f"--- exit code {proc.returncode}\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}\n--- GIMP:\n{gui_log[-6000:]}"
     seen = int((work / "dialogs-seen").read_text()) if (work / "dialogs-seen").exists() else 0
     assert seen >= 1, f"the Painterly dialog never appeared.\n{log}"
     shots = [xwd_to_rgb(work / f"dialog-{i}.xwd") for i in range(1, seen + 1)]
     for i, shot in enumerate(shots, 1):
-        save_for_review(f"gimp-dialog-{i}.png", shot)
+        save_for_review(f"{gimp.label}-dialog-{i}.png", shot)
+    SCREENS.mkdir(parents=True, exist_ok=True)  # for a person to look at: every control, the preview
+    for i, name in ((0, "dialog"), (2, "dialog-mix")):
+        if i < len(shots):
+            Image.fromarray(shots[i]).save(SCREENS / f"{gimp.label}-{name}.png")
     results_file = out / "results.json"
     assert results_file.exists(), f"GIMP wrote no results.\n{log}"
     r = json.loads(results_file.read_text())["dialog_repeat_reshow"]
@@ -466,13 +533,29 @@ def dialog_run(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, session: 
     }
 
 
+SCREENS = ROOT / "build" / "screens"
+
+
+def paintings(presets: list[dict]) -> list[dict]:
+    """The presets that can be mixed (not one network per style), in the dialog's order."""
+    return [p for p in presets if p["method"] != "network"]
+
+
+def dialog_mix_keys(presets: list[dict]) -> list[str]:
+    """Keys that make a mix in the dialog, from its first preset in the style combo: the first painting
+    as the style (the combo lists every preset), then the second mixed in (the "Mix with" combo lists
+    "—" and the paintings), then Tab to that row's weight and 25 typed there."""
+    first = presets.index(paintings(presets)[0])
+    return ["alt+y", "Home", *["Down"] * first, "alt+m", "Down", "Down", "Tab", "2", "5", "Tab"]
+
+
 def _newest(stack: list[dict]) -> str:
     return stack[-2]["name"]  # every new layer goes directly above the source, at the bottom
 
 
 def test_dialog_repeat_and_reshow(dialog_run: dict, stylizer):
     r, log = dialog_run["r"], dialog_run["log"]
-    assert len(dialog_run["shots"]) == 2, f"expected two dialogs (first run, Re-show).\n{log}"
+    assert len(dialog_run["shots"]) == 3, f"expected three dialogs (first run, Re-show, mix).\n{log}"
     assert dialog_run["shots"][0].std() > 10, "the screenshot is blank"
     content = dialog_run["content"]
     size = (SIZE[1], SIZE[0], 4)
@@ -498,3 +581,120 @@ def test_dialog_repeat_and_reshow(dialog_run: dict, stylizer):
     new = np.fromfile(dialog_run["out"] / r["reshow_new"], np.uint8).reshape(size)
     want = stylizer.stylize(content, style=presets[0]["name"], strength=pct / 100)
     assert_parity(new[..., :3], want[..., :3], "the Re-show layer vs the engine")
+
+    # 4. A mix made in the dialog: two paintings, weights 50 and 25 (two to one).
+    assert r["mix"]["status"] == "success", f"{r['mix']}\n{log}"
+    first, second = paintings(presets)[:2]
+    name = f"{first['display_name']} + {second['display_name']} {pct}%"
+    assert len(r["after_mix"]) == 5 and _newest(r["after_mix"]) == name, r["after_mix"]
+    new = np.fromfile(dialog_run["out"] / r["mix_new"], np.uint8).reshape(size)
+    want = stylizer.stylize(content, style=[first["name"], second["name"]], style_weights=[50, 25], strength=pct / 100)
+    assert_parity(new[..., :3], want[..., :3], "the dialog's mix vs the engine")
+
+    # 5. Repeat remembered the mix (a string array and its weights, in GIMP's last values).
+    assert r["repeat_mix"]["status"] == "success", f"{r['repeat_mix']}\n{log}"
+    after = r["after_repeat_mix"]
+    assert len(after) == 6 and _newest(after).startswith(name), after  # GIMP adds " #1" to a name taken
+    again = np.fromfile(dialog_run["out"] / r["repeat_mix_new"], np.uint8).reshape(size)
+    assert_parity(again[..., :3], want[..., :3], "Repeat's mix vs the engine")
+
+
+# ---------------------------------------------------------------- big layers: the preview, Cancel
+
+# A GIMP start of their own: they paint big layers (the session's start has its time limit), and
+# the Cancel case kills processes.
+#
+# GIMP's Cancel on a plug-in's progress (gimp_plug_in_progress_cancel_callback) closes the plug-in
+# with gimp_plug_in_close(plug_in, TRUE): GP_QUIT on the wire, 10 ms, then SIGKILL (to its process
+# group if it has one of its own).
+PREVIEW_SIZE = (1536, 1024)  # larger than the preview: read reduced, at the working size (1024 at 100 %)
+CANCEL_SIZE = (2048, 1366)  # at its own resolution ("native"): ~40 tiles a pass, many seconds of work
+CANCEL_AFTER_CPU_SECONDS = 1.5  # of the worker's, after the whole request reached it: mid-run
+
+
+@pytest.fixture(scope="module")
+def large_run(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, stylizer) -> dict:
+    from painterly_common import settings
+
+    from bench.brush import kodak_collage
+
+    stylizer.prepare("candy")  # installed beforehand: the kill must come in the tiles, not in an install
+    stylizer.prepare("mosaic")
+    work, home, out, _ = _workdir(gimp, tmp_path_factory, "gimp-large")
+    # The preferences, saved as the preferences dialog saves them: the worker GIMP starts must take them
+    # (PAINTERLY_DEVICE=cpu, in the environment, wins over a device set here)
+    settings.save(settings.Settings(precision="full"), home / ".config" / "painterly" / "settings.json")
+    collage, big = work / "collage.png", work / "cancel.png"
+    Image.fromarray(kodak_collage(2, 2)).save(collage)
+    assert Image.open(collage).size == PREVIEW_SIZE
+    Image.open(PHOTO).convert("RGB").resize(CANCEL_SIZE, Image.LANCZOS).save(big)
+    job = {
+        "out": str(out),
+        "suite": "large",
+        "plugin_file": str(plugin_file(home)),
+        "preview_content": str(collage),
+        "cancel_content": str(big),
+        "cancel_after_cpu_seconds": CANCEL_AFTER_CPU_SECONDS,
+    }
+    (work / "job.json").write_text(json.dumps(job))
+    env = gimp_env(home, work / "job.json")
+    proc = run_gimp(gimp, work, env, gimp_binds(tmp_path_factory, env))
+    log = f"--- GIMP exit code {proc.returncode}, stdout:\n{proc.stdout[-4000:]}\n--- stderr:\n{proc.stderr[-8000:]}"
+    results_file = out / "results.json"
+    assert results_file.exists(), f"GIMP wrote no results.\n{log}"
+    results = json.loads(results_file.read_text())
+    for name, r in results.items():
+        assert "exception" not in r, f"case {name!r} raised inside GIMP:\n{r['exception']}\n{log}"
+    return {**results, "out": out, "log": log, "cancel_content": np.asarray(Image.open(big).convert("RGB"))}
+
+
+def test_the_preferences_reach_the_worker(large_run: dict):
+    engine = large_run["preview"]["engine"]
+    assert engine["precision"] == "full" and "float32" in engine["device"], engine
+
+
+def test_preview_is_the_result_seen_at_its_size(large_run: dict):
+    """The dialog's preview code (read at the working size, painted by the worker) on a layer larger
+    than the preview: the strokes of the result, seen at the preview's size."""
+    from bench.quality import gram_distance, seen_at
+
+    r = large_run["preview"]
+    assert r["result"]["status"] == "success", r["result"]
+    w, h = r["size"]
+    assert (w, h) == (1024, 683) and r["stride"] == w * 4  # the working size of brush 100 %
+    assert r["sent"]["image_side"] == 1536 and r["sent"]["pixel_scale"] == pytest.approx(1.5)
+    assert "at 1:1.5" in r["caption"], r["caption"]
+    out = large_run["out"]
+    preview = np.fromfile(out / "preview.raw", np.uint8).reshape(h, w, 4)
+    assert (preview[..., 3] == 255).all(), "the preview read transparent pixels"
+    result = np.fromfile(out / r["new"], np.uint8).reshape(1024, 1536, 4)[..., :3].astype(np.float32) / 255
+    truth = seen_at(result, w)
+    shown = preview[..., :3].astype(np.float32) / 255
+    save_for_review("gimp-preview-vs-result.png", (np.concatenate([shown, truth], 1) * 255).astype(np.uint8))
+    # as the Krita panel's preview (test_panel_qt): read at the box's size instead, it measured 0.20
+    assert gram_distance(shown, truth) <= 0.15
+    assert r["read_seconds"] < 5 and r["paint_seconds"] < 120, r  # not a benchmark: a guard
+
+
+def test_cancel_mid_run_stops_the_worker_and_leaves_the_image(large_run: dict, full_stylizer):
+    r, log = large_run["cancel"], large_run["log"]
+    watch = r["watch"]
+    assert "error" not in watch, f"{watch}\n{log}"
+    assert watch["workers_before"] == [], watch
+    w, h = CANCEL_SIZE
+    # mid-run: the whole request had gone to the worker, and not the result come back
+    assert watch["plug_in_read_at_kill"] < w * h * 4, watch
+    assert r["status"] != "success", r
+    # the worker noticed (its stdin closed with the plug-in), stopped within a tile and exited
+    assert watch["worker_gone"], f"the worker outlived the plug-in by {watch['worker_exit_seconds']:.0f} s\n{log}"
+    assert watch["worker_exit_seconds"] < 8.0, watch
+    # the image as it was: no new layer, and not changed at all (each undo step would count)
+    assert [x["name"] for x in r["stack_after_kill"]] == ["Background"], r["stack_after_kill"]
+    assert not r["dirty_after_kill"], "the killed run changed the image"
+    # and the next call works, with a worker of its own that is gone when it is done
+    assert r["next"]["status"] == "success", f"{r['next']}\n{log}"
+    assert [x["name"] for x in r["stack"]] == ["Candy 100%", "Background"], r["stack"]
+    new = np.fromfile(large_run["out"] / r["next_new"], np.uint8).reshape(h, w, 4)
+    want = full_stylizer.stylize(large_run["cancel_content"], style="candy", brush_size=400)  # float32, as set
+    assert_parity(new[..., :3], want, "the call after the cancelled one vs the engine")
+    assert r["workers_left"] == [], r["workers_left"]

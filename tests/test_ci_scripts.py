@@ -1,7 +1,7 @@
 """The CI scripts' own logic, run for real in isolation (the scripts themselves install editors as root).
 
-`.ci/debian-root.sh` (the GIMP 3.0 and the sid roots) takes the Debian archive for debootstrap from this machine's apt sources
-(`debian_mirror`): here that function runs in bash, sourced from the script, against fake
+`.ci/debian-root.sh` (the GIMP 3.0 and the sid roots) takes the Debian archive for debootstrap from
+this machine's apt sources (`debian_mirror`): here that function runs in bash, sourced from the script, against fake
 `etc/apt` trees in a temporary folder. Host names below are reserved ones (`.invalid`).
 """
 

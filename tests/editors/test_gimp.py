@@ -429,21 +429,27 @@ XV=$!
 trap 'kill $XV 2>/dev/null; wait $XV 2>/dev/null' EXIT
 for i in $(seq 100); do [ -s "$W/display" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "$W/display")"
-xdotool mousemove 1023 767  # the pointer in a corner: no tooltip over the screenshots
 timeout -k 10 "$PAINTERLY_DIALOG_TIMEOUT" "$PAINTERLY_GIMP_GUI" -n -d --no-splash --batch-interpreter=python-fu-eval \
     -b "$PAINTERLY_BATCH" --quit >"$W/gimp-gui.log" 2>&1 &
 G=$!
-# The plug-in logs each preview it shows ("painterly: preview ... painted", with the worker's log):
-# the screenshot waits for the preview of the dialog's settings, and for no newer one for 2 s.
-previews() { local n; n=$(grep -c "painterly: preview" "$W/gimp-gui.log" 2>/dev/null); echo "${n:-0}"; }
+# The plug-in logs each preview it asks for ("painterly: preview WxH requested", with the worker's log)
+# and how it ended (painted, cancelled, failed): a screenshot waits for the preview of the dialog's
+# settings to be painted, with none still running, for 1 s.
+previews() { local n; n=$(grep -c "painterly: preview .* $1" "$W/gimp-gui.log" 2>/dev/null); echo "${n:-0}"; }
 settled() {
-    local i c
-    for i in $(seq 480); do [ "$(previews)" -gt "$1" ] && break; sleep 0.25; done
-    c=$(previews)
-    while sleep 2; [ "$(previews)" != "$c" ]; do c=$(previews); done
+    local i quiet=0
+    for i in $(seq 480); do
+        if [ "$(previews painted)" -gt "$1" ] && [ "$(previews requested)" -eq $(($(previews painted) + \
+            $(previews cancelled) + $(previews failed))) ]; then
+            quiet=$((quiet + 1)); [ $quiet -ge 4 ] && return
+        else
+            quiet=0
+        fi
+        sleep 0.25
+    done
 }
 n=0
-shown=$(previews)
+shown=$(previews painted)
 while kill -0 $G 2>/dev/null; do
     win=$(xdotool search --name "^Painterly Style Transfer$" 2>/dev/null | head -1)
     if [ -z "$win" ]; then sleep 0.5; continue; fi
@@ -452,12 +458,13 @@ while kill -0 $G 2>/dev/null; do
     settled "$shown"  # the preview it opened with
     keys=$(echo "$PAINTERLY_DIALOG_KEYS" | cut -d';' -f"$n")
     if [ -n "$keys" ]; then
-        shown=$(previews)
+        shown=$(previews painted)
         xdotool windowfocus --sync "$win" key --delay 300 $keys
         settled "$shown"  # the live preview of the settings the keys made
     fi
+    xdotool mousemove 1023 767 sleep 1  # the pointer off the dialog: no tooltip over the screenshot
     cp "$W/fb/Xvfb_screen0" "$W/dialog-$n.xwd"
-    shown=$(previews)
+    shown=$(previews painted)
     for try in 1 2 3 4 5; do  # OK (Alt+O); again if it came before the dialog took it
         xdotool windowfocus --sync "$win" key alt+o
         for i in $(seq 20); do

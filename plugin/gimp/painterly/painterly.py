@@ -438,6 +438,13 @@ def paint_preview(
     )
 
 
+def _log(message: str) -> None:
+    """A line on GIMP's terminal, with the worker's log (PAINTERLY_WORKER_LOG_ECHO=1): what each
+    preview cost, and when it ended (the dialog test waits for that before its screenshots)."""
+    if os.environ.get("PAINTERLY_WORKER_LOG_ECHO"):
+        print(f"painterly: {message}", file=sys.stderr)
+
+
 class DialogPreview:
     """The dialog's preview box: the result for the current settings, seen at the box's size.
 
@@ -515,29 +522,26 @@ class DialogPreview:
             daemon=True,
         )
         self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        _log(f"preview {picture.width}×{picture.height} requested")
         thread.start()
 
     def _paint(self, generation, cancel, picture, options, read_seconds) -> None:
         # Off GTK's thread: only the worker client here, never GIMP or GTK.
         started = time.monotonic()
+        outcome = "failed"
         try:
             out, ow, oh, stride = paint_preview(self.client, picture, options, cancel)
+            outcome = f"read in {read_seconds:.2f} s, painted in {time.monotonic() - started:.2f} s"
+            GLib.idle_add(self._show_result, generation, bytes(out), ow, oh, stride, picture.caption)
         except pclient.PainterlyCancelled:
-            return
+            outcome = "cancelled"
         except pclient.PainterlyClientError as exc:
             GLib.idle_add(self._show_text, generation, str(exc))
-            return
         except Exception as exc:  # noqa: BLE001 - shown in the box: the dialog must go on
             traceback.print_exc()
             GLib.idle_add(self._show_text, generation, f"Internal error in the preview ({type(exc).__name__}: {exc})")
-            return
-        if os.environ.get("PAINTERLY_WORKER_LOG_ECHO"):  # with the worker's log: how long a preview takes
-            print(
-                f"painterly: preview {ow}×{oh} read in {read_seconds:.2f} s, painted in "
-                f"{time.monotonic() - started:.2f} s",
-                file=sys.stderr,
-            )
-        GLib.idle_add(self._show_result, generation, bytes(out), ow, oh, stride, picture.caption)
+        finally:
+            _log(f"preview {picture.width}×{picture.height} {outcome}")
 
     def _show_result(self, generation, data, w, h, stride, caption) -> bool:
         if generation == self._generation:

@@ -112,14 +112,17 @@ if [ "$(id -u)" != 0 ]; then exec sudo -E bash "$SELF" "$@"; fi
 SUITE=$1
 DEB_ROOT=$2
 shift 2
-PACKAGES=("$@")
+# Every root runs the worker on the host venv's Python (bind-mounted): the shared libraries it and
+# its wheels load, whatever the editor brings: ctypes, zlib/bz2/lzma, hashlib, OpenMP, C++.
+WORKER_LIBS=(libffi8 zlib1g libbz2-1.0 liblzma5 libssl3t64 libsqlite3-0 libgomp1 libstdc++6)
+PACKAGES=("$@" "${WORKER_LIBS[@]}")
 BASE_DONE=$DEB_ROOT/.painterly-base-done  # debootstrap finished
 
 # A private mount namespace where possible: whatever is mounted below (by this
 # script or by debootstrap) disappears with it even if it is killed; the trap
 # unmounts explicitly as well.
 if [ -z "${PAINTERLY_SETUP_NS:-}" ] && unshare --mount --propagation private true 2>/dev/null; then
-    PAINTERLY_SETUP_NS=1 exec unshare --mount --propagation private bash "$SELF" "$SUITE" "$DEB_ROOT" "${PACKAGES[@]}"
+    PAINTERLY_SETUP_NS=1 exec unshare --mount --propagation private bash "$SELF" "$SUITE" "$DEB_ROOT" "$@"
 fi
 MOUNTED=()
 mounts_under() {  # mount points at or below $1, deepest first

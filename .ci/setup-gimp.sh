@@ -14,9 +14,6 @@ if [ "$(id -u)" != 0 ]; then exec sudo -E bash "$SELF" "$@"; fi
 PACKAGES=(gimp python3 python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4
     fonts-dejavu-core  # text layers
     xvfb xdotool)      # the dialog test: an X server of its own, a key press on OK
-# Shared libraries the worker's Python (the host's venv, bind-mounted into the
-# chroot) and its wheels load: ctypes, zlib/bz2/lzma, hashlib, OpenMP, C++.
-WORKER_LIBS=(libffi8 zlib1g libbz2-1.0 liblzma5 libssl3t64 libsqlite3-0 libgomp1 libstdc++6)
 
 version=$(cat /etc/debian_version 2>/dev/null || echo unknown)
 case "$version" in
@@ -29,7 +26,7 @@ esac
 
 GIMP_ROOT=${PAINTERLY_GIMP_ROOT:-$PWD/build/gimp-root}
 READY=$GIMP_ROOT/.painterly-gimp-ready  # GIMP installed: the test looks for this
-bash .ci/debian-root.sh trixie "$GIMP_ROOT" "${PACKAGES[@]}" "${WORKER_LIBS[@]}"
+bash .ci/debian-root.sh trixie "$GIMP_ROOT" "${PACKAGES[@]}"
 chroot "$GIMP_ROOT" gimp-console-3.0 --version
 touch "$READY"
 echo "setup-gimp: GIMP 3.0 ready in $GIMP_ROOT"

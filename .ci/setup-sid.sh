@@ -14,13 +14,10 @@ PACKAGES=(gimp python3 python3-gi gir1.2-gimp-3.0 gir1.2-gegl-0.4
     krita python3-pyqt5
     fonts-dejavu-core  # text layers
     xvfb xauth xdotool)  # the window tests: an X server of their own, a key press on OK
-# Shared libraries the worker's Python (the host's venv, bind-mounted into the
-# chroot) and its wheels load: ctypes, zlib/bz2/lzma, hashlib, OpenMP, C++.
-WORKER_LIBS=(libffi8 zlib1g libbz2-1.0 liblzma5 libssl3t64 libsqlite3-0 libgomp1 libstdc++6)
 
 SID_ROOT=${PAINTERLY_SID_ROOT:-$PWD/build/sid-root}
 READY=$SID_ROOT/.painterly-sid-ready  # both editors installed: the tests look for this
-bash .ci/debian-root.sh sid "$SID_ROOT" "${PACKAGES[@]}" "${WORKER_LIBS[@]}"
+bash .ci/debian-root.sh sid "$SID_ROOT" "${PACKAGES[@]}"
 chroot "$SID_ROOT" gimp-console-3.2 --version
 chroot "$SID_ROOT" dpkg-query -W -f='krita ${Version}\n' krita
 touch "$READY"

@@ -25,6 +25,11 @@ from __future__ import annotations
 
 from .options import DEFAULT_BRUSH_SIZE, NATIVE, REFERENCE_SIDE
 
+#: A preview's network works at most this many pixels on its long side (Krita's panel, GIMP's
+#: dialog): a brush below 50 %, or "native" on a big layer, would otherwise take as long as the
+#: result (4 MP: about 5 s here).
+PREVIEW_WORK_SIDE = 2048
+
 
 def network_scale(
     picture_side: int,

@@ -47,9 +47,7 @@ from .preview import PreviewBox
 from .qt import Qt, QtCore, QtGui, QtWidgets, Signal
 from .widgets import html_text, slider_pair, soften, warning_box
 
-#: A preview's network works at most this many pixels on its long side: a brush below 50 %, or
-#: "native" on a big layer, would otherwise take as long as the result (4 MP: about 5 s here).
-PREVIEW_WORK_SIDE = 2048
+PREVIEW_WORK_SIDE = brush.PREVIEW_WORK_SIDE  # the name scripts and tests know
 
 #: What counts as using the panel with the pointer, for a panel that starts the worker on use. Not
 #: Enter: the window system sends Enter to the widget under a resting pointer when its window

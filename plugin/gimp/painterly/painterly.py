@@ -76,10 +76,7 @@ NO_STYLE = "::none::"  # the mix combos' "nothing mixed in" entry
 NETWORK = "network"  # the presets' method that cannot be mixed (one network per style; no style vector)
 MIX_ROWS = 3  # style rows in the dialog: the style and two to mix with it (scripts may pass up to MAX_STYLES)
 PREVIEW_SIDE = 300  # the dialog's preview box, in screen pixels: with the controls, under 1024 across
-#: A preview's network works at most this many pixels on its long side, as in the Krita panel
-#: (panel.PREVIEW_WORK_SIDE; that module needs Qt, which GIMP's Python has not): a brush below 50 %,
-#: or "native" on a big layer, would otherwise take as long as the result.
-PREVIEW_WORK_SIDE = 2048
+PREVIEW_WORK_SIDE = brush.PREVIEW_WORK_SIDE  # the preview's cap, the Krita panel's too
 PREVIEW_DELAY_MS = 400  # a live preview waits this long after the last change (a slider being dragged)
 
 # Image precision (its hundreds digit) -> (babl format, protocol format, bytes per pixel).

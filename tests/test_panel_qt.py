@@ -438,6 +438,43 @@ def test_mix_and_style_size_reach_the_worker_and_paint(qtbot, client, host, thum
         panel.wait_idle(30)
 
 
+def test_refine_control_and_the_work_so_far_in_the_preview(qtbot, client, host, thumb_dir):
+    recorder = RecordingClient(client)
+    panel = make_panel(qtbot, client, host, thumb_dir, factory=lambda: recorder)
+    try:
+        panel.wait_idle(WAIT / 1000)
+        assert panel.select_preset("candy")  # a network preset: nothing to optimize towards
+        assert not panel.refine_check.isEnabled() and not panel.refine_steps_spin.isEnabled()
+        panel.refine_check.setChecked(True)
+        assert panel.options().refine_steps == 0 and not panel.refine_steps_spin.isEnabled()
+        assert panel.select_preset("starry_night")
+        assert panel.refine_check.isEnabled() and panel.refine_steps_spin.isEnabled()
+        panel.refine_steps_spin.setValue(3)
+        assert panel.options() == StylizeOptions.single("starry_night", refine_steps=3)
+        recorder.sent.clear()
+        with qtbot.waitSignal(panel.previewUpdated, timeout=WAIT):
+            panel.update_preview()
+        assert [o.refine_steps for o in recorder.sent] == [0], "the live preview is the fast pass"
+        assert "before Refine" in panel.preview_caption.text()
+        captions: list[str] = []
+        panel.intermediateShown.connect(lambda: captions.append(panel.preview_caption.text()))
+        recorder.sent.clear()
+        assert apply_and_wait(qtbot, panel) == "layer 1"
+        assert [o.refine_steps for o in recorder.sent] == [3]
+        # the fast result, then the two sizes a 192-pixel picture is optimized at (136 and 192)
+        assert len(captions) == 3 and all(c.startswith("Refining") for c in captions), captions
+        shown = panel.preview_label.pixmap().toImage()
+        assert not shown.isNull() and shown.width() > 100
+        got = host.results[0].astype(int)
+        assert np.abs(got - pixels_of(host, panel.options(), client)).max() <= 1, "Apply painted something else"
+        fast = pixels_of(host, StylizeOptions.single("starry_night"), client)
+        assert np.abs(got[..., :3] - fast[..., :3]).mean() > 1, "Refine changed nothing"
+        assert np.array_equal(got[..., 3], host.pixels[..., 3])
+    finally:
+        panel.shutdown()
+        panel.wait_idle(30)
+
+
 def test_style_size_and_mix_controls_follow_the_style(qtbot, panel, monkeypatch):
     def style_size_enabled() -> bool:
         states = {w.isEnabled() for w in (panel.style_size_label, panel.style_size_slider, panel.style_size_spin)}

@@ -84,9 +84,16 @@ def test_refine_moves_the_picture_towards_the_painting(stylizer):
     photo = small(CONTENT / "kodim05.png", 192)
     painting = small(STYLES / "starry_night.jpg", 512)
     stages: list[tuple[float, str]] = []
-    fast = stylizer.stylize(photo, style="starry_night", brush_size="native")
+    pictures: list[np.ndarray] = []
+    # brush 100: the network paints the 192-pixel photo enlarged (to 1024), Refine optimizes it at its
+    # own size with the painting read at the same size (see test_the_brush_size_sets_the_painting_s_scale)
+    fast = stylizer.stylize(photo, style="starry_night")
     refined = stylizer.stylize(
-        photo, style="starry_night", brush_size="native", refine=30, on_progress=lambda f, s: stages.append((f, s))
+        photo,
+        style="starry_night",
+        refine=30,
+        on_progress=lambda f, s: stages.append((f, s)),
+        on_intermediate=pictures.append,
     )
     assert refined.shape == photo.shape and refined.dtype == np.float32 and np.isfinite(refined).all()
     assert 0.0 <= refined.min() and refined.max() <= 1.0 and refined.std() > 0.1, "a flat or empty picture"
@@ -98,6 +105,32 @@ def test_refine_moves_the_picture_towards_the_painting(stylizer):
     fractions = [f for f, _ in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(s.startswith("refining at") for _, s in stages)
+    # the work so far, for the editor's preview: the fast result, then each size's
+    h, w = photo.shape[:2]
+    assert len(pictures) == 1 + len(sides(max(h, w)))
+    assert [max(p.shape[:2]) for p in pictures] == [max(h, w), *sides(max(h, w))]
+    assert all(np.isfinite(p).all() and 0 <= p.min() and p.max() <= 1 for p in pictures)
+    assert np.abs(pictures[0] - fast).max() < 1e-5, "the first picture is the fast result"
+    assert np.abs(pictures[-1] - refined).max() < 1e-5, "the last picture is the result"
+
+
+@pytest.mark.parametrize(("brush", "optimized", "painting"), [(100, 256, 256), (200, 256, 512), (50, 256, 128)])
+def test_the_brush_size_sets_the_painting_s_scale(stylizer, monkeypatch, brush, optimized, painting):
+    """Refine's strokes follow the brush size as the fast pass's do: the painting is read at the size
+    the picture would have at REFERENCE_SIDE on the network's side. A 256-pixel photo, which the
+    network paints enlarged (to 1024 at 100 %), is optimized at its own size, the painting with it."""
+    seen: list[tuple[int, int]] = []
+    run = Refiner.run
+
+    def recording(self, content, start, style_images, style_weights, steps, style_scale, *args, **kwargs):
+        side = max(content.shape[:2])
+        seen.append((side, round(side * style_scale)))
+        return run(self, content, start, style_images, style_weights, steps, style_scale, *args, **kwargs)
+
+    monkeypatch.setattr(Refiner, "run", recording)
+    photo = small(CONTENT / "kodim05.png", 256)
+    stylizer.stylize(photo, style="great_wave", brush_size=brush, refine=1)
+    assert seen == [(optimized, painting)]
 
 
 def test_cancel_stops_refine_between_steps(stylizer):

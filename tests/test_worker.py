@@ -185,6 +185,35 @@ def test_stylize_with_stride_mask_and_other_formats(client):
     assert len(outf) == len(asf) and outf[12::16] == asf[12::16]
 
 
+def test_refine_sends_the_work_so_far_when_asked(client):
+    w, h = 64, 48
+    src = image(w, h)
+    seen: list[tuple[bytes, int, int, int]] = []
+    options = StylizeOptions.single("starry_night", refine_steps=2)
+    out, ow, oh, _ = client.stylize(
+        src, w, h, "rgba8", w * 4, options, on_intermediate=lambda d, iw, ih, st: seen.append((bytes(d), iw, ih, st))
+    )
+    assert (ow, oh) == (w, h) and out[3::4] == src[3::4]
+    # the fast result, then the one size Refine optimizes a 64-pixel picture at (the coarsest is 128)
+    assert [(iw, ih, st) for _, iw, ih, st in seen] == [(w, h, w * 4)] * 2
+    assert all(d[3::4] == b"\xff" * (w * h) for d, *_ in seen), "intermediate pictures are opaque"
+    assert seen[0][0] != seen[1][0], "the optimization changed nothing"
+    assert len(set(seen[1][0][0::4])) > 16, "a flat picture"
+
+
+def test_intermediate_pictures_are_preview_sized():
+    import numpy as np
+    from painterly.worker import _intermediate
+
+    rgb = np.random.default_rng(0).random((600, 1000, 3), np.float32)
+    rgb[0, 0] = np.nan  # never a NaN cast to whatever uint8 it becomes
+    header, pixels = _intermediate(7, rgb)
+    layout = p.validate_result(header, pixels.nbytes)
+    assert header["type"] == "intermediate" and header["id"] == 7
+    assert (layout.fmt, layout.width, layout.height) == ("rgba8", p.MAX_INTERMEDIATE_SIDE, 307)
+    assert (pixels[..., 3] == 255).all() and pixels[0, 0, :3].tolist() == [0, 0, 0]
+
+
 def test_engine_errors_come_back_readable(client):
     with pytest.raises(PainterlyClientError) as exc:
         client.stylize(image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("no-such-style"))
@@ -317,6 +346,23 @@ def test_raw_stylize_progress_then_result(raw):
     assert (header["type"], header["id"]) == ("hello", 2)
     raw.msg(p.shutdown_request())
     assert raw.close_stdin_and_wait() == 0
+
+
+def test_raw_intermediates_only_when_asked(raw):
+    w, h = 48, 32
+    for rid, extra in ((1, {}), (2, {"intermediates": True})):
+        raw.msg(stylize_header(rid, w, h, style="starry_night", refine_steps=1, **extra), image(w, h))
+        kinds = []
+        while (reply := raw.get())[0]["type"] in ("progress", "intermediate"):
+            kinds.append(reply[0]["type"])
+            if reply[0]["type"] == "intermediate":
+                assert p.validate_result(reply[0], len(reply[1])).width == w
+        assert (reply[0]["type"], reply[0]["id"]) == ("result", rid)
+        assert kinds.count("intermediate") == (2 if extra else 0)
+    raw.msg(stylize_header(3, 8, 8, intermediates="yes"), image(8, 8))
+    err = raw.get()[0]
+    assert (err["type"], err["id"], err["code"]) == ("error", 3, p.E_BAD_REQUEST)
+    assert "'intermediates' must be true or false" in err["message"]
 
 
 def test_raw_busy_and_cancel(raw):
@@ -466,6 +512,33 @@ def test_client_rejects_a_worker_it_cannot_talk_to(tmp_path, reply, code, words)
     with pytest.raises(PainterlyClientError) as exc:
         WorkerClient(python=str(fake)).start()
     assert exc.value.code == code and words in str(exc.value)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="uses a shell script as the 'python'")
+@pytest.mark.parametrize(
+    "header, size",
+    [
+        ('{"type":"intermediate","id":2,"format":"rgba8","width":600,"height":1,"stride":2400}', 2400),
+        ('{"type":"intermediate","id":2,"format":"rgbaf32","width":4,"height":1,"stride":64}', 64),
+        ('{"type":"intermediate","id":2,"format":"rgba8","width":4,"height":1,"stride":16}', 15),
+    ],
+)
+def test_client_stops_a_worker_that_sends_a_bad_intermediate(tmp_path, header, size):
+    # too big for a preview, not rgba8, or a payload its layout does not describe
+    hello = '{"type":"hello","id":1,"protocol":1,"device":"x","presets":[]}'
+    intermediate = header[:-1] + f',"payload_bytes":{size}}}'
+    fake = tmp_path / "python"
+    fake.write_text(
+        f"#!/bin/sh\nread line\necho '{hello}'\nread line\necho '{intermediate}'\n"
+        f"head -c {size} /dev/zero\ncat >/dev/null\n"
+    )
+    fake.chmod(0o755)
+    with WorkerClient(python=str(fake), request_timeout=30) as client, pytest.raises(PainterlyClientError) as exc:
+        client.start()  # hello is request 1, the stylize request 2
+        client.stylize(
+            image(4, 1), 4, 1, "rgba8", 16, StylizeOptions.single("x", refine_steps=1), on_intermediate=print
+        )
+    assert exc.value.code == "protocol" and "sent garbage" in str(exc.value)
 
 
 def test_worker_env_preloads_tcmalloc_when_present(monkeypatch, tmp_path) -> None:

@@ -11,7 +11,7 @@ Requests (editor → worker)::
     {"type": "hello", "id": ID, "protocol": 1}
     {"type": "stylize", "id": ID, "style": "candy", "weights": null, "strength": 1.0,
      "preserve_color": false, "style_size": 256, "brush_size": 100 | "native", "max_side": null,
-     "image_side": null, "pixel_scale": 1.0, "refine_steps": 0,
+     "image_side": null, "pixel_scale": 1.0, "refine_steps": 0, "intermediates": false,
      "format": "rgba8" | "rgba16" | "rgbaf32", "width": W, "height": H, "stride": S,
      "mask_bytes": 0 | W*H, "payload_bytes": S*H + mask_bytes}
         payload: H rows of S bytes (straight alpha, native byte order), then an
@@ -22,13 +22,19 @@ Requests (editor → worker)::
         the options are `painterly_common.options.StylizeOptions.to_header()`: one style
         as "style": NAME, several (painting presets, style image paths) as "styles":
         [NAME, …], mixed by "weights" (null: equally); "refine_steps" > 0 runs Refine
-        (the optimization method) after the fast pass, its progress stages "refining at W×H"
+        (the optimization method) after the fast pass, its progress stages "refining at W×H";
+        "intermediates": true (absent: false) asks for ``intermediate`` replies
 
 Replies (worker → editor)::
 
     {"type": "hello", "id": ID, "protocol": 1, "device": "...", "presets": [...],
      "devices": [...], "models": [...], "runtime": {...}}     # the last three optional
     {"type": "progress", "id": ID, "fraction": 0.0..1.0, "stage": "..."}
+    {"type": "intermediate", "id": ID, "format": "rgba8", "width": W, "height": H,
+     "stride": S, "payload_bytes": S*H}
+        payload: the work so far, for a preview: the whole area being stylized (the
+        selection's bounding box), opaque, at most MAX_INTERMEDIATE_SIDE pixels on its long
+        side, without the strength, the selection's edge or full-resolution detail yet
     {"type": "result", "id": ID, "format": F, "width": W, "height": H, "stride": S,
      "payload_bytes": S*H}
     {"type": "error", "id": ID | null, "code": CODE, "message": "..."}
@@ -39,8 +45,9 @@ The hello's optional extras: ``devices`` — every compute device found,
 "attribution", "installed"}``; ``runtime`` — ``{"python", "python_version",
 "painterly", "torch", "data_dir", "device_name", "precision", "tile"}``.
 
-Each stylize gets zero or more ``progress`` (fractions never decrease) and
-then exactly one ``result`` or ``error``. IDs are chosen by the editor and
+Each stylize gets zero or more ``progress`` (fractions never decrease), and
+``intermediate`` pictures when it asked for them (Refine sends the fast result
+and then one per size it optimizes at), and then exactly one ``result`` or ``error``. IDs are chosen by the editor and
 echoed back: an integer of magnitude below 2**53, or a string of at most
 ``MAX_ID_CHARS`` characters. Fields a reader does not know are ignored.
 
@@ -108,6 +115,8 @@ MAX_PIXELS = 16384 * 16384
 #: Bound on any one payload: a MAX_PIXELS rgbaf32 layer plus mask (4.25 GiB)
 #: with room for row padding.
 MAX_PAYLOAD_BYTES = 5 * 1024**3
+#: An intermediate picture is at most this long on its long side: a preview's size, not a layer's.
+MAX_INTERMEDIATE_SIDE = 512
 #: IDs are JSON numbers some peers hold as doubles: only exactly representable ones.
 _MAX_INT_ID = 2**53
 
@@ -115,7 +124,7 @@ _MAX_INT_ID = 2**53
 PIXEL_FORMATS: dict[str, int] = {"rgba8": 4, "rgba16": 8, "rgbaf32": 16}
 
 REQUEST_TYPES = frozenset({"hello", "stylize", "cancel", "shutdown"})
-REPLY_TYPES = frozenset({"hello", "progress", "result", "error"})
+REPLY_TYPES = frozenset({"hello", "progress", "intermediate", "result", "error"})
 # Known types that never carry a payload: one declared on them is refused unread.
 _NO_PAYLOAD_TYPES = frozenset({"hello", "cancel", "shutdown", "progress", "error"})
 
@@ -295,7 +304,7 @@ def _check_declared_payload(header: dict[str, Any], size: int, expect: Collectio
             )
         if mtype == "stylize":
             validate_stylize(header, size)
-        elif mtype == "result":
+        elif mtype in ("result", "intermediate"):
             validate_result(header, size)
     except ProtocolError as exc:
         raise ProtocolError(str(exc), code=exc.code, request_id=rid, unread_payload=size) from None
@@ -411,8 +420,9 @@ def stylize_request(
     height: int,
     stride: int,
     mask_bytes: int = 0,
+    intermediates: bool = False,
 ) -> dict[str, Any]:
-    return {
+    header = {
         "type": "stylize",
         "id": request_id,
         **options.to_header(),
@@ -422,6 +432,9 @@ def stylize_request(
         "stride": stride,
         "mask_bytes": mask_bytes,
     }
+    if intermediates:  # absent means false: a worker that predates them ignores the field
+        header["intermediates"] = True
+    return header
 
 
 def cancel_request(request_id: Any) -> dict[str, Any]:
@@ -470,6 +483,11 @@ def result_reply(request_id: Any, fmt: str, width: int, height: int, stride: int
     }
 
 
+def intermediate_reply(request_id: Any, width: int, height: int) -> dict[str, Any]:
+    """An opaque rgba8 picture of the work so far (rows packed); see the module's docstring."""
+    return {**result_reply(request_id, "rgba8", width, height, width * 4), "type": "intermediate"}
+
+
 def error_reply(request_id: Any, code: str, message: str) -> dict[str, Any]:
     # Cut here, not at write time: an error must always be sendable, whatever it quotes.
     return {"type": "error", "id": _scalar_id(request_id), "code": str(code), "message": clip(str(message))}
@@ -500,6 +518,7 @@ class StylizeParams:
     options: StylizeOptions
     image: ImageLayout
     mask_bytes: int
+    intermediates: bool = False  # the editor asked for `intermediate` replies
 
     # the options a test or a log line most often wants, by name
     style = property(lambda self: self.options.style)
@@ -529,7 +548,10 @@ def validate_stylize(header: dict[str, Any], payload_len: int) -> StylizeParams:
     expected = image.pixel_bytes + mask_bytes
     if payload_len != expected:
         raise bad(f"payload is {payload_len} bytes, expected stride*height+mask_bytes = {expected}")
-    return StylizeParams(rid, options, image, mask_bytes)
+    intermediates = header.get("intermediates", False)
+    if not isinstance(intermediates, bool):
+        raise bad(f"'intermediates' must be true or false, not {brief(intermediates)}")
+    return StylizeParams(rid, options, image, mask_bytes, intermediates)
 
 
 def validate_result(header: dict[str, Any], payload_len: int) -> ImageLayout:

@@ -25,6 +25,7 @@ from painterly_common.options import (
     MIN_SIDE,
     MIN_TILE,
     NATIVE,
+    REFERENCE_SIDE,
     StylizeOptions,
 )
 
@@ -41,7 +42,9 @@ from .tiling import TiledRun
 log = logging.getLogger("painterly")
 
 Progress = Callable[[float, str], None]
-Refining = Callable[[np.ndarray, np.ndarray, Progress], np.ndarray]  # (photo, painted, report) -> refined
+#: (photo, painted, network side, report) -> refined: see `_refining`
+Refining = Callable[[np.ndarray, np.ndarray, int, Progress], np.ndarray]
+Intermediate = Callable[[np.ndarray], None]  # the work so far, HxWx3 0..1: a preview while Refine runs
 StyleArg = str | os.PathLike | np.ndarray | Sequence[str | os.PathLike | np.ndarray]
 SIZE_MULTIPLE = 4
 CONTEXT = 64  # pixels of surrounding picture kept around a selection, for the network's context
@@ -227,6 +230,7 @@ class Stylizer:
         pixel_scale: float = 1.0,
         refine: bool | int = False,
         options: StylizeOptions | None = None,
+        on_intermediate: Intermediate | None = None,
     ) -> np.ndarray:
         """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back.
 
@@ -243,7 +247,9 @@ class Stylizer:
 
         `refine`: True (or a number of steps) then optimizes the fast result towards the style
         image (Gatys et al.'s method, `refine.py`): slower, closer to the painting. For styles
-        with a style image only (painting presets, style images, their mixes).
+        with a style image only (painting presets, style images, their mixes). `on_intermediate`
+        then gets the work so far (HxWx3 0..1, the stylized area at the size being optimized):
+        the fast result, then each size's (a preview of what is coming).
 
         `options`: a `painterly_common.options.StylizeOptions` (what the plug-ins and the
         command line send); when given, it replaces the style and option arguments."""
@@ -276,7 +282,9 @@ class Stylizer:
         self._prepare(resolved)  # installs what is missing before any pixel work
         refining = None
         if refine_steps:
-            refining = self._refining(resolved, style_weights, style_size, strength, refine_steps, cancel)
+            refining = self._refining(
+                resolved, style_weights, style_size, strength, refine_steps, cancel, on_intermediate
+            )
 
         y0, y1, x0, x1 = _region(coverage, image.rgb.shape[:2])
         content = image.rgb[y0:y1, x0:x1]
@@ -345,8 +353,10 @@ class Stylizer:
         (`detail.py`), an enlarged one is reduced again. `network_on(device)` gives the network
         ready to run on that device; `precise` keeps the last convolution in float32 (8-bit
         output does not need it: bf16 there costs at most one level in 255, and the float32
-        layer took a quarter of the time). `refine(photo, painted, report)`, when given, improves
-        the network's picture at the working size, before the detail step."""
+        layer took a quarter of the time). `refine(photo, painted, network side, report)`, when
+        given, improves the network's picture at the working size, before the detail step; or at
+        the picture's own size when the network painted it enlarged (the optimization reads the
+        painting in proportion, so its strokes come out the same, and costs pixels × steps)."""
         h, w = rgb.shape[:2]
         reduced = size != (h, w) and size[0] <= h and size[1] <= w
         work = rgb if size == (h, w) else px.resize(rgb, size)
@@ -356,12 +366,12 @@ class Stylizer:
         # Refine's steps are each several network passes at the working size: the network gets 5 %
         network_end = painting_end if refine is None else 0.05 * painting_end
         painted = self._network_pass(network_on, work, tile, _part_progress(report, 0.0, network_end), cancel, precise)
+        if size != (h, w) and not reduced:  # enlarged: painted bigger, then reduced (antialiased)
+            painted, work = px.resize(painted, (h, w)), rgb
         if refine is not None:
-            painted = refine(work, painted, _part_progress(report, network_end, painting_end))
-        if size == (h, w):
+            painted = refine(work, painted, max(size), _part_progress(report, network_end, painting_end))
+        if not reduced:
             return painted
-        if not reduced:  # enlarged: painted bigger, then reduced (antialiased)
-            return px.resize(painted, (h, w))
 
         def band_done(fraction: float) -> None:
             if cancel is not None and cancel.is_set():
@@ -378,6 +388,7 @@ class Stylizer:
         strength: float,
         steps: int,
         cancel: threading.Event | None,
+        on_intermediate: Intermediate | None = None,
     ) -> Refining:
         """Refine's step for `_run`: the style images (a painting's stored copy, or the image) and the
         loss network, ready; the optimization itself runs when `_run` calls it."""
@@ -394,14 +405,26 @@ class Stylizer:
         low = self.dtype if self.dtype != torch.float32 else None
         refiner = refine.Refiner(self.loss_network(), self.device, autocast=low)
         # the style size's meaning from the fast methods: smaller reads the painting's strokes as
-        # larger features. Here the painting is read this many times the optimized picture's size.
-        style_scale = styles.DEFAULT_STYLE_SIZE / styles.check_style_size(style_size)
+        # larger features
+        bolder = styles.DEFAULT_STYLE_SIZE / styles.check_style_size(style_size)
 
-        def run(photo: np.ndarray, painted: np.ndarray, report: Progress) -> np.ndarray:
+        def run(photo: np.ndarray, painted: np.ndarray, network_side: int, report: Progress) -> np.ndarray:
+            # The painting is read at `style_scale` times the size being optimized. Gram matching
+            # copies its features at their size in pixels, so a stroke's share of the picture is its
+            # share of the painting × style_scale: the brush size's rule (brush.py: brush 200, strokes
+            # twice the share) holds with REFERENCE_SIDE / the network's side (brush 200 on a large
+            # photo: the picture optimized at 512, the painting read at 1024; a photo smaller than the
+            # network's side, optimized at its own size, gets the painting in the same proportion).
+            # The coarser sizes shrink picture and painting together.
+            style_scale = bolder * REFERENCE_SIDE / network_side
             # a strength below 1 aims at the painting's statistics mixed with the photo's own, as the
             # fast methods mix the style vector with the photo's (and a network's output with the photo)
             targets, target_mix = (images, mix) if strength >= 1.0 else ([*images, photo], [*mix, 1.0 - strength])
-            return refiner.run(photo, painted, targets, target_mix, steps, style_scale, report, cancel)
+            if on_intermediate is not None:
+                on_intermediate(painted)
+            return refiner.run(
+                photo, painted, targets, target_mix, steps, style_scale, report, cancel, on_scale=on_intermediate
+            )
 
         return run
 

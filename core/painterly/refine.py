@@ -34,6 +34,16 @@ Progress = Callable[[float, str], None]
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1")
 CONTENT_LAYER = "conv4_1"
 MIN_SIDE = 128  # the coarsest size: below it VGG's three poolings leave too little to compare
+#: the finest size optimized at. A step costs the loss network forward and back, in proportion to
+#: the pixels: on 2 CPU cores 1.2 s at 362×241 (bench/refine.py steps), so 100 steps ending at
+#: 1024×683 took about 6 minutes. Above this size the optimization's changes are carried onto the
+#: fast result, as from one size to the next: the network's finest strokes stay, Refine moves the
+#: colours, textures and shapes from 512 up (a 1-megapixel picture at brush 100: see the note in
+#: bench/refine.py time)
+MAX_SIDE = 512
+#: the longest side a style image is read at: VGG's first layers there hold 64 channels × its
+#: pixels twice over (1.6 GB at 2048×1536 in float32); larger would be style size < 128 at brush 100
+MAX_STYLE_SIDE = 2048
 
 
 class RefineDivergedError(PainterlyError):
@@ -110,7 +120,9 @@ class Refiner:
     def style_targets(
         self, images: Sequence[np.ndarray], weights: Sequence[float], long_side: int
     ) -> dict[str, torch.Tensor]:
-        """The mixed Gram matrices of the style images, each read at `long_side` on its long side."""
+        """The mixed Gram matrices of the style images, each read at `long_side` (at most
+        MAX_STYLE_SIDE) on its long side."""
+        long_side = min(long_side, MAX_STYLE_SIDE)
         total = float(sum(weights))
         targets: dict[str, torch.Tensor] = {}
         with torch.no_grad():
@@ -142,7 +154,7 @@ class Refiner:
         larger strokes). `on_scale` gets each size's result (the preview's intermediate pictures)."""
         h, w = content.shape[:2]
         report = report or (lambda f, s: None)
-        plan = schedule(max(h, w), steps)
+        plan = schedule(min(max(h, w), MAX_SIDE), steps)
         cost = [s * s * n for s, n in plan]  # time goes as pixels × steps
         done_cost, total_cost = 0.0, float(sum(cost))
         image: torch.Tensor | None = None
@@ -151,13 +163,7 @@ class Refiner:
             size = (max(16, round(h * f)), max(16, round(w * f)))
             photo = self._tensor(px.resize(content, size))
             fast = self._tensor(px.resize(start, size))
-            if image is None:
-                image = fast
-            else:
-                # what the coarser sizes changed, enlarged onto the fast result at this size: an
-                # enlarged picture would lose the fast result's fine strokes, which cost nothing
-                change = image - self._tensor(px.resize(start, (image.shape[2], image.shape[3])))
-                image = (fast + F.interpolate(change, size=size, mode="bicubic", align_corners=False)).clamp_(0, 1)
+            image = fast if image is None else self._carried(image, start, fast)
             targets = self.style_targets(style_images, style_weights, max(16, round(side * style_scale)))
             with torch.no_grad():
                 content_target = self.vgg.features(photo, (CONTENT_LAYER,))[CONTENT_LAYER]
@@ -167,10 +173,17 @@ class Refiner:
             if on_scale is not None:
                 on_scale(image[0].permute(1, 2, 0).cpu().numpy())
         assert image is not None
-        out = image[0].permute(1, 2, 0).cpu().numpy().astype(np.float32)
-        if out.shape[:2] != (h, w):
-            out = px.resize(out, (h, w))
-        return np.clip(out, 0.0, 1.0)
+        if image.shape[2:] != (h, w):  # above MAX_SIDE
+            image = self._carried(image, start, self._tensor(start))
+        return np.clip(image[0].permute(1, 2, 0).cpu().numpy().astype(np.float32), 0.0, 1.0)
+
+    def _carried(self, image: torch.Tensor, start: np.ndarray, fast: torch.Tensor) -> torch.Tensor:
+        """What the optimization changed at `image`'s size, enlarged onto the fast result at a larger
+        size (`fast`, `start` at that size): an enlarged picture would lose the fast result's fine
+        strokes, which cost nothing."""
+        change = image - self._tensor(px.resize(start, (image.shape[2], image.shape[3])))
+        size = (fast.shape[2], fast.shape[3])
+        return (fast + F.interpolate(change, size=size, mode="bicubic", align_corners=False)).clamp_(0, 1)
 
     def _optimize(
         self,

@@ -244,12 +244,16 @@ class Worker:
                 last[0] = max(last[0], min(1.0, float(fraction)))
                 self.send(p.progress_reply(prm.request_id, last[0], str(stage)))
 
+            def on_intermediate(rgb: Any) -> None:
+                self.send(*_intermediate(prm.request_id, rgb))
+
             out = self.stylizer().stylize(
                 pixels,
                 options=prm.options,
                 mask=mask,
                 on_progress=on_progress,
                 cancel=job.token,
+                on_intermediate=on_intermediate if prm.intermediates else None,
             )
             out = _check_output(out, pixels)
             img = prm.image
@@ -369,6 +373,21 @@ def _arrays(prm: p.StylizeParams, payload: bytearray) -> tuple[Any, Any]:
         mask = np.frombuffer(payload, np.uint8, prm.mask_bytes, img.pixel_bytes)
         mask = mask.reshape(img.height, img.width)
     return pixels, mask
+
+
+def _intermediate(request_id: Any, rgb: Any) -> tuple[dict[str, Any], Any]:
+    """An `intermediate` reply for an HxWx3 0..1 picture: rgba8, opaque, reduced to the protocol's size."""
+    import numpy as np
+
+    from painterly import pixels as px
+
+    h, w = rgb.shape[:2]
+    f = p.MAX_INTERMEDIATE_SIDE / max(h, w)
+    if f < 1.0:
+        rgb = px.resize(rgb, (max(1, round(h * f)), max(1, round(w * f))))
+    rgba = np.full((*rgb.shape[:2], 4), 255, np.uint8)
+    rgba[..., :3] = np.clip(np.nan_to_num(rgb, nan=0.0) * 255.0 + 0.5, 0, 255)
+    return p.intermediate_reply(request_id, rgba.shape[1], rgba.shape[0]), rgba
 
 
 def _check_output(out: Any, pixels: Any) -> Any:

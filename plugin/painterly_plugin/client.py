@@ -30,6 +30,7 @@ from painterly_common.options import StylizeOptions
 from .worker_launch import resolve_python, settings_worker_python, worker_env  # noqa: F401 - the client's API
 
 Progress = Callable[[float, str], None]
+Intermediate = Callable[[bytearray, int, int, int], None]  # (rgba8 pixels, width, height, stride)
 
 _STDERR_TAIL_LINES = 40
 _STDERR_LINE_BYTES = 64 * 1024  # read at most this much of one log line at a time
@@ -149,8 +150,12 @@ class WorkerClient:
         mask: bytes | bytearray | memoryview | None = None,
         on_progress: Progress | None = None,
         cancel_event: threading.Event | None = None,
+        on_intermediate: Intermediate | None = None,
     ) -> tuple[bytearray, int, int, int]:
         """Stylize raw pixels with `options`; returns (pixels, width, height, stride). Blocks until done.
+
+        `on_intermediate(pixels, width, height, stride)`, when given, gets the worker's pictures of
+        the work so far (opaque rgba8, preview-sized; Refine sends them), on this thread.
 
         Raises PainterlyCancelled when `cancel_event` was set, PainterlyClientError otherwise
         (code "timeout" when the worker sent nothing for `request_timeout` seconds).
@@ -159,7 +164,14 @@ class WorkerClient:
         with self._lock:
             rid = next(self._ids)
             header = p.stylize_request(
-                rid, options, fmt=fmt, width=width, height=height, stride=stride, mask_bytes=mask_len
+                rid,
+                options,
+                fmt=fmt,
+                width=width,
+                height=height,
+                stride=stride,
+                mask_bytes=mask_len,
+                intermediates=on_intermediate is not None,
             )
             try:
                 p.validate_stylize(header, memoryview(pixels).nbytes + mask_len)
@@ -170,7 +182,9 @@ class WorkerClient:
             parts = [pixels] if mask is None else [pixels, mask]
             try:
                 self._send_request(header, parts)
-                reply, payload = self._await_reply(rid, on_progress, cancel_event, timeout=self.request_timeout)
+                reply, payload = self._await_reply(
+                    rid, on_progress, cancel_event, timeout=self.request_timeout, on_intermediate=on_intermediate
+                )
             except PainterlyClientError:
                 raise
             except BaseException:
@@ -293,6 +307,7 @@ class WorkerClient:
         cancel_event: threading.Event | None,
         timeout: float | None = None,
         starting: bool = False,
+        on_intermediate: Intermediate | None = None,
     ) -> tuple[dict[str, Any], bytearray]:
         # `timeout` bounds the silence, not the whole request: every message for this
         # request (each progress) restarts it, so only a worker that hangs trips it.
@@ -365,6 +380,15 @@ class WorkerClient:
                     raise self._garbage(f"a progress fraction of {p.brief(fraction)}")
                 if on_progress is not None:
                     on_progress(min(1.0, max(0.0, float(fraction))), str(header.get("stage", "")))
+            elif mtype == "intermediate":
+                try:
+                    img = p.validate_result(header, len(payload))
+                except p.ProtocolError as exc:
+                    raise self._garbage(f"an intermediate picture: {exc}") from None
+                if img.fmt != "rgba8" or max(img.width, img.height) > p.MAX_INTERMEDIATE_SIDE:
+                    raise self._garbage(f"an intermediate picture of {img.width}×{img.height} {img.fmt}")
+                if on_intermediate is not None:
+                    on_intermediate(payload, img.width, img.height, img.stride)
             elif mtype in ("result", "hello"):
                 return header, payload
 

@@ -26,9 +26,11 @@ from typing import Any
 from painterly_common import brush
 from painterly_common.options import (
     DEFAULT_BRUSH_SIZE,
+    DEFAULT_REFINE_STEPS,
     DEFAULT_STYLE,
     DEFAULT_STYLE_SIZE,
     MAX_BRUSH_SIZE,
+    MAX_REFINE_STEPS,
     MAX_STYLE_SIZE,
     MIN_BRUSH_SIZE,
     MIN_STYLE_SIZE,
@@ -73,6 +75,8 @@ class StylePanel(QtWidgets.QWidget):
     presetsLoaded = Signal(list)
     previewUpdated = Signal()
     busyChanged = Signal(bool)
+    intermediateShown = Signal()  # the preview shows a picture of a running Refine's work so far
+    _intermediate = Signal(object, object)  # job, QImage: from the Apply's thread to the GUI thread
 
     def __init__(
         self,
@@ -106,6 +110,7 @@ class StylePanel(QtWidgets.QWidget):
         self._preview_timer.setSingleShot(True)
         self._preview_timer.setInterval(350)
         self._preview_timer.timeout.connect(self.update_preview)
+        self._intermediate.connect(self._on_intermediate)
         self._build(compact)
         self._set_busy(False)
 
@@ -218,6 +223,30 @@ class StylePanel(QtWidgets.QWidget):
         self.preserve_check.setToolTip("Keep the picture's own colours; take only the style's brushwork and light")
         self.preserve_check.toggled.connect(self.schedule_preview)
 
+        self.refine_check = QtWidgets.QCheckBox("Refine (slow, best quality)")
+        self.refine_check.setObjectName("painterly-refine")
+        tip = (
+            "After the fast pass, optimize the picture towards the painting (Gatys et al.'s method): "
+            "closer to the painting's texture and colours, but minutes instead of seconds on a CPU. "
+            "The preview shows the fast result; during Apply it shows the work so far. Only for styles "
+            "with a style image: painting presets, style files, layers and mixes"
+        )
+        self.refine_check.setToolTip(tip)
+        self.refine_check.toggled.connect(self.schedule_preview)
+        self.refine_steps_spin = QtWidgets.QSpinBox()
+        self.refine_steps_spin.setObjectName("painterly-refine-steps")
+        self.refine_steps_spin.setRange(1, MAX_REFINE_STEPS)
+        self.refine_steps_spin.setValue(DEFAULT_REFINE_STEPS)
+        self.refine_steps_spin.setSingleStep(25)
+        self.refine_steps_spin.setSuffix(" steps")
+        self.refine_steps_spin.setToolTip("More steps come closer to the painting and take longer")
+        self.refine_steps_spin.setEnabled(False)
+        self.refine_check.toggled.connect(self.refine_steps_spin.setEnabled)
+        refine_row = QtWidgets.QHBoxLayout()
+        refine_row.addWidget(self.refine_check)
+        refine_row.addWidget(self.refine_steps_spin)
+        refine_row.addStretch(1)
+
         self.mix = StyleMix()
         self.mix.addRequested.connect(self._add_chosen_to_mix)
         self.mix.changed.connect(self._on_mix_changed)
@@ -268,6 +297,7 @@ class StylePanel(QtWidgets.QWidget):
         controls.addLayout(sources)
         controls.addLayout(sliders)
         controls.addWidget(self.preserve_check)
+        controls.addLayout(refine_row)
 
         # The mix under the preview: beside the controls in the dialog, so neither column outgrows
         # an 800×600 window; after the preview in the docker, whose scroll area takes the height.
@@ -304,7 +334,8 @@ class StylePanel(QtWidgets.QWidget):
 
     def options(self) -> StylizeOptions:
         """What Apply (and the preview) sends: the chosen style, or the mix of two or more with their
-        weights; strength 0..1, brush size, style size (for styles with a style image), preserve colour."""
+        weights; strength 0..1, brush size, style size and Refine (for styles with a style image),
+        preserve colour."""
         if self.mix.active:
             entries = self.mix.entries()
             styles = tuple(choice.style for choice, _ in entries)
@@ -318,7 +349,14 @@ class StylePanel(QtWidgets.QWidget):
             preserve_color=self.preserve_check.isChecked(),
             style_size=self.style_size_slider.value() if self.has_style_image() else DEFAULT_STYLE_SIZE,
             brush_size=NATIVE if self.native_check.isChecked() else self.brush_slider.value(),
+            refine_steps=self.refine_steps(),
         )
+
+    def refine_steps(self) -> int:
+        """The Refine steps Apply asks for: 0 when Refine is off or the style has no style image."""
+        if not (self.refine_check.isChecked() and self.has_style_image()):
+            return 0
+        return self.refine_steps_spin.value()
 
     def has_style_image(self) -> bool:
         """The style Apply would use is read from style images (a mix, a painting preset, a file, a
@@ -409,8 +447,16 @@ class StylePanel(QtWidgets.QWidget):
         img = job.image
         job.choice = choice
         opts = img.request(opts)
+        intermediate_signal = self._intermediate
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
+            def show(data: bytearray, w: int, h: int, stride: int) -> None:  # on this (the job's) thread
+                picture = QtGui.QImage(bytes(data), w, h, stride, QtGui.QImage.Format.Format_RGBA8888).copy()
+                try:
+                    intermediate_signal.emit(this_job, picture)
+                except RuntimeError:  # the panel is gone; the job runs out unobserved
+                    pass
+
             return client.stylize(
                 img.pixels,
                 img.width,
@@ -421,9 +467,10 @@ class StylePanel(QtWidgets.QWidget):
                 img.mask,
                 on_progress=progress,
                 cancel_event=cancel,
+                on_intermediate=show if opts.refine_steps else None,
             )
 
-        self._apply_job = Job(
+        this_job = self._apply_job = Job(
             "apply", run, self._on_applied, self._on_apply_error, progress=self._on_apply_progress, payload=job
         )
         # Apply goes first: a running preview stops; a running thumbnail (a fraction of a second)
@@ -463,6 +510,9 @@ class StylePanel(QtWidgets.QWidget):
         img = preview.image
         opts = img.request(self.options())
         caption = preview.caption
+        if opts.refine_steps:  # minutes, not the live preview's second: the preview is the fast pass
+            opts = replace(opts, refine_steps=0)
+            caption += (", " if caption else "") + "before Refine (Apply shows its progress here)"
         if self._network_side(img) > PREVIEW_WORK_SIDE * 1.05:  # the truth takes as long as Apply: larger strokes
             opts = replace(opts, max_side=PREVIEW_WORK_SIDE)
             caption += (", " if caption else "") + "with larger strokes than the result (too big to preview)"
@@ -631,10 +681,11 @@ class StylePanel(QtWidgets.QWidget):
         self.style_label.setText(f"<b>Style:</b> {html_text(self.choice.label)}{suffix}")
 
     def _update_style_controls(self) -> None:
-        """The style size only for a style read from style images (see `has_style_image`)."""
+        """The style size and Refine only for a style read from style images (see `has_style_image`)."""
         usable = self.has_style_image()
-        for widget in (self.style_size_label, self.style_size_slider, self.style_size_spin):
+        for widget in (self.style_size_label, self.style_size_slider, self.style_size_spin, self.refine_check):
             widget.setEnabled(usable)
+        self.refine_steps_spin.setEnabled(usable and self.refine_check.isChecked())
 
     def _on_mix_changed(self) -> None:
         self._update_style_label()
@@ -690,6 +741,13 @@ class StylePanel(QtWidgets.QWidget):
         image = QtGui.QImage(bytes(data), w, h, stride, QtGui.QImage.Format.Format_RGBA8888).copy()
         self.preview_box.show_image(image, caption)
         self.previewUpdated.emit()
+
+    def _on_intermediate(self, job: Job, picture: QtGui.QImage) -> None:
+        if job is not self._apply_job or job.cancel.is_set():
+            return  # a late picture of an Apply that ended or was cancelled
+        self._preview_timer.stop()
+        self.preview_box.show_image(picture, "Refining: the work so far (Apply adds the result as a new layer)")
+        self.intermediateShown.emit()
 
     def _on_preview_error(self, exc: BaseException) -> None:
         if isinstance(exc, PainterlyCancelled):

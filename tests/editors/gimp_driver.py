@@ -360,6 +360,29 @@ def style_size():
     return r
 
 
+@case
+def refine():
+    """Refine after the fast pass: a few optimization steps towards the painting."""
+    image = load(JOB["content"])
+    source = image.get_layers()[0]
+    r = call(STYLIZE, image, [source], style="starry_night", refine=True, refine_steps=3)
+    r["stack"] = stack(image)
+    if r["status"] == "success":
+        r["new"] = dump(image.get_layers()[0], "refine-new.raw")
+    image.delete()
+    return r
+
+
+@case
+def refine_network():
+    """Refine asked of a network preset: refused before anything runs."""
+    image = load(JOB["content"])
+    r = call(STYLIZE, image, [image.get_layers()[0]], style="candy", refine=True)
+    r["stack"] = stack(image)
+    image.delete()
+    return r
+
+
 def _plugin_module():
     """The installed plug-in's own code, imported (only run as a program does it register with GIMP)."""
     spec = importlib.util.spec_from_file_location("painterly_gimp_plugin", JOB["plugin_file"])

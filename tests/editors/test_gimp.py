@@ -398,9 +398,23 @@ def test_style_size_argument(session: Session, stylizer):
     assert psnr(new[..., :3], default) < 30, "style size 128 looks like the default 256"
 
 
+def test_refine_argument(session: Session, stylizer):
+    r = session.case("refine")
+    assert new_layer(r)["name"] == "The Starry Night 100%"
+    new = session.raw(r["new"], np.uint8, SIZE)
+    save_for_review("gimp-refine.png", new)
+    assert_parity(new[..., :3], stylizer.stylize(session.content, style="starry_night", refine=3), "refine")
+    fast = stylizer.stylize(session.content, style="starry_night")
+    assert psnr(new[..., :3], fast) < 40, "Refine changed nothing"
+
+
 @pytest.mark.parametrize(
     "name, words",
-    [("mix_network", ("Candy is a network preset", "cannot be mixed")), ("mix_bad_weights", ("3 weights",))],
+    [
+        ("refine_network", ("Refine needs a style image", "candy is a network preset")),
+        ("mix_network", ("Candy is a network preset", "cannot be mixed")),
+        ("mix_bad_weights", ("3 weights",)),
+    ],
 )
 def test_mixes_refused_in_one_line(session: Session, name: str, words: tuple[str, ...]):
     r = session.case(name)

@@ -56,9 +56,11 @@ from painterly_common import brush, naming, protocol  # noqa: E402
 from painterly_common import settings as psettings  # noqa: E402
 from painterly_common.options import (  # noqa: E402
     DEFAULT_BRUSH_SIZE,
+    DEFAULT_REFINE_STEPS,
     DEFAULT_STYLE,
     DEFAULT_STYLE_SIZE,
     MAX_BRUSH_SIZE,
+    MAX_REFINE_STEPS,
     MAX_STYLE_SIZE,
     MAX_STYLES,
     MIN_BRUSH_SIZE,
@@ -168,6 +170,12 @@ def request_from_config(config: Any, presets_of: Callable[[], list[dict[str, Any
         raise Refused(refusal)
     strength = float(config.get_property("strength"))
     preserve = bool(config.get_property("preserve-color"))
+    refine_steps = int(config.get_property("refine-steps")) if config.get_property("refine") else 0
+    if refine_steps and all(s in network_presets(presets) for s in styles):
+        raise Refused(
+            f"Refine needs a style image, and {styles[0]} is a network preset: choose a painting preset or "
+            "a style image, or turn Refine off."
+        )
     options = StylizeOptions(
         styles=tuple(styles),
         weights=weights,
@@ -175,6 +183,7 @@ def request_from_config(config: Any, presets_of: Callable[[], list[dict[str, Any
         preserve_color=preserve,
         style_size=int(config.get_property("style-size")),
         brush_size=NATIVE if config.get_property("native-brush") else int(config.get_property("brush-size")),
+        refine_steps=refine_steps,
     )
     problems = options.problems()
     if problems:
@@ -260,9 +269,12 @@ def stylize_into_new_layer(client: Any, image: Any, drawable: Any, request: Requ
     pixels = drawable.get_buffer().get(Gegl.Rectangle.new(0, 0, width, height), 1.0, babl, Gegl.AbyssPolicy.CLAMP)
 
     Gimp.progress_init(f"Painterly: {request.layer_name}")
-    last = [-1.0]
+    last = [-1.0, ""]
 
     def on_progress(fraction, stage):
+        if stage and stage != last[1]:  # "refining at 724×543": Refine's minutes say where they are
+            last[1] = stage
+            Gimp.progress_set_text(f"Painterly: {stage}")
         if fraction - last[0] >= 0.01 or fraction >= 1.0:
             last[0] = fraction
             Gimp.progress_update(max(0.0, min(1.0, fraction)))
@@ -430,9 +442,8 @@ def paint_preview(
 ) -> tuple[bytearray, int, int, int]:
     """The worker's painting of a preview picture: (rgba8 pixels, width, height, stride)."""
     w, h = picture.width, picture.height
-    return client.stylize(
-        picture.pixels, w, h, "rgba8", w * 4, picture.options(options), picture.mask, cancel_event=cancel
-    )
+    options = replace(picture.options(options), refine_steps=0)  # Refine takes minutes: the preview is the fast pass
+    return client.stylize(picture.pixels, w, h, "rgba8", w * 4, options, picture.mask, cancel_event=cancel)
 
 
 def _log(message: str) -> None:
@@ -776,11 +787,15 @@ def _stylize_dialog(procedure, config, presets, client, image, drawable):
     dialog.get_spin_scale("style-size", 1.0)
     dialog.get_spin_scale("strength", 100.0)  # a slider showing 0..100 (%), not a 0..1 spin button
     dialog.get_spin_scale("brush-size", 1.0)
+    dialog.get_spin_scale("refine-steps", 1.0)
     settings = dialog.fill_box(
-        "painterly-settings", ["style-size", "strength", "brush-size", "native-brush", "preserve-color"]
+        "painterly-settings",
+        ["style-size", "strength", "brush-size", "native-brush", "preserve-color", "refine", "refine-steps"],
     )
     dialog.set_sensitive("brush-size", True, config, "native-brush", True)  # greyed out while native is on
+    dialog.set_sensitive("refine-steps", True, config, "refine", False)  # greyed out while Refine is off
     style_size = dialog.get_spin_scale("style-size", 1.0)
+    refine = dialog.get_widget("refine", GObject.TYPE_NONE)
     device = Gtk.Label(xalign=0.0, wrap=True, max_width_chars=60)
     device.get_style_context().add_class("dim-label")
     device.set_text(
@@ -814,6 +829,10 @@ def _stylize_dialog(procedure, config, presets, client, image, drawable):
     def refresh():
         rows.refresh()
         style_size.set_sensitive(rows.paints_with_style_image())
+        # Refine optimizes towards a style image: for a network preset it is off and greyed out
+        refine.set_sensitive(rows.paints_with_style_image())
+        if not rows.paints_with_style_image() and config.get_property("refine"):
+            config.set_property("refine", False)
         dialog.set_response_sensitive(Gtk.ResponseType.OK, bool(rows.styles()))
 
     def on_config(_config, pspec):
@@ -823,7 +842,7 @@ def _stylize_dialog(procedure, config, presets, client, image, drawable):
         if pspec.name == "live-preview":
             if config.get_property("live-preview"):
                 preview.update()
-        else:
+        elif pspec.name not in ("refine", "refine-steps"):  # the preview is the fast pass either way
             preview.schedule()
 
     rows.load(config)
@@ -958,7 +977,9 @@ def _stylize_procedure(plug_in, name):
         "bolder strokes; painting presets and style images only); 'strength' blends with the original "
         "(0..1); 'brush-size' sets the strokes' size in % of those of a 1024-pixel picture, at any layer "
         "size ('native-brush' paints at the layer's own resolution instead); 'preserve-color' keeps "
-        "the layer's colours. The device and precision are Painterly's preferences. Works on RGB "
+        "the layer's colours; 'refine' then optimizes the result towards the style image for "
+        "'refine-steps' steps (Gatys et al.'s method: closer to the painting, minutes on a CPU; "
+        "painting presets and style images only). The device and precision are Painterly's preferences. Works on RGB "
         "images of any precision.",
         name,
     )
@@ -1017,6 +1038,24 @@ def _stylize_procedure(plug_in, name):
         MIN_STYLE_SIZE,
         MAX_STYLE_SIZE,
         DEFAULT_STYLE_SIZE,
+        flags,
+    )
+    proc.add_boolean_argument(
+        "refine",
+        "R_efine (slow, best quality)",
+        "After the fast pass, optimize the picture towards the style image (Gatys et al.'s method): "
+        "closer to the painting's texture and colours, minutes instead of seconds on a CPU. Painting "
+        "presets and style images only; the preview shows the fast pass",
+        False,
+        flags,
+    )
+    proc.add_int_argument(
+        "refine-steps",
+        "Refine steps",
+        "How many optimization steps Refine takes: more come closer to the painting and take longer",
+        1,
+        MAX_REFINE_STEPS,
+        DEFAULT_REFINE_STEPS,
         flags,
     )
     proc.add_boolean_aux_argument(

@@ -152,3 +152,22 @@ def test_models_and_devices_commands(tmp_path) -> None:
     assert run("models", "verify", "pointilism", env=env).returncode == 1
     devices = run("devices")
     assert devices.returncode == 0 and "cpu" in devices.stdout and "auto picks" in devices.stdout
+
+
+def test_refine_installs_its_loss_network_on_first_use(small_png, tmp_path) -> None:
+    """A fresh home: --refine fetches the painting's models and the loss network like any other, and
+    the progress says where the optimization is; a network preset is refused before anything runs."""
+    env = {"PAINTERLY_HOME": str(tmp_path / "home")}
+    out = tmp_path / "refined.png"
+    r = run("stylize", str(small_png), "-o", str(out), "--style", "the_scream", "--refine-steps", "2", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "refining at 160×96" in r.stderr
+    listing = run("models", "list", env=env).stdout
+    assert any(line.startswith("vgg_normalised") and "installed" in line for line in listing.splitlines()), listing
+    fast = tmp_path / "fast.png"
+    assert run("stylize", str(small_png), "-o", str(fast), "--style", "the_scream", "--quiet", env=env).returncode == 0
+    refined = np.asarray(Image.open(out)).astype(int)
+    assert refined.shape == (96, 160, 3) and np.abs(refined - np.asarray(Image.open(fast))).mean() > 0.5
+    r = run("stylize", str(small_png), "-o", str(tmp_path / "x.png"), "--style", "candy", "--refine", env=env)
+    assert r.returncode == 1 and "Refine needs a style image" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "x.png").exists()

@@ -201,6 +201,27 @@ def test_refine_sends_the_work_so_far_when_asked(client):
     assert len(set(seen[1][0][0::4])) > 16, "a flat picture"
 
 
+def test_cancel_mid_refine_returns_promptly(client):
+    w, h = 256, 192
+    client.start()
+    pid = client.pid
+    cancel = threading.Event()
+    asked: list[float] = []
+
+    def progress(fraction: float, stage: str) -> None:
+        if stage.startswith("refining") and not cancel.is_set():
+            asked.append(time.monotonic())
+            cancel.set()
+
+    options = StylizeOptions.single("starry_night", refine_steps=500)  # minutes, if it went on
+    with pytest.raises(PainterlyCancelled):
+        client.stylize(image(w, h), w, h, "rgba8", w * 4, options, on_progress=progress, cancel_event=cancel)
+    waited = time.monotonic() - asked[0]
+    assert waited < 10, f"the cancel took {waited:.1f} s (a step at 256 pixels takes well under one)"
+    assert client.pid == pid, "the worker stopped the job itself: no restart"
+    client.stylize(image(8, 8), 8, 8, "rgba8", 32, StylizeOptions.single("candy"))  # and serves the next
+
+
 def test_intermediate_pictures_are_preview_sized():
     import numpy as np
     from painterly.worker import _intermediate

@@ -121,6 +121,7 @@ def run_case(app, case: dict, input_png: str, folder: Path) -> dict:
                 strength=case.get("strength", 1.0),
                 preserve_color=case.get("preserve_color", False),
                 brush_size=case.get("brush_size", 100),
+                refine_steps=case.get("refine_steps"),
             )
         except painterly_krita.PainterlyKritaError as exc:
             result["error"] = str(exc)

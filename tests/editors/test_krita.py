@@ -52,6 +52,7 @@ CASES = [
     {"name": "selection", "selection": list(SELECTION), "feather": FEATHER, "strength": 0.8},
     {"name": "offset", "offset_layer": list(OFFSET_LAYER), "style": "mosaic", "strength": 0.6, "preserve_color": True},
     {"name": "brush", "style": "mosaic", "brush_size": 200, "big": True},  # the photo's own 768×512
+    {"name": "refine", "style": "starry_night", "refine_steps": 3},
     {"name": "host", "host": True, "selection": [64, 48, 128, 96], "feather": 8},
     {"name": "group", "make": "group"},
     {"name": "vector", "make": "vector"},
@@ -312,6 +313,16 @@ def test_brush_size_reaches_the_engine(runner, stylizer):
     assert_close(new, want, "brush size 200 vs engine")
     default = stylizer.stylize(np.ascontiguousarray(src), style="mosaic")
     assert np.abs(new[..., :3].astype(int) - default[..., :3]).mean() > 5, "brush size 200 looks like the default"
+
+
+def test_refine_reaches_the_engine(runner, stylizer):
+    result, folder = case(runner, "refine")
+    assert result["new"]["name"] == "The Starry Night 100%"
+    src = np.ascontiguousarray(layer(folder, "source_before", result["source"]))
+    new = layer(folder, "new", result["new"])
+    assert_close(new, stylizer.stylize(src, style="starry_night", refine=3), "Refine vs engine")
+    fast = stylizer.stylize(src, style="starry_night")
+    assert np.abs(new[..., :3].astype(int) - fast[..., :3]).mean() > 0.5, "Refine changed nothing"
 
 
 def test_preview_and_style_from_layer(runner, stylizer):

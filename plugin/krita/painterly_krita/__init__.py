@@ -69,6 +69,7 @@ def stylize_node(
     brush_size: int | str | None = None,
     weights: Sequence[float] | None = None,
     style_size: int | None = None,
+    refine_steps: int | None = None,
     options: StylizeOptions | None = None,
     label: str | None = None,
     client: Any = None,
@@ -82,7 +83,9 @@ def stylize_node(
     `style` is a preset name or a style image path, or a list of painting presets and style images
     to mix by `weights` (one number per style, relative; equal when left out); `brush_size` a
     percentage (100: the strokes of a 1024-pixel picture, whatever the layer's size) or "native";
-    `style_size` the side, in pixels, style images are read at (64 to 1024; 256 by default).
+    `style_size` the side, in pixels, style images are read at (64 to 1024; 256 by default);
+    `refine_steps` > 0 then Refines the result with that many optimization steps (slow; styles
+    with a style image only).
     Raises PainterlyKritaError for a layer that cannot be stylized (group, vector, empty,
     not RGB) and PainterlyClientError (PainterlyCancelled) for worker errors; in
     every failure case the document is unchanged.
@@ -94,6 +97,7 @@ def stylize_node(
         brush_size=brush_size,
         weights=weights,
         style_size=style_size,
+        refine_steps=refine_steps,
         options=options,
     )
     read = layers.read_layer(document, node)
@@ -122,6 +126,7 @@ def script_options(
     brush_size: int | str | None = None,
     weights: Sequence[float] | None = None,
     style_size: int | None = None,
+    refine_steps: int | None = None,
     options: StylizeOptions | None = None,
 ) -> StylizeOptions:
     """The request of a `stylize_node` call: `options`, or the keywords given (None: the default).
@@ -130,7 +135,8 @@ def script_options(
     checked where every request is, by the client before anything is sent.
     """
     if options is not None:
-        if any(v is not None for v in (style, strength, preserve_color, brush_size, weights, style_size)):
+        keywords = (style, strength, preserve_color, brush_size, weights, style_size, refine_steps)
+        if any(v is not None for v in keywords):
             raise TypeError("stylize_node takes options= or the separate style keywords, not both")
         return options
     base = StylizeOptions()
@@ -141,6 +147,7 @@ def script_options(
         preserve_color=base.preserve_color if preserve_color is None else preserve_color,
         brush_size=base.brush_size if brush_size is None else brush_size,
         style_size=base.style_size if style_size is None else style_size,
+        refine_steps=base.refine_steps if refine_steps is None else refine_steps,
     )
 
 

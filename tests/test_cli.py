@@ -171,3 +171,31 @@ def test_refine_installs_its_loss_network_on_first_use(small_png, tmp_path) -> N
     r = run("stylize", str(small_png), "-o", str(tmp_path / "x.png"), "--style", "candy", "--refine", env=env)
     assert r.returncode == 1 and "Refine needs a style image" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
+
+
+def test_models_list_json_describes_every_preset(tmp_path) -> None:
+    import json
+
+    from painterly import catalog
+
+    env = {"PAINTERLY_HOME": str(tmp_path / "h")}
+    r = run("models", "list", "--json", env=env)
+    assert r.returncode == 0, r.stderr
+    records = json.loads(r.stdout)
+    keys = {"name", "display_name", "method", "model", "licence", "attribution", "installed"}
+    assert [p["name"] for p in records] == list(catalog.presets())
+    for p in records:
+        assert set(p) == keys, p
+        assert all(isinstance(p[k], str) and p[k] for k in keys - {"installed"}), p
+        assert p["installed"] is False, "a fresh home has nothing installed"
+        assert p["model"] in catalog.models()
+    by_method: dict[str, set[str]] = {}
+    for p in records:
+        by_method.setdefault(p["method"], set()).add(p["model"])
+    assert by_method["arbitrary"] == {"magenta_transformer"}, "the painting presets share one network"
+    networks = [p["model"] for p in records if p["method"] == "network"]
+    assert len(set(networks)) == len(networks), "each network preset has a network of its own"
+    assert run("models", "install", "candy", env=env).returncode == 0
+    again = {p["name"]: p["installed"] for p in json.loads(run("models", "list", "--json", env=env).stdout)}
+    assert again["candy"] is True and again["mosaic"] is False
+    assert "presets:" in run("models", "list", env=env).stdout, "the text listing stays"

@@ -34,7 +34,12 @@ class Preset:
     name: str
     display_name: str
     method: str
-    models: tuple[str, ...] = field(default_factory=tuple)
+    models: tuple[str, ...] = field(default_factory=tuple)  # what it needs installed, its network last
+
+    @property
+    def network(self) -> str:
+        """The model that paints it: its own network, or the one it shares (Magenta's transformer)."""
+        return self.models[-1]
 
 
 def _read(filename: str) -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import traceback
@@ -117,7 +118,13 @@ def _parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("models", help="list, install, verify or remove models")
     msub = m.add_subparsers(dest="action", required=True)
-    msub.add_parser("list", help="the catalog and what is installed").set_defaults(func=_models_list)
+    ls = msub.add_parser("list", help="the catalog and what is installed")
+    ls.add_argument(
+        "--json",
+        action="store_true",
+        help="every preset as JSON: name, display_name, method, model, licence, attribution, installed",
+    )
+    ls.set_defaults(func=_models_list)
     inst = msub.add_parser("install", help="download, verify and convert models")
     inst.add_argument("names", nargs="*")
     inst.add_argument("--all", action="store_true")
@@ -230,6 +237,9 @@ def _stylize(args: argparse.Namespace) -> int:
 
 
 def _models_list(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps(store.preset_records(), ensure_ascii=False, indent=2))
+        return 0
     for name, entry in catalog.models().items():
         problem = store.verify(name)
         state = "installed" if problem is None else "not installed" if problem == "not installed" else "damaged"

@@ -89,20 +89,7 @@ class Stylizer:
         return f"{self.device} ({str(self.dtype).removeprefix('torch.')})"
 
     def available_presets(self) -> list[dict]:
-        result = []
-        for p in catalog.presets().values():
-            entries = [catalog.model(m) for m in p.models]
-            result.append(
-                {
-                    "name": p.name,
-                    "display_name": p.display_name,
-                    "method": p.method,
-                    "licence": ", ".join(sorted({e.licence for e in entries})),
-                    "attribution": "; ".join(e.attribution for e in entries),
-                    "installed": all(store.is_installed(m) for m in p.models),
-                }
-            )
-        return result
+        return store.preset_records()
 
     # -- models ----------------------------------------------------------------
 

@@ -44,6 +44,27 @@ def is_installed(name: str) -> bool:
     return model_path(name).is_file()
 
 
+def preset_records() -> list[dict]:
+    """Every preset as the plug-ins' gallery and `painterly models list --json` describe it: name,
+    display name, method, the model that paints it (presets sharing one network share it), licence,
+    attribution (its models', "; "-joined) and whether everything it needs is installed."""
+    records = []
+    for p in catalog.presets().values():
+        entries = [catalog.model(m) for m in p.models]
+        records.append(
+            {
+                "name": p.name,
+                "display_name": p.display_name,
+                "method": p.method,
+                "model": p.network,
+                "licence": ", ".join(sorted({e.licence for e in entries})),
+                "attribution": "; ".join(e.attribution for e in entries),
+                "installed": all(is_installed(m) for m in p.models),
+            }
+        )
+    return records
+
+
 def models_folder() -> Path:
     """The models folder, created if needed; a one-line error when it cannot be."""
     folder = paths.models_dir()

@@ -465,6 +465,7 @@ def test_refine_control_and_the_work_so_far_in_the_preview(qtbot, client, host, 
         assert len(captions) == 3 and all(c.startswith("Refining") for c in captions), captions
         shown = panel.preview_label.pixmap().toImage()
         assert not shown.isNull() and shown.width() > 100
+        assert panel.preview_caption.text().startswith("Refined: the new layer holds the result")
         got = host.results[0].astype(int)
         assert np.abs(got - pixels_of(host, panel.options(), client)).max() <= 1, "Apply painted something else"
         fast = pixels_of(host, StylizeOptions.single("starry_night"), client)

@@ -105,6 +105,7 @@ class StylePanel(QtWidgets.QWidget):
         self.message_box: QtWidgets.QMessageBox | None = None
         self._jobs = JobRunner(client_factory, self)
         self._apply_job: Job | None = None
+        self._showing_intermediate = False  # the preview shows a running Refine's work, not the settings
         self._started = False
         self._preview_timer = QtCore.QTimer(self)
         self._preview_timer.setSingleShot(True)
@@ -746,8 +747,20 @@ class StylePanel(QtWidgets.QWidget):
         if job is not self._apply_job or job.cancel.is_set():
             return  # a late picture of an Apply that ended or was cancelled
         self._preview_timer.stop()
+        self._showing_intermediate = True
         self.preview_box.show_image(picture, "Refining: the work so far (Apply adds the result as a new layer)")
         self.intermediateShown.emit()
+
+    def _end_intermediates(self, finished: bool) -> None:
+        """After an Apply that showed Refine's work in the preview: say what the picture is now, or
+        (cancelled, failed) go back to the preview of the settings."""
+        if not self._showing_intermediate:
+            return
+        self._showing_intermediate = False
+        if finished:
+            self.preview_caption.setText("Refined: the new layer holds the result, at full size")
+        else:
+            self.update_preview()
 
     def _on_preview_error(self, exc: BaseException) -> None:
         if isinstance(exc, PainterlyCancelled):
@@ -771,7 +784,7 @@ class StylePanel(QtWidgets.QWidget):
         job, self._apply_job = self._apply_job, None
         assert job is not None  # the runner reports each job once: this is the Apply it was given
         apply_job: ApplyJob = job.payload
-        cancelled = job.cancel.is_set()
+        cancelled, added = job.cancel.is_set(), False
         try:
             if cancelled:  # the result crossed the cancel on the wire: honour the cancel
                 self._cancelled()
@@ -785,6 +798,7 @@ class StylePanel(QtWidgets.QWidget):
             except Exception as exc:  # noqa: BLE001 - an editor API failure must not kill the panel
                 self._error("internal", f"Could not add the new layer: {type(exc).__name__}: {exc}")
                 return
+            added = True
             self.progress.setRange(0, 1000)
             self.progress.setValue(1000)
             self.progress.setFormat("done")
@@ -801,6 +815,7 @@ class StylePanel(QtWidgets.QWidget):
             if apply_job.cleanup:
                 apply_job.cleanup()
             self.refresh_layers()
+            self._end_intermediates(finished=added)
 
     def _on_apply_error(self, exc: BaseException) -> None:
         job, self._apply_job = self._apply_job, None
@@ -820,6 +835,7 @@ class StylePanel(QtWidgets.QWidget):
             self._set_busy(False)
             if apply_job.cleanup:
                 apply_job.cleanup()
+            self._end_intermediates(finished=False)
 
     def _cancelled(self) -> None:
         self.progress.setRange(0, 1000)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .magenta import convert_predictor, convert_transformer
+from .multistyle import convert_multistyle
 from .ncnn import read_transformer_bin
 from .painting import convert_painting
 from .vgg import convert_vgg_normalised
@@ -24,4 +25,5 @@ CONVERTERS: dict[str, Converter] = {
     "magenta-transformer": convert_transformer,
     "painting": convert_painting,
     "vgg-normalised": convert_vgg_normalised,
+    "multistyle": convert_multistyle,
 }

@@ -45,8 +45,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .instance_norm import InstanceNorm, NormStats, number_norms
-from .stages import StagedNet, run_stages, transformer_stages
+from .instance_norm import InstanceNorm, number_norms
+from .stages import StagedNet, transformer_stages
 from .transformer_net import ConvLayer, ResidualBlock, UpsampleConvLayer
 
 STYLE_DIM = 100
@@ -199,11 +199,3 @@ class MagentaTransformer(StagedNet):
             raise ValueError(f"style vector has {vector.numel()} values, expected {STYLE_DIM}")
         for _, norm in self.conditional_norms():
             norm.set_style(vector)
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        stats: list[NormStats] | None = None,
-        collect: list[NormStats] | None = None,
-    ) -> torch.Tensor:
-        return run_stages(self, x, stats, collect)

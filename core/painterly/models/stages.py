@@ -84,6 +84,16 @@ class StagedNet(nn.Module):
     input_scale: float  # the range of its input and output: 255.0 (0..255) or 1.0 (0..1)
     conv1: ConvLayer  # the first convolution; its weights' dtype is the one the network runs in
 
+    def forward(
+        self,
+        x: torch.Tensor,
+        stats: list[NormStats] | None = None,
+        collect: list[NormStats] | None = None,
+    ) -> torch.Tensor:
+        """The whole-image pass (`run_stages`). `stats`: use these norm statistics; `collect`:
+        append the ones this pass computed."""
+        return run_stages(self, x, stats, collect)
+
 
 def bind(net: StagedNet) -> list[tuple[Stage, ConvLayer, InstanceNorm | None]]:
     """`net.stages` with the modules they name: (stage, conv, norm or None). A stage names a

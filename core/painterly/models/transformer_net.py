@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .instance_norm import InstanceNorm, NormStats, number_norms
-from .stages import StagedNet, run_stages, transformer_stages
+from .instance_norm import InstanceNorm, number_norms
+from .stages import StagedNet, transformer_stages
 
 
 class ConvLayer(nn.Module):
@@ -94,12 +94,3 @@ class TransformerNet(StagedNet):
 
     # Input and output are RGB scaled 0..255.
     input_scale = 255.0
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        stats: list[NormStats] | None = None,
-        collect: list[NormStats] | None = None,
-    ) -> torch.Tensor:
-        """`stats`: use these norm statistics; `collect`: append the ones this pass computed."""
-        return run_stages(self, x, stats, collect)

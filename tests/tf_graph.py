@@ -1,4 +1,4 @@
-"""WORK IN PROGRESS (issue 13): a straightforward interpreter of the 26-style GraphDef, for parity tests.
+"""A straightforward interpreter of a frozen TensorFlow GraphDef, for parity tests (the 26-style network).
 
 It evaluates the graph node by node from its own wiring (nothing of `MultiStyleTransformer` is
 used): every op in float, the quantized ones read as what they stand for (QuantizeV2 and the
@@ -7,9 +7,6 @@ dequantized weights; QuantizedRelu a ReLU; Dequantize returns its float input).
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -107,28 +104,3 @@ class Interpreter:
         self.feeds = {"input": image[None].astype(np.float32), "style_num": style.astype(np.float32)}
         self.values = {}
         return self.value(output)[0]
-
-
-if __name__ == "__main__":
-    from multistyle import MultiStyleTransformer, convert_multistyle
-    from PIL import Image
-
-    data = open(
-        Path(__file__).resolve().parents[2] / "shared/assets/models/magenta-stylize-26/stylize_quantized.pb", "rb"
-    ).read()
-    photo = Image.open(sys.argv[1]).convert("RGB")
-    photo.thumbnail((192, 192))
-    x = np.asarray(photo, np.float32) / 255
-    x = x[: x.shape[0] // 4 * 4, : x.shape[1] // 4 * 4]
-    net = MultiStyleTransformer()
-    net.load_state_dict({k: torch.from_numpy(a) for k, a in convert_multistyle(data).items()})
-    interp = Interpreter(data)
-    for style in ([3], [17], [19], [0, 7]):
-        weights = np.zeros(26, np.float32)
-        weights[style] = 1.0 / len(style)
-        want = interp.run(x, weights)
-        with torch.no_grad():
-            net.set_style(torch.from_numpy(weights))
-            got = net(torch.from_numpy(x).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
-        mse = float(np.mean((got - want) ** 2))
-        print(style, f"PSNR {10 * np.log10(1 / max(mse, 1e-12)):.1f} dB", want.shape, got.shape)

@@ -1,0 +1,82 @@
+"""The 26-style network (Dumoulin et al.): the converted module against an op-by-op interpreter of
+its TensorFlow graph (`tf_graph`, which reads the graph's own wiring), and the exact tiler."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from painterly import store
+from painterly.converters.multistyle import convert_multistyle
+from painterly.errors import ModelFormatError
+from painterly.models.multistyle import NUM_STYLES, MultiStyleTransformer
+from painterly.tiling import TiledRun
+
+from .conftest import MODELS, load_rgb, psnr
+from .tf_graph import Interpreter
+
+GRAPH = MODELS / "magenta-stylize-26" / "stylize_quantized.pb"
+
+
+@pytest.fixture(scope="module")
+def net(painterly_home) -> MultiStyleTransformer:
+    model = MultiStyleTransformer()
+    model.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in store.load("multistyle").items()})
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def graph() -> Interpreter:
+    return Interpreter(GRAPH.read_bytes())
+
+
+def styled(net: MultiStyleTransformer, image: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    net.set_style(torch.from_numpy(weights))
+    with torch.inference_mode():
+        return net(torch.from_numpy(image).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+
+
+def one_hot(*styles: int) -> np.ndarray:
+    weights = np.zeros(NUM_STYLES, np.float32)
+    weights[list(styles)] = 1.0 / len(styles)
+    return weights
+
+
+@pytest.mark.parametrize("photo", ["kodim03", "kodim08", "kodim15"])
+def test_the_network_is_the_graph(net, graph, photo):
+    image = load_rgb(f"{photo}.png", (192, 128)).astype(np.float32) / 255.0
+    for weights in (one_hot(3), one_hot(17), one_hot(19), one_hot(0, 7)):
+        want = graph.run(image, weights)
+        got = styled(net, image, weights)
+        assert got.shape == want.shape == image.shape
+        assert psnr(got, want, peak=1.0) >= 40, f"{photo}, styles {np.flatnonzero(weights)}"
+        assert np.abs(got - image).mean() > 0.05, "not stylized"
+
+
+def test_styles_differ_and_a_blend_is_between(net):
+    image = load_rgb("kodim07.png", (128, 96)).astype(np.float32) / 255.0
+    pictures = [styled(net, image, one_hot(i)) for i in range(NUM_STYLES)]
+    for i in range(NUM_STYLES):
+        for j in range(i):
+            assert np.abs(pictures[i] - pictures[j]).mean() > 0.02, f"styles {i} and {j} paint alike"
+    blend = styled(net, image, one_hot(3, 17))
+    assert min(np.abs(blend - pictures[3]).mean(), np.abs(blend - pictures[17]).mean()) > 0.02
+
+
+def test_tiled_run_is_the_whole_image_pass(net):
+    net.set_style(torch.from_numpy(one_hot(19)))
+    image = load_rgb("kodim05.png", (320, 256)).astype(np.float32) / 255.0
+    with torch.inference_mode():
+        whole = net(torch.from_numpy(image).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
+    tiled = TiledRun(net, tile=128, device=torch.device("cpu"), dtype=torch.float32)(image)
+    assert tiled.shape == whole.shape
+    assert np.abs(tiled - whole).max() <= 1e-5
+
+
+def test_another_graph_is_refused():
+    data = bytearray(GRAPH.read_bytes())
+    with pytest.raises(ModelFormatError):
+        convert_multistyle(bytes(data[: len(data) // 2]))  # truncated
+    vgg = MODELS / "vgg-normalised-8bit" / "encoder_opt_quantized.pb"
+    with pytest.raises(ModelFormatError, match="26-style"):
+        convert_multistyle(vgg.read_bytes())

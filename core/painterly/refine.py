@@ -36,10 +36,10 @@ CONTENT_LAYER = "conv4_1"
 MIN_SIDE = 128  # the coarsest size: below it VGG's three poolings leave too little to compare
 #: the finest size optimized at. A step costs the loss network forward and back, in proportion to
 #: the pixels: on 2 CPU cores 1.2 s at 362×241 (bench/refine.py steps), so 100 steps ending at
-#: 1024×683 took about 6 minutes. Above this size the optimization's changes are carried onto the
-#: fast result, as from one size to the next: the network's finest strokes stay, Refine moves the
-#: colours, textures and shapes from 512 up (a 1-megapixel picture at brush 100: see the note in
-#: bench/refine.py time)
+#: 1024×683 would take about 6 minutes. Above this size the optimization's changes are carried onto
+#: the fast result, as from one size to the next: the network's finest strokes stay, Refine moves
+#: the colours, textures and shapes. A 1-megapixel photo at brush 100, 100 steps (bench/refine.py
+#: time): 114 s with 512 here, 192 s with 724 (finer swirls, over the 3 minutes aimed at)
 MAX_SIDE = 512
 #: the longest side a style image is read at: VGG's first layers there hold 64 channels × its
 #: pixels twice over (1.6 GB at 2048×1536 in float32); larger would be style size < 128 at brush 100

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from painterly import Stylizer, refine
 from painterly import pixels as px
-from painterly.refine import CONTENT_LAYER, STYLE_LAYERS, Refiner, gram, scaled_mse, total_variation
+from painterly.refine import CONTENT_LAYER, Refiner
 from painterly_common import brush
 from painterly_common.options import DEFAULT_REFINE_STEPS, REFERENCE_SIDE
 from PIL import Image
@@ -112,14 +112,9 @@ def quality_run(args: argparse.Namespace) -> list[dict]:
 
 
 def one_step(refiner: Refiner, image: torch.Tensor, targets: dict, content: torch.Tensor, memory: str) -> None:
+    """What one optimization step costs: Refine's own loss, forward and back, in `memory`'s layout."""
     x = image.detach().clone().contiguous(memory_format=getattr(torch, memory)).requires_grad_(True)
-    dtype = refiner.autocast or torch.float32
-    with torch.autocast("cpu", dtype=dtype, enabled=refiner.autocast is not None):
-        feats = refiner.vgg.features(x, (*STYLE_LAYERS, CONTENT_LAYER))
-    feats = {n: f.float() for n, f in feats.items()}
-    loss = sum(scaled_mse(gram(feats[n]), targets[n]) for n in STYLE_LAYERS)
-    loss = loss + scaled_mse(feats[CONTENT_LAYER], content) + total_variation(x)
-    loss.backward()
+    refiner.loss(x, targets, content).backward()
 
 
 def steps_run(args: argparse.Namespace) -> list[dict]:

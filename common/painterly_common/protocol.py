@@ -47,8 +47,8 @@ The hello's optional extras: ``devices`` — every compute device found,
 
 Each stylize gets zero or more ``progress`` (fractions never decrease), and
 ``intermediate`` pictures when it asked for them (Refine sends the fast result
-and then one per size it optimizes at), and then exactly one ``result`` or ``error``. IDs are chosen by the editor and
-echoed back: an integer of magnitude below 2**53, or a string of at most
+and then one per size it optimizes at), and then exactly one ``result`` or
+``error``. IDs are chosen by the editor and echoed back: an integer of magnitude below 2**53, or a string of at most
 ``MAX_ID_CHARS`` characters. Fields a reader does not know are ignored.
 
 Hostile or broken input, and what the reader does (the worker answers each

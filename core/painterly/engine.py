@@ -407,8 +407,6 @@ class Stylizer:
             # a strength below 1 aims at the painting's statistics mixed with the photo's own, as the
             # fast methods mix the style vector with the photo's (and a network's output with the photo)
             targets, target_mix = (images, mix) if strength >= 1.0 else ([*images, photo], [*mix, 1.0 - strength])
-            if on_intermediate is not None:
-                on_intermediate(painted)
             return refiner.run(
                 photo, painted, targets, target_mix, steps, style_scale, report, cancel, on_scale=on_intermediate
             )

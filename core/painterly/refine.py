@@ -33,6 +33,7 @@ Progress = Callable[[float, str], None]
 
 STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1")
 CONTENT_LAYER = "conv4_1"
+_LOSS_LAYERS = tuple(dict.fromkeys((*STYLE_LAYERS, CONTENT_LAYER)))
 MIN_SIDE = 128  # the coarsest size: below it VGG's three poolings leave too little to compare
 #: the finest size optimized at. A step costs the loss network forward and back, in proportion to
 #: the pixels: on 2 CPU cores 1.2 s at 362×241 (bench/refine.py steps), so 100 steps ending at
@@ -151,9 +152,12 @@ class Refiner:
         """`start` (HxWx3 0..1, the fast result) refined towards the styles, at `content`'s size.
 
         `style_scale`: the style images are read at this times the size being optimized (smaller:
-        larger strokes). `on_scale` gets each size's result (the preview's intermediate pictures)."""
+        larger strokes). `on_scale` gets the work so far (the preview's intermediate pictures): `start`,
+        then each size's result."""
         h, w = content.shape[:2]
         report = report or (lambda f, s: None)
+        if on_scale is not None:
+            on_scale(start)
         plan = schedule(min(max(h, w), MAX_SIDE), steps)
         cost = [s * s * n for s, n in plan]  # time goes as pixels × steps
         done_cost, total_cost = 0.0, float(sum(cost))
@@ -185,6 +189,15 @@ class Refiner:
         size = (fast.shape[2], fast.shape[3])
         return (fast + F.interpolate(change, size=size, mode="bicubic", align_corners=False)).clamp_(0, 1)
 
+    def loss(self, image: torch.Tensor, targets: dict[str, torch.Tensor], content_target: torch.Tensor) -> torch.Tensor:
+        """The loss one step minimizes: the style layers' Gram losses, the content loss, total variation."""
+        with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=bool(self.autocast)):
+            feats = self.vgg.features(image, _LOSS_LAYERS)
+        feats = {n: f.float() for n, f in feats.items()}
+        loss = sum(self.layer_weights[n] * scaled_mse(gram(feats[n]), targets[n]) for n in STYLE_LAYERS)
+        loss = loss + self.weights.content * scaled_mse(feats[CONTENT_LAYER], content_target)
+        return loss + self.weights.tv * total_variation(image)
+
     def _optimize(
         self,
         image: torch.Tensor,
@@ -197,17 +210,11 @@ class Refiner:
         image = image.detach().clone().requires_grad_(True)
         optimizer = torch.optim.Adam([image], lr=self.weights.lr)
         first: float | None = None
-        layers = tuple(dict.fromkeys((*STYLE_LAYERS, CONTENT_LAYER)))
         for i in range(steps):
             if cancel is not None and cancel.is_set():
                 raise CancelledError("cancelled")
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(self.device.type, dtype=self.autocast or torch.float32, enabled=bool(self.autocast)):
-                feats = self.vgg.features(image, layers)
-            feats = {n: f.float() for n, f in feats.items()}
-            loss = sum(self.layer_weights[n] * scaled_mse(gram(feats[n]), targets[n]) for n in STYLE_LAYERS)
-            loss = loss + self.weights.content * scaled_mse(feats[CONTENT_LAYER], content_target)
-            loss = loss + self.weights.tv * total_variation(image)
+            loss = self.loss(image, targets, content_target)
             value = float(loss.detach())
             if not math.isfinite(value) or (first is not None and value > 100 * first):
                 raise RefineDivergedError(

@@ -17,6 +17,7 @@ import threading
 import traceback
 from typing import IO, Any
 
+from painterly_common import brush
 from painterly_common import protocol as p
 from painterly_common.errors import PainterlyError
 
@@ -384,7 +385,7 @@ def _intermediate(request_id: Any, rgb: Any) -> tuple[dict[str, Any], Any]:
     h, w = rgb.shape[:2]
     f = p.MAX_INTERMEDIATE_SIDE / max(h, w)
     if f < 1.0:
-        rgb = px.resize(rgb, (max(1, round(h * f)), max(1, round(w * f))))
+        rgb = px.resize(rgb, brush.working_size(h, w, f))
     rgba = np.full((*rgb.shape[:2], 4), 255, np.uint8)
     rgba[..., :3] = np.clip(np.nan_to_num(rgb, nan=0.0) * 255.0 + 0.5, 0, 255)
     return p.intermediate_reply(request_id, rgba.shape[1], rgba.shape[0]), rgba

@@ -241,7 +241,6 @@ class StylePanel(QtWidgets.QWidget):
         self.refine_steps_spin.setSingleStep(25)
         self.refine_steps_spin.setSuffix(" steps")
         self.refine_steps_spin.setToolTip("More steps come closer to the painting and take longer")
-        self.refine_steps_spin.setEnabled(False)
         self.refine_check.toggled.connect(lambda _on: self._update_style_controls())  # steps only while Refine is on
         refine_row = QtWidgets.QHBoxLayout()
         refine_row.addWidget(self.refine_check)

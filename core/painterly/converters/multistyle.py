@@ -25,12 +25,6 @@ _NAMES = {
     "up2": "transformer/expand/conv2/conv",
     "conv_out": "transformer/expand/conv3/conv",
 }
-#: the expanding layers' resize, by the prefix of their `mul/x` factor constants
-_RESIZES = {
-    "up1": "transformer/expand/conv1",
-    "up2": "transformer/expand/conv2",
-    "conv_out": "transformer/expand/conv3",
-}
 
 
 def graph_layer(conv: str) -> str:
@@ -55,8 +49,8 @@ def convert_multistyle(data: bytes) -> dict[str, np.ndarray]:
         if q.dtype != np.uint8 or q.ndim != 4 or q.shape[::-1][:2] != want[:2] or q.shape[:2] != want[2:]:
             raise ModelFormatError(f"the graph's {layer} has weights {q.shape}, expected HWIO of {want}")
         _check_conv(nodes, layer, conv.kernel, conv.stride)
-        if stage.conv in _RESIZES:
-            _check_resize(nodes, _RESIZES[stage.conv], conv.upsample)
+        if layer.startswith("transformer/expand/"):  # each expanding step resizes first (the last by 1)
+            _check_resize(nodes, layer.rsplit("/", 1)[0], conv.upsample)
         weight = dequantize_min_first(q, low, high).transpose(3, 2, 0, 1)
         state[f"{stage.conv}.conv.weight"] = np.ascontiguousarray(weight)
         state[f"{stage.conv}.conv.bias"] = np.zeros(want[0], np.float32)

@@ -159,10 +159,10 @@ class ConditionalInstanceNorm(InstanceNorm):
 
 
 class MagentaResidualBlock(ResidualBlock):
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, style_dim: int = STYLE_DIM, eps: float = NORM_EPS) -> None:
         super().__init__(channels)
-        self.in1 = ConditionalInstanceNorm(channels)
-        self.in2 = ConditionalInstanceNorm(channels)
+        self.in1 = ConditionalInstanceNorm(channels, style_dim, eps)
+        self.in2 = ConditionalInstanceNorm(channels, style_dim, eps)
 
 
 class MagentaTransformer(StagedNet):

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 
 from .instance_norm import number_norms
-from .magenta import ConditionalInstanceNorm
+from .magenta import ConditionalInstanceNorm, MagentaResidualBlock
 from .stages import StagedNet, transformer_stages
-from .transformer_net import ConvLayer, ResidualBlock, UpsampleConvLayer
+from .transformer_net import ConvLayer, UpsampleConvLayer
 
 NUM_STYLES = 26
 NORM_EPS = 1e-5
@@ -33,12 +33,6 @@ BLOCKS = 6
 def _norm(channels: int) -> ConditionalInstanceNorm:
     # gamma, beta: Linear(26 → C) whose weight is the graph's table transposed; their bias is zero
     return ConditionalInstanceNorm(channels, style_dim=NUM_STYLES, eps=NORM_EPS)
-
-
-class MultiStyleBlock(ResidualBlock):
-    def __init__(self, channels: int) -> None:
-        super().__init__(channels)
-        self.in1, self.in2 = _norm(channels), _norm(channels)
 
 
 class MultiStyleTransformer(StagedNet):
@@ -52,7 +46,7 @@ class MultiStyleTransformer(StagedNet):
         self.conv1, self.in1 = ConvLayer(3, 32, 9), _norm(32)
         self.conv2, self.in2 = ConvLayer(32, 32, 3, stride=2), _norm(32)
         self.conv3, self.in3 = ConvLayer(32, 32, 3, stride=2), _norm(32)
-        self.res = nn.ModuleList(MultiStyleBlock(32) for _ in range(BLOCKS))
+        self.res = nn.ModuleList(MagentaResidualBlock(32, NUM_STYLES, NORM_EPS) for _ in range(BLOCKS))
         self.up1, self.in4 = UpsampleConvLayer(32, 8, 3), _norm(8)
         self.up2, self.in5 = UpsampleConvLayer(8, 4, 3), _norm(4)
         self.conv_out, self.in6 = ConvLayer(4, 3, 9), _norm(3)

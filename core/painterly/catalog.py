@@ -35,6 +35,7 @@ class Preset:
     display_name: str
     method: str
     models: tuple[str, ...] = field(default_factory=tuple)  # what it needs installed, its network last
+    index: int | None = None  # method "multistyle": which of the network's styles it is (0-based)
 
     @property
     def network(self) -> str:
@@ -56,7 +57,9 @@ def models() -> dict[str, ModelEntry]:
 def presets() -> dict[str, Preset]:
     result = {}
     for name, fields in _read("presets.toml")["presets"].items():
-        result[name] = Preset(name, fields["display_name"], fields["method"], tuple(fields["models"]))
+        result[name] = Preset(
+            name, fields["display_name"], fields["method"], tuple(fields["models"]), fields.get("index")
+        )
     return result
 
 

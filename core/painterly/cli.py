@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from . import __version__, catalog, store, styles
 from .errors import PainterlyError
+from .sheet import DEFAULT_TILE, MAX_TILE, MIN_TILE
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -115,6 +116,29 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-download", action="store_true", help="fail instead of installing a missing model")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_stylize)
+
+    sh = sub.add_parser("sheet", help="a contact sheet: every preset applied to one photo, labelled, in one image")
+    sh.add_argument("photo", metavar="PHOTO")
+    sh.add_argument("-o", "--output", required=True, help="the sheet's file (its extension picks the format)")
+    sh.add_argument(
+        "--size",
+        type=int,
+        default=DEFAULT_TILE,
+        metavar="N",
+        help=f"each tile's longer side in pixels (default {DEFAULT_TILE}; {MIN_TILE} to {MAX_TILE})",
+    )
+    sh.add_argument(
+        "--style",
+        dest="styles",
+        action="append",
+        metavar="NAME",
+        help="only these presets, in this order (repeatable; default: every preset)",
+    )
+    sh.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
+    sh.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    sh.add_argument("--no-download", action="store_true", help="fail instead of installing a missing model")
+    sh.add_argument("--quiet", action="store_true", help="no progress bar")
+    sh.set_defaults(func=_sheet)
 
     m = sub.add_parser("models", help="list, install, verify or remove models")
     msub = m.add_subparsers(dest="action", required=True)
@@ -230,6 +254,40 @@ def _stylize(args: argparse.Namespace) -> int:
     if failed:
         print(f"painterly: {len(failed)} of {len(plan.pairs)} images failed: {', '.join(failed)}", file=sys.stderr)
         return 1
+    return 0
+
+
+# -- sheet ---------------------------------------------------------------------
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from .engine import Stylizer
+    from .imageio import load_image, save_image
+    from .outputs import plan_outputs
+    from .sheet import check_tile_size, make_sheet
+
+    check_tile_size(args.size)
+    chosen = [catalog.preset(name) for name in args.styles or catalog.presets()]  # unknown names fail here
+    plan = plan_outputs([args.photo], args.output, overwrite=args.overwrite)
+    st = Stylizer(
+        device=args.device, allow_download=not args.no_download, on_message=lambda m: print(m, file=sys.stderr)
+    )
+    for p in chosen:  # every model installed (or refused) before any pixel work
+        st.prepare(p.name)
+    image = load_image(args.photo, min_side=args.size)  # a huge photo is decoded reduced: only a tile is needed
+    for warning in image.warnings:
+        print(f"painterly: warning: {warning}", file=sys.stderr)
+    with tqdm(total=len(chosen), desc="sheet", unit="style", disable=args.quiet) as bar:
+
+        def on_tile(i: int, name: str) -> None:
+            bar.n = i
+            bar.set_postfix_str(name, refresh=False)
+            bar.refresh()
+
+        sheet = make_sheet(st, image.pixels, [(p.name, p.display_name) for p in chosen], args.size, on_tile)
+        bar.n = len(chosen)
+        bar.refresh()
+    save_image(plan.pairs[0][1], sheet)
     return 0
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from painterly_common import brush
+from painterly_common import brush, style_kinds
 from painterly_common.options import (
     DEFAULT_BRUSH_SIZE,
     DEFAULT_REFINE_STEPS,
@@ -34,6 +34,7 @@ from . import device as devices
 from . import pixels as px
 from .errors import BadImageError, CancelledError, OutOfMemoryError, PainterlyError, UnknownStyleError
 from .models.magenta import MagentaTransformer, StylePredictor
+from .models.multistyle import NUM_STYLES, MultiStyleTransformer
 from .models.stages import StagedNet
 from .models.transformer_net import TransformerNet
 from .models.vgg import VGGEncoder
@@ -127,6 +128,18 @@ class Stylizer:
 
         return self._cached(("transformer", device), build)
 
+    def multistyle(self, device: torch.device | None = None) -> MultiStyleTransformer:
+        """The 26-style network (Dumoulin et al.). Always float32, as Magenta's transformer: at 4–32
+        channels half precision would save little and cost accuracy."""
+        device = device or self.device
+
+        def build() -> MultiStyleTransformer:
+            net = MultiStyleTransformer()
+            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self._state("multistyle").items()})
+            return net.eval().requires_grad_(False).to(device)
+
+        return self._cached(("multistyle", device), build)
+
     def predictor(self) -> StylePredictor:
         return self._cached(("predictor",), lambda: styles.load_predictor(self._state("magenta_predictor")))
 
@@ -148,29 +161,45 @@ class Stylizer:
             if kind == "network":
                 self.network(str(value))
                 continue
+            if kind == "multistyle":
+                self.multistyle()
+                continue
             if kind == "painting":
                 self._painting(str(value))
             self.predictor()
             self.transformer()
 
     def _resolve(self, style: StyleArg) -> list[tuple[str, object]]:
-        """[(kind, value)]: ("network", name), ("painting", name) or ("image", HxWx3 0..1)."""
+        """[(kind, value)]: ("network", name), ("multistyle", style index), ("painting", name) or
+        ("image", HxWx3 0..1). Styles that cannot be mixed together are refused (`style_kinds`)."""
         items = list(style) if isinstance(style, (list, tuple)) else [style]
         if not items:
             raise UnknownStyleError("no style given: name a preset or give a style image")
-        resolved: list[tuple[str, object]] = []
+        kinds: list[tuple[str, str | None]] = []  # (label, method), for the mixing rule
         for item in items:
-            if isinstance(item, np.ndarray):
-                resolved.append(("image", styles.style_image_rgb(item)))
-            elif isinstance(item, str) and item in catalog.presets():
+            if isinstance(item, str) and item in catalog.presets():
                 p = catalog.preset(item)
-                resolved.append(("network", item) if p.method == "network" else ("painting", p.models[0]))
-            elif styles.is_path_like(item):
-                resolved.append(("image", styles.style_image_rgb(item)))
+                kinds.append((p.display_name, p.method))
+            elif isinstance(item, np.ndarray) or styles.is_path_like(item):
+                kinds.append(("a style image", style_kinds.ARBITRARY))
             else:
                 catalog.preset(str(item))  # raises the "unknown style" error with the preset list
-        if len(resolved) > 1 and any(kind == "network" for kind, _ in resolved):
-            raise PainterlyError("network presets cannot be mixed; mix painting presets or style images")
+        refusal = style_kinds.mix_refusal(kinds)
+        if refusal:  # before any style image is read
+            raise PainterlyError(refusal)
+        resolved: list[tuple[str, object]] = []
+        for item in items:
+            if isinstance(item, str) and item in catalog.presets():
+                p = catalog.preset(item)
+                if p.method == style_kinds.NETWORK:
+                    resolved.append(("network", item))
+                elif p.method == style_kinds.MULTISTYLE:
+                    resolved.append(("multistyle", p.index))
+                else:
+                    resolved.append(("painting", p.models[0]))
+            else:
+                assert isinstance(item, (str, os.PathLike, np.ndarray))
+                resolved.append(("image", styles.style_image_rgb(item)))
         return resolved
 
     def style_vector(
@@ -185,8 +214,8 @@ class Stylizer:
         size = styles.check_style_size(style_size)
         vectors = []
         for kind, value in resolved:
-            if kind == "network":
-                raise PainterlyError(f"'{value}' is a network preset; it has no style vector")
+            if kind in ("network", "multistyle"):
+                raise PainterlyError("a network preset or a look has no Magenta style vector")
             if kind == "painting":
                 stored = self._painting(str(value))
                 if size == styles.DEFAULT_STYLE_SIZE:
@@ -299,6 +328,21 @@ class Stylizer:
                 refine=refining,
             )
             effect = strength
+        elif resolved[0][0] == "multistyle":
+            weights = styles.check_weights(len(resolved), None if style_weights is None else list(style_weights))
+            mixed = torch.zeros(NUM_STYLES)
+            for (_, index), share in zip(resolved, weights, strict=True):
+                assert isinstance(index, int)
+                mixed[index] += float(share)
+
+            def look(device: torch.device) -> MultiStyleTransformer:
+                net = self.multistyle(device)
+                net.set_style(mixed)
+                return net
+
+            with self._run_lock:  # the network holds the style in its norms
+                stylized = self._run(look, source, work_size, tile, report, cancel)
+            effect = strength  # no vector of the photo's own to mix with: the output is blended, as a network's
         else:
             vector = self._vector(resolved, style_weights, style_size)
             if strength < 1.0:
@@ -578,9 +622,10 @@ def check_options(
 
 
 def _check_refinable(resolved: list[tuple[str, object]], steps: int) -> None:
-    if steps and resolved[0][0] == "network":
+    if steps and resolved[0][0] in ("network", "multistyle"):
+        what = f"'{resolved[0][1]}' is a network preset" if resolved[0][0] == "network" else "the looks are a network"
         raise PainterlyError(
-            f"Refine needs a style image, and '{resolved[0][1]}' is a network preset, which has none: "
+            f"Refine needs a style image, and {what}, which has none: "
             "choose a painting preset or a style image, or turn Refine off"
         )
 

@@ -58,7 +58,9 @@ def preset_records() -> list[dict]:
                 "method": p.method,
                 "model": p.network,
                 "licence": ", ".join(sorted({e.licence for e in entries})),
-                "attribution": "; ".join(e.attribution for e in entries),
+                "attribution": "; ".join(e.attribution for e in entries)
+                if p.index is None
+                else f"Style {p.index + 1} of the 26 of one network: " + "; ".join(e.attribution for e in entries),
                 "installed": all(is_installed(m) for m in p.models),
             }
         )

@@ -80,3 +80,63 @@ def test_another_graph_is_refused():
     vgg = MODELS / "vgg-normalised-8bit" / "encoder_opt_quantized.pb"
     with pytest.raises(ModelFormatError, match="26-style"):
         convert_multistyle(vgg.read_bytes())
+
+
+# ---------------------------------------------------------------- the 26 looks, as presets
+
+
+def looks() -> list:
+    from painterly import catalog
+
+    return [p for p in catalog.presets().values() if p.method == "multistyle"]
+
+
+def test_the_26_looks_are_presets_of_the_one_network():
+    found = looks()
+    assert sorted(p.index for p in found) == list(range(NUM_STYLES)), "each style once"
+    assert all(p.models == ("multistyle",) for p in found)
+    names = [p.display_name for p in found]
+    assert len(set(names)) == NUM_STYLES and not any(n.lower().startswith(("look", "style")) for n in names)
+    records = {r["name"]: r for r in store.preset_records()}
+    for p in found:
+        record = records[p.name]
+        assert record["model"] == "multistyle" and record["licence"] == "Apache-2.0"
+        assert record["attribution"].startswith(f"Style {p.index + 1} of the 26")
+        assert "Dumoulin" in record["attribution"]
+
+
+def test_a_look_is_the_network_s_style_and_looks_blend_as_style_vectors(stylizer, net):
+    by_index = {p.index: p.name for p in looks()}
+    photo = load_rgb("kodim03.png", (160, 112))
+    image = photo.astype(np.float32) / 255.0
+    # the engine runs the exact tiler: it agrees with the whole-image pass to float32 rounding (5e-5
+    # measured here, a fiftieth of an 8-bit level)
+    for index in (3, 17):
+        got = stylizer.stylize(image, style=by_index[index], brush_size="native")
+        want = styled(net, image, one_hot(index))
+        assert np.abs(got - want).max() <= 1e-4, f"style {index}"
+    blend = stylizer.stylize(image, style=[by_index[3], by_index[17]], style_weights=[0.7, 0.3], brush_size="native")
+    weights = np.zeros(NUM_STYLES, np.float32)
+    weights[3], weights[17] = 0.7, 0.3
+    assert np.abs(blend - styled(net, image, weights)).max() <= 1e-4, "a blend is the mixed style vector"
+    # strength blends the painted picture with the photo (in linear light), as a network preset's does
+    from painterly import color
+
+    full = stylizer.stylize(image, style=by_index[3])
+    half = stylizer.stylize(image, style=by_index[3], strength=0.5)
+    assert np.abs(half - color.mix(image, full, 0.5)).max() <= 1e-4
+
+
+def test_looks_mix_only_with_looks_and_have_nothing_to_refine(stylizer):
+    from painterly.errors import PainterlyError
+
+    look = looks()[0].name
+    photo = load_rgb("kodim03.png", (64, 48))
+    with pytest.raises(PainterlyError, match="mix looks with looks"):
+        stylizer.stylize(photo, style=[look, "starry_night"])
+    with pytest.raises(PainterlyError, match="network presets cannot be mixed"):
+        stylizer.stylize(photo, style=[look, "candy"])
+    with pytest.raises(PainterlyError, match="Refine needs a style image, and the looks are a network"):
+        stylizer.stylize(photo, style=look, refine=True)
+    with pytest.raises(PainterlyError, match="no Magenta style vector"):
+        stylizer.style_vector(look)

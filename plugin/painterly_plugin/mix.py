@@ -1,9 +1,10 @@
 """The panel's mix of styles: the styles to blend, a weight for each, adding and removing them.
 
-Only styles with a style image can be mixed (painting presets, style files, layers): the engine
-blends their style vectors, weighted (Magenta's arbitrary-style method). A network preset is a
-network of its own, with no vector to blend; the panel refuses it (`StylePanel.add_to_mix`)
-before it gets here, and the engine would refuse it too.
+Styles mix when one network paints them all: painting presets, style files and layers (the engine
+blends their Magenta style vectors, weighted), or the looks with each other (the 26-style network's
+style vector). A network preset is a network of its own, with no vector to blend, and a look does not
+mix with a painting; the panel refuses those (`StylePanel.add_to_mix`, by
+`painterly_common.style_kinds.mix_refusal`) before they get here, and the engine would refuse them too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ WEIGHT_TIP = (
     "How much of this style the mix takes, relative to the others: 50 and 50 mix half and half, "
     "75 and 25 three parts to one"
 )
-HINT_EMPTY = "Add two or more painting presets, style files or layers to paint with a blend of them."
+HINT_EMPTY = "Add two or more painting presets, style files or layers, or two or more looks, to paint with a blend."
 HINT_ONE = "Add at least one more style to mix; until then the chosen style is used alone."
 HINT_ACTIVE = "Apply and the preview paint with this mix."
 
@@ -67,8 +68,8 @@ class StyleMix(QtWidgets.QGroupBox):
         self.add_button = QtWidgets.QPushButton("Add to mix")
         self.add_button.setObjectName("painterly-mix-add")
         self.add_button.setToolTip(
-            "Add the chosen style (a painting preset, a style file or a layer) to the mix; with two or more, "
-            "Apply paints with a blend of them. Network presets cannot be mixed."
+            "Add the chosen style (a painting preset, a style file, a layer or a look) to the mix; with two or "
+            "more, Apply paints with a blend of them. Network presets cannot be mixed, and looks mix with looks."
         )
         self.add_button.clicked.connect(self.addRequested)
         self.clear_button = QtWidgets.QPushButton("Clear")

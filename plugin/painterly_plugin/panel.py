@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from painterly_common import brush
+from painterly_common import brush, style_kinds
 from painterly_common.options import (
     DEFAULT_BRUSH_SIZE,
     DEFAULT_REFINE_STEPS,
@@ -41,7 +41,7 @@ from painterly_common.protocol import E_UNKNOWN_STYLE
 
 from . import thumbnails
 from .client import PainterlyCancelled, PainterlyClientError
-from .gallery import PRESET_ROLE, PresetGallery
+from .gallery import PRESET_ROLE, GalleryFilter, PresetGallery
 from .host import ApplyJob, Host, HostError, ImageData, StyleChoice
 from .jobs import Job, JobRunner, Progress
 from .mix import StyleMix
@@ -120,6 +120,7 @@ class StylePanel(QtWidgets.QWidget):
     def _build(self, compact: bool) -> None:
         self.gallery = PresetGallery(self._thumb_dir)
         self.gallery.currentItemChanged.connect(self._on_preset_selected)
+        self.gallery_filter = GalleryFilter(self.gallery)
 
         self.style_label = QtWidgets.QLabel()
         self.style_label.setObjectName("painterly-style-label")
@@ -291,6 +292,7 @@ class StylePanel(QtWidgets.QWidget):
         buttons.addWidget(self.cancel_button)
 
         controls = QtWidgets.QVBoxLayout()
+        controls.addWidget(self.gallery_filter)
         controls.addWidget(self.gallery, 1)
         controls.addWidget(self.style_label)
         controls.addWidget(self.credit_label)
@@ -359,19 +361,22 @@ class StylePanel(QtWidgets.QWidget):
         return self.refine_steps_spin.value()
 
     def has_style_image(self) -> bool:
-        """The style Apply would use is read from style images (a mix, a painting preset, a file, a
-        layer), so the style size applies; a network preset has none."""
+        """The style Apply would use is read from style images (a mix of paintings, a painting preset,
+        a file, a layer), so the style size and Refine apply; a network preset and the looks have none."""
         if self.mix.active:
-            return True
-        return self.choice is not None and not self.is_network_preset(self.choice)
+            return all(self._reads_picture(choice) for choice, _ in self.mix.entries())
+        return self.choice is not None and self._reads_picture(self.choice)
 
-    def is_network_preset(self, choice: StyleChoice) -> bool:
-        """A preset with a network of its own (the worker's `method`): no style image, so it has no
-        style size and cannot be mixed. A preset the worker did not describe is left to the worker."""
+    def _reads_picture(self, choice: StyleChoice) -> bool:
+        method = self.method_of(choice)
+        return method is None or style_kinds.has_style_image(method)  # an undescribed preset: the worker decides
+
+    def method_of(self, choice: StyleChoice) -> str | None:
+        """The style's method (`painterly_common.style_kinds`): a file or a layer is read as a painting
+        is; a preset has the worker's `method`; None for a preset the worker did not describe."""
         if choice.kind != "preset":
-            return False
-        preset = next((p for p in self.presets if p.get("name") == choice.style), {})
-        return preset.get("method") == "network"
+            return style_kinds.ARBITRARY
+        return style_kinds.method_of(choice.style, self.presets)
 
     def add_to_mix(self, choice: StyleChoice | None = None) -> bool:
         """Add `choice` (the chosen style when None) to the mix; False, with a note under the mix
@@ -383,11 +388,16 @@ class StylePanel(QtWidgets.QWidget):
         if choice.kind == "mix":
             self.mix.refuse("That is the mix itself: add single styles to it.")
             return False
-        if self.is_network_preset(choice):
+        if self.method_of(choice) == style_kinds.NETWORK:
             self.mix.refuse(
                 f"“{choice.label}” is a network preset: it paints with a network of its own and has no "
-                "style image, so it cannot be mixed. Mix painting presets, style files and layers."
+                "style image, so it cannot be mixed. Mix painting presets, style files and layers, or looks."
             )
+            return False
+        styles = [*(c for c, _ in self.mix.entries()), choice]
+        refusal = style_kinds.mix_refusal([(f"“{c.label}”", self.method_of(c)) for c in styles])
+        if refusal:
+            self.mix.refuse(refusal)
             return False
         return self.mix.add(choice)
 
@@ -402,7 +412,10 @@ class StylePanel(QtWidgets.QWidget):
         return self.choice
 
     def select_preset(self, name: str) -> bool:
-        """Choose the preset `name` (as a click in the gallery does); False when there is none of that name."""
+        """Choose the preset `name` (as a click in the gallery does); False when there is none of that
+        name. The gallery's filter is cleared when it hides that preset."""
+        if self.gallery.is_hidden(name):
+            self.gallery_filter.clear()
         return self.gallery.select(name)
 
     def set_style(self, choice: StyleChoice) -> None:
@@ -608,6 +621,7 @@ class StylePanel(QtWidgets.QWidget):
         self.device = device
         for name in self.gallery.show_presets(self.presets):
             self._make_thumbnail(name)
+        self.gallery_filter.update_groups(self.presets)
         if not self.busy:
             self.status.setText(f"Ready — the engine runs on {device}." if device else "Ready.")
         if self.choice is None and self.presets:

@@ -52,7 +52,7 @@ import gi  # noqa: E402
 gi.require_version("Gimp", "3.0")
 gi.require_version("Gegl", "0.4")
 from gi.repository import Gegl, Gimp, GLib, GObject  # noqa: E402
-from painterly_common import brush, naming, protocol  # noqa: E402
+from painterly_common import brush, naming, protocol, style_kinds  # noqa: E402
 from painterly_common import settings as psettings  # noqa: E402
 from painterly_common.options import (  # noqa: E402
     DEFAULT_BRUSH_SIZE,
@@ -75,7 +75,7 @@ PREFERENCES_PROC = "plug-in-painterly-preferences"
 MENU = "<Image>/Filters/Artistic"
 FILE_CHOICE = "::style-image-file::"  # the style combos' "an image file" entry; no preset is called that
 NO_STYLE = "::none::"  # the mix combos' "nothing mixed in" entry
-NETWORK = "network"  # the presets' method that cannot be mixed (one network per style; no style vector)
+GROUP_PREFIX = "::group::"  # a style combo's group heading (insensitive); no preset is called that
 MIX_ROWS = 3  # style rows in the dialog: the style and two to mix with it (scripts may pass up to MAX_STYLES)
 PREVIEW_SIDE = 300  # the dialog's preview box, in screen pixels: with the controls, under 1024 across
 PREVIEW_WORK_SIDE = brush.PREVIEW_WORK_SIDE  # the preview's cap, the Krita panel's too
@@ -135,24 +135,29 @@ def parse_weights(text: str, count: int) -> tuple[float, ...] | None:
 
 def network_presets(presets: list[dict[str, Any]]) -> dict[str, str]:
     """{name: display name} of the network presets, the ones that cannot be mixed."""
-    return {p["name"]: p.get("display_name") or p["name"] for p in presets if p.get("method") == NETWORK}
+    return {p["name"]: p.get("display_name") or p["name"] for p in presets if p.get("method") == style_kinds.NETWORK}
 
 
 def mix_refusal(styles: list[str], presets: list[dict[str, Any]]) -> str | None:
-    """The one-line reason why these styles cannot be mixed (a network preset among several), or None.
-
-    The engine refuses the same ("network presets cannot be mixed"): a network preset is one network
-    per style, with no style vector to mix; saying so here names the preset and costs no worker run."""
-    if len(styles) < 2:
-        return None
-    networks = network_presets(presets)
-    named = [networks[s] for s in styles if s in networks]
-    if not named:
-        return None
-    return (
-        f"{named[0]} is a network preset, and network presets cannot be mixed: mix painting presets "
-        f"and style images, or use {named[0]} alone."
+    """The one-line reason why these styles cannot be mixed, or None (`style_kinds.mix_refusal`: a
+    network preset among several, or looks with paintings). The engine refuses the same; saying so
+    here names the styles and costs no worker run."""
+    return style_kinds.mix_refusal(
+        [(naming.style_label(s, presets), style_kinds.method_of(s, presets)) for s in styles]
     )
+
+
+def refine_refusal(styles: list[str], presets: list[dict[str, Any]]) -> str | None:
+    """Why Refine cannot run for these styles (one with no style image), or None."""
+    for s in styles:
+        method = style_kinds.method_of(s, presets)
+        if method is not None and not style_kinds.has_style_image(method):
+            what = "a network preset" if method == style_kinds.NETWORK else "one of the looks of a network"
+            return (
+                f"Refine needs a style image, and {s} is {what}: choose a painting preset or a style image, "
+                "or turn Refine off."
+            )
+    return None
 
 
 def request_from_config(config: Any, presets_of: Callable[[], list[dict[str, Any]]]) -> Request:
@@ -171,11 +176,9 @@ def request_from_config(config: Any, presets_of: Callable[[], list[dict[str, Any
     strength = float(config.get_property("strength"))
     preserve = bool(config.get_property("preserve-color"))
     refine_steps = int(config.get_property("refine-steps")) if config.get_property("refine") else 0
-    if refine_steps and all(s in network_presets(presets) for s in styles):
-        raise Refused(
-            f"Refine needs a style image, and {styles[0]} is a network preset: choose a painting preset or "
-            "a style image, or turn Refine off."
-        )
+    refusal = refine_refusal(styles, presets) if refine_steps else None
+    if refusal:
+        raise Refused(refusal)
     options = StylizeOptions(
         styles=tuple(styles),
         weights=weights,
@@ -602,9 +605,11 @@ class StyleRows:
     """The dialog's style rows: the style, and more to mix with it, each with its weight.
 
     Row 1 offers every preset and a style image file; the rows below offer what can be mixed
-    (painting presets, style images) and "—". A network preset in row 1 cannot be mixed: the rows
-    below are then greyed, with a line saying why. The rows read and write the procedure's `style`,
-    `styles` and `weights`, so GIMP remembers a mix for Repeat like any other setting."""
+    (painting presets, style images, looks) and "—". The presets are listed under their groups'
+    headings (`style_kinds.GROUPS`: networks, paintings, looks), which cannot be chosen. A network
+    preset in row 1 cannot be mixed: the rows below are then greyed, with a line saying why; a look
+    mixed with a painting gets the line too, and OK waits. The rows read and write the procedure's
+    `style`, `styles` and `weights`, so GIMP remembers a mix for Repeat like any other setting."""
 
     LABELS = ("St_yle:", "_Mix with:", "an_d:")
 
@@ -617,23 +622,34 @@ class StyleRows:
         self.combos, self.choosers, self.weights, self.labels = [], [], [], []
         self.ids: list[set[str]] = []  # each row's combo entries
         self._loading = False
+
+        def heading_cell(_layout: Any, cell: Any, model: Any, it: Any, _data: Any = None) -> None:
+            # a group's heading: bold and insensitive, so neither a click nor the arrow keys choose it
+            heading = str(model.get_value(it, 1) or "").startswith(GROUP_PREFIX)
+            cell.set_property("sensitive", not heading)
+            cell.set_property("weight", Pango.Weight.BOLD if heading else Pango.Weight.NORMAL)
+
         for i in range(count):
             combo = Gtk.ComboBoxText(hexpand=True)
             for cell in combo.get_cells():  # a long name is cut short, not a reason for a dialog wider than the screen
                 cell.set_property("ellipsize", Pango.EllipsizeMode.END)
                 cell.set_property("max-width-chars", 26)
+                combo.set_cell_data_func(cell, heading_cell, None)
             if i > 0:
                 combo.append(NO_STYLE, "—")
-            for preset in presets:
-                if i > 0 and preset["name"] in self.networks:
-                    continue  # never offered where it cannot go
-                text = preset.get("display_name") or preset["name"]
-                if not preset.get("installed", True):
-                    text += " (downloaded on first use)"
-                combo.append(preset["name"], text)
-            combo.append(FILE_CHOICE, "Style image file…")
             self.ids.append({NO_STYLE} if i > 0 else set())
-            self.ids[i].update(p["name"] for p in presets if i == 0 or p["name"] not in self.networks)
+            for group, members in style_kinds.grouped(presets):
+                # never offered where it cannot go
+                offered = [p for p in members if i == 0 or style_kinds.mixes(p.get("method"))]
+                if offered:
+                    combo.append(GROUP_PREFIX + group.method, group.title)
+                for preset in offered:
+                    text = preset.get("display_name") or preset["name"]
+                    if not preset.get("installed", True):
+                        text += " (downloaded on first use)"
+                    combo.append(preset["name"], text)
+                    self.ids[i].add(preset["name"])
+            combo.append(FILE_CHOICE, "Style image file…")
             chooser = Gtk.FileChooserButton(title="Choose a style image", action=Gtk.FileChooserAction.OPEN)
             images = Gtk.FileFilter()
             images.set_name("Images")
@@ -683,7 +699,7 @@ class StyleRows:
         active = self.combos[i].get_active_id()
         if active == FILE_CHOICE:
             return self.choosers[i].get_filename() or None
-        return None if active in (None, NO_STYLE) else active
+        return None if active in (None, NO_STYLE) or active.startswith(GROUP_PREFIX) else active
 
     def styles(self) -> list[str]:
         """The styles the rows ask for: row 1, and what is mixed with it where it can be."""
@@ -750,13 +766,18 @@ class StyleRows:
             self.choosers[i].set_sensitive(row_on and is_file)
             self.combos[i].set_tooltip_text(self.combos[i].get_active_text())  # the whole name, if cut short
             self.weights[i].set_sensitive(mixing and self._mixed(i))
+        refusal = self.refusal()
         if network is not None:
             self.note.set_text(
-                f"{network} is a network preset, and those cannot be mixed: choose a painting "
-                "or a style image to mix styles."
+                f"{network} is a network preset, and those cannot be mixed: choose a painting, "
+                "a style image or a look to mix styles."
             )
+        elif refusal is not None:
+            self.note.set_text(refusal)
         else:
-            self.note.set_text("Mix in paintings or style images; each weight is that style's share.")
+            self.note.set_text(
+                "Mix in paintings or style images, or looks with looks; each weight is that style's share."
+            )
         if self.combos[0].get_active_id() == FILE_CHOICE:
             self.credits.set_text(
                 "Any painting or picture: its look is carried over by Magenta's arbitrary style network."
@@ -766,10 +787,15 @@ class StyleRows:
             parts = [preset.get("attribution"), f"Licence: {preset['licence']}" if preset.get("licence") else None]
             self.credits.set_text("\n".join(p for p in parts if p))
 
+    def refusal(self) -> str | None:
+        """Why the styles the rows ask for cannot be mixed (a look with a painting), or None."""
+        return mix_refusal(self.styles(), self.presets)
+
     def paints_with_style_image(self) -> bool:
-        """Whether any style asked for is read as a picture (a painting preset or a style image): only
-        those have a style size; a network preset is a network, not a picture."""
-        return any(s not in self.networks for s in self.styles())
+        """Whether the styles asked for are read as pictures (painting presets, style images): only
+        those have a style size and Refine; a network preset or a look is a network, not a picture."""
+        methods = [style_kinds.method_of(s, self.presets) for s in self.styles()]
+        return bool(methods) and all(m is None or style_kinds.has_style_image(m) for m in methods)
 
 
 def _stylize_dialog(procedure, config, presets, client, image, drawable):
@@ -833,7 +859,7 @@ def _stylize_dialog(procedure, config, presets, client, image, drawable):
         refine.set_sensitive(rows.paints_with_style_image())
         if not rows.paints_with_style_image() and config.get_property("refine"):
             config.set_property("refine", False)
-        dialog.set_response_sensitive(Gtk.ResponseType.OK, bool(rows.styles()))
+        dialog.set_response_sensitive(Gtk.ResponseType.OK, bool(rows.styles()) and rows.refusal() is None)
 
     def on_config(_config, pspec):
         if pspec.name in ("style", "styles", "weights") and not storing[0]:
@@ -972,7 +998,8 @@ def _stylize_procedure(plug_in, name):
         "of a preset or of any style image, with a CNN, and adds the result as a new layer above "
         "it; the layer itself is not changed. 'style' is a preset name (see the dialog, or "
         "`painterly models list`) or the path of an image; 'styles' mixes several painting presets "
-        "and style images instead (network presets cannot be mixed), in the shares 'weights' gives "
+        "and style images, or several looks, instead (network presets cannot be mixed, and looks mix "
+        "only with looks), in the shares 'weights' gives "
         "('0.7, 0.3'; empty: equal); 'style-size' is the size a style image is read at (smaller: "
         "bolder strokes; painting presets and style images only); 'strength' blends with the original "
         "(0..1); 'brush-size' sets the strokes' size in % of those of a 1024-pixel picture, at any layer "
@@ -1018,8 +1045,8 @@ def _stylize_procedure(plug_in, name):
     proc.add_string_array_argument(
         "styles",
         "Styles to mix",
-        f"Up to {MAX_STYLES} painting presets and style image paths to mix, used instead of 'style' "
-        "when not empty (network presets such as candy cannot be mixed)",
+        f"Up to {MAX_STYLES} painting presets and style image paths, or looks, to mix, used instead of "
+        "'style' when not empty (network presets such as candy cannot be mixed; looks mix with looks)",
         flags,
     )
     proc.add_string_argument(
@@ -1034,7 +1061,8 @@ def _stylize_procedure(plug_in, name):
         "style-size",
         "Style si_ze (px)",
         "The size a style image (or painting preset) is read at: smaller gives bolder, larger strokes, "
-        f"larger finer ones ({DEFAULT_STYLE_SIZE}: what the style network was trained at). Network presets ignore it",
+        f"larger finer ones ({DEFAULT_STYLE_SIZE}: what the style network was trained at). Network presets "
+        "and looks ignore it",
         MIN_STYLE_SIZE,
         MAX_STYLE_SIZE,
         DEFAULT_STYLE_SIZE,

@@ -162,6 +162,60 @@ def test_gallery_has_every_preset_with_a_real_thumbnail(qtbot, panel, client, th
     again.shutdown()
 
 
+def test_the_gallery_filters_by_group_and_by_name(qtbot, panel, client):
+    presets = client.presets()
+    groups = panel.gallery_filter.group_combo
+    counts = {m: sum(p["method"] == m for p in presets) for m in ("network", "arbitrary", "multistyle")}
+    assert [groups.itemText(i) for i in range(groups.count())] == [
+        f"All styles ({len(presets)})",
+        f"Networks ({counts['network']})",
+        f"Paintings ({counts['arbitrary']})",
+        f"Looks ({counts['multistyle']})",
+    ]
+
+    def shown() -> list[str]:
+        items = (panel.gallery.item(i) for i in range(panel.gallery.count()))
+        return [item.text() for item in items if not item.isHidden()]
+
+    assert len(shown()) == len(presets)
+    groups.setCurrentIndex(3)
+    looks = [p["display_name"] for p in presets if p["method"] == "multistyle"]
+    assert shown() == looks and len(looks) == 26
+    qtbot.keyClicks(panel.gallery_filter.text_edit, "BLUE ")  # any case; words, not the exact text
+    assert shown() == [n for n in looks if "blue" in n.lower()] and len(shown()) >= 2
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    assert panel.grab().save(str(OUTPUT / "krita_panel_filtered.png"))
+    panel.gallery_filter.text_edit.setText("swirls blue")
+    assert shown() == ["Blue Swirls"]
+    panel.gallery_filter.text_edit.setText("no such words")
+    assert shown() == [] and "c0392b" in panel.gallery_filter.text_edit.styleSheet()
+    # choosing a preset the filter hides (a script, the last session's choice) shows every style again
+    assert panel.select_preset("candy") and panel.choice.style == "candy"
+    assert len(shown()) == len(presets) and groups.currentIndex() == 0 and not panel.gallery_filter.text_edit.text()
+
+
+def test_looks_mix_with_looks_and_have_no_style_size_or_refine(qtbot, panel, host, client):
+    assert panel.select_preset("blue_swirls")
+    assert not panel.style_size_slider.isEnabled() and not panel.refine_check.isEnabled()
+    assert panel.add_to_mix() and panel.select_preset("terracotta") and panel.add_to_mix() and panel.mix.active
+    assert not panel.style_size_slider.isEnabled() and not panel.refine_check.isEnabled()
+    assert panel.select_preset("starry_night") and not panel.add_to_mix()
+    note = panel.mix.note.text()
+    assert "“Blue Swirls” is one of the 26 looks" in note and "mix looks with looks" in note
+    assert panel.options() == StylizeOptions(styles=("blue_swirls", "terracotta"), weights=(50.0, 50.0))
+    made = apply_and_wait(qtbot, panel)
+    assert made == "layer 1"
+    h, w = host.pixels.shape[:2]
+    direct, *_ = client.stylize(host.pixels.tobytes(), w, h, "rgba8", w * 4, panel.options())
+    want = np.frombuffer(bytes(direct), np.uint8).reshape(h, w, 4)
+    assert np.abs(host.results[0].astype(int) - want).max() <= 1
+    alone = np.frombuffer(
+        bytes(client.stylize(host.pixels.tobytes(), w, h, "rgba8", w * 4, StylizeOptions.single("terracotta"))[0]),
+        np.uint8,
+    ).reshape(h, w, 4)
+    assert np.abs(host.results[0].astype(int) - alone).mean() > 3, "the mix is not one of its looks"
+
+
 def test_defaults_and_controls_map_to_the_request(qtbot, panel, host, client):
     assert panel.strength_slider.value() == 100 and not panel.preserve_check.isChecked()
     assert panel.select_preset("udnie")

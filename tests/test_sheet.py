@@ -19,17 +19,19 @@ def test_each_tile_is_the_engine_s_result_and_is_labelled(stylizer):
     photo = load_rgb("kodim15.png")  # 768×512: tiles 96×64
     labels = [(name, catalog.preset(name).display_name) for name in CHOSEN]
     made = sheet.make_sheet(stylizer, photo, labels, tile_side=96)
-    grid = sheet.layout(len(CHOSEN), photo.shape[:2], 96)
+    grid = sheet.layout(len(CHOSEN) + 1, photo.shape[:2], 96)  # the photo first
     assert made.shape == (*grid.size, 3) and made.dtype == np.uint8
     assert grid.tile == (64, 96)
     small = sheet.miniature(photo, grid.tile)
+    th, tw = grid.tile
     tiles = []
-    for i, name in enumerate(CHOSEN):
+    for i, name in enumerate(["", *CHOSEN]):
         y, x = grid.origin(i)
-        th, tw = grid.tile
         tile = made[y : y + th, x : x + tw]
-        assert np.array_equal(tile, sheet.to_uint8(stylizer.stylize(small, style=name))), name
-        assert np.abs(tile.astype(int) - sheet.to_uint8(small)).mean() > 8, f"{name}: not stylized"
+        want = stylizer.stylize(small, style=name) if name else small
+        assert np.array_equal(tile, sheet.to_uint8(want)), name or "the photo"
+        if name:
+            assert np.abs(tile.astype(int) - sheet.to_uint8(small)).mean() > 8, f"{name}: not stylized"
         label = made[y + th : y + th + grid.label_height, x : x + tw]
         ink = (label.max(axis=2) < 128).mean()
         assert 0.01 < ink < 0.5, f"{name}: its label is not there (ink {ink:.3f})"
@@ -59,7 +61,7 @@ def test_the_command_writes_the_sheet_and_refuses_before_writing(tmp_path):
     done = run_cli(*args, *styles)
     assert done.returncode == 0, done.stderr
     with Image.open(out) as im:
-        assert im.mode == "RGB" and im.size[::-1] == sheet.layout(2, (512, 768), 64).size
+        assert im.mode == "RGB" and im.size[::-1] == sheet.layout(3, (512, 768), 64).size
     before = out.read_bytes()
     again = run_cli(*args, *styles)  # an existing output is not replaced without --overwrite
     assert again.returncode == 1 and "exists" in again.stderr and len(again.stderr.strip().splitlines()) == 1

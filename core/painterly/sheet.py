@@ -1,7 +1,7 @@
 """The contact sheet: presets applied to one photo, each labelled, in one image (`painterly sheet`).
 
-It is how people choose a style: every tile is the engine's real result for the photo at the tile's
-size, with the default settings (brush size 100, so a tile is a miniature of the painting the whole
+It is how people choose a style: the photo itself comes first ("Original"), then every tile is the
+engine's real result for the photo at the tile's size, with the default settings (brush size 100, so a tile is a miniature of the painting the whole
 photo would become, `painterly_common.brush`). Tiles follow the presets' order, which groups them
 (networks, paintings, looks: `painterly_common.style_kinds`).
 """
@@ -24,6 +24,7 @@ MIN_TILE, MAX_TILE = 64, 1024
 GAP = 8  # pixels between tiles and around the sheet
 BACKGROUND = (245, 245, 245)
 INK = (20, 20, 20)
+ORIGINAL = "Original"  # the first tile's label: the photo as it is, to compare with
 
 
 @dataclass(frozen=True)
@@ -87,23 +88,28 @@ def make_sheet(
     tile_side: int = DEFAULT_TILE,
     on_tile: Callable[[int, str], None] | None = None,
 ) -> np.ndarray:
-    """The sheet (HxWx3 uint8) of `presets` ((name, label) pairs) applied to `pixels` (any image the
-    engine takes). `on_tile(i, name)` is called before each tile is painted."""
+    """The sheet (HxWx3 uint8): the photo, then `presets` ((name, label) pairs) applied to `pixels`
+    (any image the engine takes), tile i + 1 for preset i. `on_tile(i, name)` is called before
+    preset i is painted."""
     if not presets:
         raise PainterlyError("no presets to show on the sheet")
-    grid = layout(len(presets), pixels.shape[:2], check_tile_size(tile_side))
+    grid = layout(len(presets) + 1, pixels.shape[:2], check_tile_size(tile_side))
     photo = miniature(pixels, grid.tile)
     sheet = Image.new("RGB", grid.size[::-1], BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     font = _font(round(grid.label_height * 0.62))
+
+    def put(i: int, rgb: np.ndarray, label: str) -> None:
+        y, x = grid.origin(i)
+        sheet.paste(Image.fromarray(to_uint8(rgb)), (x, y))
+        text = fit(draw, label, font, grid.tile[1])
+        draw.text((x + grid.tile[1] / 2, y + grid.tile[0] + grid.label_height / 2), text, INK, font, anchor="mm")
+
+    put(0, photo, ORIGINAL)
     for i, (name, label) in enumerate(presets):
         if on_tile is not None:
             on_tile(i, name)
-        painted = stylizer.stylize(photo, style=name)
-        y, x = grid.origin(i)
-        sheet.paste(Image.fromarray(to_uint8(painted)), (x, y))
-        text = fit(draw, label, font, grid.tile[1])
-        draw.text((x + grid.tile[1] / 2, y + grid.tile[0] + grid.label_height / 2), text, INK, font, anchor="mm")
+        put(i + 1, stylizer.stylize(photo, style=name), label)
     return np.asarray(sheet)
 
 

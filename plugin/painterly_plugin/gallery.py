@@ -146,6 +146,8 @@ class GalleryFilter(QtWidgets.QWidget):
         self.group_combo = QtWidgets.QComboBox()
         self.group_combo.setObjectName("painterly-gallery-group")
         self.group_combo.setToolTip("Show one group of styles, or all of them")
+        # the groups come with the worker's presets, after the first show: sized to them then
+        self.group_combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.text_edit = QtWidgets.QLineEdit()
         self.text_edit.setObjectName("painterly-gallery-filter")
         self.text_edit.setPlaceholderText("Filter by name")

@@ -348,6 +348,19 @@ def mix():
 
 
 @case
+def mix_looks():
+    """Two of the 26 looks, mixed by weight: the 26-style network's style vector."""
+    image = load(JOB["content"])
+    source = image.get_layers()[0]
+    r = call(STYLIZE, image, [source], styles=["blue_swirls", "terracotta"], weights="0.7, 0.3")
+    r["stack"] = stack(image)
+    if r["status"] == "success":
+        r["new"] = dump(image.get_layers()[0], "mix-looks-new.raw")
+    image.delete()
+    return r
+
+
+@case
 def style_size():
     """A painting preset read at a style size of 128 px instead of 256."""
     image = load(JOB["content"])
@@ -433,6 +446,17 @@ def _refused(**args):
 def mix_network():
     """A network preset in a mix: refused before any work, with one line saying why."""
     return _refused(styles=["candy", "starry_night"])
+
+
+@case
+def mix_look_painting():
+    """A look mixed with a painting: two different networks, refused in one line."""
+    return _refused(styles=["blue_swirls", "starry_night"])
+
+
+@case
+def refine_look():
+    return _refused(style="terracotta", refine=True)
 
 
 @case

@@ -398,6 +398,17 @@ def test_style_size_argument(session: Session, stylizer):
     assert psnr(new[..., :3], default) < 30, "style size 128 looks like the default 256"
 
 
+def test_a_mix_of_looks(session: Session, stylizer):
+    r = session.case("mix_looks")
+    assert new_layer(r)["name"] == "Blue Swirls + Terracotta 100%"
+    new = session.raw(r["new"], np.uint8, SIZE)
+    save_for_review("gimp-mix-looks.png", new)
+    want = stylizer.stylize(session.content, style=["blue_swirls", "terracotta"], style_weights=[0.7, 0.3])
+    assert_parity(new[..., :3], want, "a mix of looks vs the engine")
+    alone = stylizer.stylize(session.content, style="blue_swirls")
+    assert psnr(new[..., :3], alone) < 30, "the mix looks like its first look alone"
+
+
 def test_refine_argument(session: Session, stylizer):
     r = session.case("refine")
     assert new_layer(r)["name"] == "The Starry Night 100%"
@@ -414,6 +425,8 @@ def test_refine_argument(session: Session, stylizer):
         ("refine_network", ("Refine needs a style image", "candy is a network preset")),
         ("mix_network", ("Candy is a network preset", "cannot be mixed")),
         ("mix_bad_weights", ("3 weights",)),
+        ("mix_look_painting", ("Blue Swirls is one of the 26 looks", "mix looks with looks")),
+        ("refine_look", ("Refine needs a style image", "terracotta is one of the looks")),
     ],
 )
 def test_mixes_refused_in_one_line(session: Session, name: str, words: tuple[str, ...]):

@@ -1,9 +1,10 @@
 """The contact sheet: presets applied to one photo, each labelled, in one image (`painterly sheet`).
 
-It is how people choose a style: the photo itself comes first ("Original"), then every tile is the
-engine's real result for the photo at the tile's size, with the default settings (brush size 100, so a tile is a miniature of the painting the whole
-photo would become, `painterly_common.brush`). Tiles follow the presets' order, which groups them
-(networks, paintings, looks: `painterly_common.style_kinds`).
+It is how people choose a style: the photo itself comes first ("Original"), then each tile is the
+engine's real result for the photo at the tile's size with the default settings (brush size 100,
+so a tile is a miniature of the painting the whole photo would become, `painterly_common.brush`).
+Tiles follow the presets' order, which groups them (networks, paintings, looks:
+`painterly_common.style_kinds`).
 """
 
 from __future__ import annotations

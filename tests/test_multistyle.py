@@ -63,14 +63,22 @@ def test_styles_differ_and_a_blend_is_between(net):
     assert min(np.abs(blend - pictures[3]).mean(), np.abs(blend - pictures[17]).mean()) > 0.02
 
 
-def test_tiled_run_is_the_whole_image_pass(net):
+@pytest.mark.parametrize("full_maps", ["stored", "computed twice"])
+def test_tiled_run_is_the_whole_image_pass(net, full_maps):
+    """Both ways the tiler treats a full-resolution map (`tiling.schedule`): stored while it fits
+    its budget, else computed again at the head of the next group."""
+    from painterly.tiling import schedule
+
     net.set_style(torch.from_numpy(one_hot(19)))
     image = load_rgb("kodim05.png", (320, 256)).astype(np.float32) / 255.0
     with torch.inference_mode():
         whole = net(torch.from_numpy(image).permute(2, 0, 1)[None])[0].permute(1, 2, 0).numpy()
-    tiled = TiledRun(net, tile=128, device=torch.device("cpu"), dtype=torch.float32)(image)
+    budget = 1 << 28 if full_maps == "stored" else 0
+    tiled = TiledRun(net, tile=128, device=torch.device("cpu"), dtype=torch.float32, full_map_bytes=budget)(image)
     assert tiled.shape == whole.shape
     assert np.abs(tiled - whole).max() <= 1e-5
+    kinds = [step.kind for step in schedule(net, store_full=full_maps == "stored")]
+    assert kinds.count("stats") == (0 if full_maps == "stored" else 2), kinds
 
 
 def test_another_graph_is_refused():

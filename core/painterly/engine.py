@@ -478,8 +478,9 @@ class Stylizer:
     ) -> np.ndarray:
         """The network's output for HxWx3 0..1 `work`, at its size, clipped to 0..1."""
         padded, (ph, pw) = _pad(work)
-        device, tile = self.device, tile or self._auto_tile(padded.shape[0] * padded.shape[1])
+        device = self.device
         net = network_on(device)
+        tile = tile or self._auto_tile(padded.shape[0] * padded.shape[1], device, net.conv1.conv.weight.dtype)
         while True:
             try:
                 out = TiledRun(
@@ -499,7 +500,7 @@ class Stylizer:
                 elif device.type != "cpu":
                     device = torch.device("cpu")
                     net = network_on(device)
-                    tile = self._auto_tile(padded.shape[0] * padded.shape[1], device)
+                    tile = self._auto_tile(padded.shape[0] * padded.shape[1], device, net.conv1.conv.weight.dtype)
                     self.on_message("out of memory on the GPU: continuing on the CPU")
                 else:
                     raise OutOfMemoryError(
@@ -513,19 +514,21 @@ class Stylizer:
         np.clip(out, 0.0, 1.0, out=out)
         return out
 
-    def _auto_tile(self, pixels: int, device: torch.device | None = None) -> int:
+    def _auto_tile(self, pixels: int, device: torch.device | None = None, dtype: torch.dtype | None = None) -> int:
         """Tile side (full-resolution pixels).
 
         On the CPU, tiles are kept small enough that no activation exceeds about
         30 MB: glibc serves larger blocks with fresh mmap()s, and the page faults
         made 1024-pixel tiles 1.5–2× slower than 384-pixel ones here (the exact
         tiling costs little per tile). On GPUs, as large as a quarter of free memory
-        allows (about 600 bytes per pixel in half precision)."""
+        allows (about 600 bytes per pixel in half precision). `dtype`: the network's (the looks and
+        Magenta's transformer run in float32 whatever the engine's precision)."""
         device = device or self.device
+        dtype = dtype or self.dtype
         budget = devices.available_memory(device) // 4
         side = int((budget / 600) ** 0.5) // 64 * 64
         if device.type == "cpu":
-            largest = 64 * (2 if self.dtype != torch.float32 else 4)  # bytes per pixel, widest upsampled map
+            largest = 64 * (2 if dtype != torch.float32 else 4)  # bytes per pixel, widest upsampled map
             side = min(side, int((30e6 / largest) ** 0.5) // 64 * 64)
         return max(MIN_TILE, min(side, 2048))
 

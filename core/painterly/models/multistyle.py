@@ -44,6 +44,10 @@ class MultiStyleTransformer(StagedNet):
     def __init__(self) -> None:
         super().__init__()
         self.conv1, self.in1 = ConvLayer(3, 32, 9), _norm(32)
+        # channels-last pays for TransformerNet's 3-channel convolutions (PERF-NOTES), not for this
+        # first one in float32 here: the whole 1 MP run took 0.54 s without it, 0.60 s with it
+        # (bench/multistyle.py; converting its 32-channel output back costs more than it saves)
+        self.conv1.channels_last = False
         self.conv2, self.in2 = ConvLayer(32, 32, 3, stride=2), _norm(32)
         self.conv3, self.in3 = ConvLayer(32, 32, 3, stride=2), _norm(32)
         self.res = nn.ModuleList(MagentaResidualBlock(32, NUM_STYLES, NORM_EPS) for _ in range(BLOCKS))

@@ -6,7 +6,11 @@ Each case runs in its own subprocess so that its peak RSS is its own. The
 baseline is the straightforward fp32 whole-image forward pass of the same
 network, as pytorch/examples `fast_neural_style` does it. Painterly runs its
 public API (`Stylizer.stylize` on a uint8 image), so colour handling, tiling
-and statistics passes are all included in its time. Medians of repeats after a
+and statistics passes are all included in its time. On the CPU three more rows
+per size: the plug-ins' worker through their client, a fresh one (what each GIMP
+call pays today: start, torch import, model load, the stylize) and one kept alive
+(its later calls, pixels over the pipes included), and `painterly stylize` on a PNG
+(the wall time: start, import, reading, writing). Medians of repeats after a
 warm-up; the machine is shared, so compare the ratios, which come from the same
 run. Set PAINTERLY_MODEL_MIRROR as for the tests. The network rows run it at the picture's own
 size (`brush_size="native"`, the baseline's work); the brush row is the default (`bench/brush.py`
@@ -24,24 +28,83 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+
 GFLOP_PER_MP = 322.5  # Johnson network, per 2^20 pixels
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
+
+
+def card_side(mp: float) -> int:
+    return int((mp * 2**20) ** 0.5) // 4 * 4
+
+
+def test_card(side: int):
+    """A photo-like square test card, side × side uint8 RGB: smooth gradients plus texture, not flat noise."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:side, :side].astype(np.float32) / side
+    base = np.stack([xx, yy, 1 - xx * yy], axis=2)
+    return np.clip((base * 200 + rng.normal(0, 12, (side, side, 3))), 0, 255).astype(np.uint8)
+
+
+def cli_wall(mp: float, repeats: int) -> dict:
+    """`painterly stylize` on a PNG of the test card, candy at the picture's own size: the wall time
+    the user waits for, Python's start, torch's import, reading, the network and writing included."""
+    import tempfile
+
+    from PIL import Image
+
+    side = card_side(mp)
+    times = []
+    with tempfile.TemporaryDirectory() as folder:
+        src, dst = Path(folder) / "card.png", Path(folder) / "out.png"
+        Image.fromarray(test_card(side)).save(src)
+        cmd = [sys.executable, "-m", "painterly.launch", "stylize", str(src), "-o", str(dst)]  # the command
+        cmd += ["--style", "candy", "--brush-size", "native", "--overwrite", "--quiet"]
+        for _ in range(repeats):
+            t = time.perf_counter()
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            times.append(time.perf_counter() - t)
+            if r.returncode != 0:
+                return {"error": (r.stderr.strip().splitlines() or ["failed"])[-1]}
+    return {"median_s": statistics.median(times), "times": times, "side": side, "peak_rss": 0}
+
+
+def worker_round_trips(mp: float, repeats: int) -> tuple[dict, dict]:
+    """The plug-ins' worker (tcmalloc preloaded where the system has it), through their client,
+    candy at the layer's own size: (a cold call: start, torch import, model load and the stylize,
+    what each GIMP call pays today; the warm calls of a worker kept alive)."""
+    sys.path[:0] = [str(ROOT / "plugin"), str(ROOT / "common")]
+    from painterly_common.options import NATIVE, StylizeOptions
+    from painterly_plugin.client import WorkerClient
+
+    side = card_side(mp)
+    card = test_card(side)
+    rgba = bytes(np.concatenate([card, np.full((side, side, 1), 255, np.uint8)], axis=2).tobytes())
+    options = StylizeOptions.single("candy", brush_size=NATIVE)
+    t = time.perf_counter()
+    with WorkerClient(python=sys.executable) as client:
+        client.stylize(rgba, side, side, "rgba8", side * 4, options)
+        cold = time.perf_counter() - t
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            client.stylize(rgba, side, side, "rgba8", side * 4, options)
+            times.append(time.perf_counter() - t)
+    warm = {"median_s": statistics.median(times), "times": times, "side": side, "peak_rss": 0}
+    return {"median_s": cold, "times": [cold], "side": side, "peak_rss": 0}, warm
 
 
 def case(kind: str, mp: float, repeats: int, device: str, precision: str) -> dict:
     """Runs in the child process."""
     import resource
 
-    import numpy as np
     import torch
     from painterly import Stylizer
 
-    side = int((mp * 2**20) ** 0.5) // 4 * 4
-    rng = np.random.default_rng(0)
-    # a photo-like test card: smooth gradients plus texture, not flat noise
-    yy, xx = np.mgrid[:side, :side].astype(np.float32) / side
-    base = np.stack([xx, yy, 1 - xx * yy], axis=2)
-    image = np.clip((base * 200 + rng.normal(0, 12, (side, side, 3))), 0, 255).astype(np.uint8)
+    side = card_side(mp)
+    image = test_card(side)
     st = Stylizer(device=device, precision="full" if kind == "baseline" else precision)
     times = []
     if kind == "baseline":
@@ -156,18 +219,23 @@ def main() -> None:
                     run_child("arbitrary", mp, reps, args.device, args.precision, mallocs[-1]),
                 )
             )
+        if args.device == "cpu":
+            cold, warm = worker_round_trips(mp, reps)
+            rows += [("worker, a fresh one (cold)", cold), ("worker, kept alive (warm)", warm)]
+            rows.append(("painterly stylize (CLI wall time)", cli_wall(mp, reps)))
         base = rows[0][1].get("median_s") if rows[0][0].startswith("baseline") else None
         for name, r in rows:
             if "error" in r:
                 print(f"{name:34} {mp:5.2f}  error: {r['error']}")
                 continue
             real_mp = r["side"] ** 2 / 2**20
-            native = "arbitrary" not in name and "brush" not in name
+            native = name.startswith(("baseline", "painterly network"))  # the network's work alone
             gflops = GFLOP_PER_MP * real_mp / r["median_s"] if native else float("nan")
             ratio = f"{base / r['median_s']:.2f}x" if base else "-"
+            rss = f"{r['peak_rss'] / 2**30:.2f}G" if r["peak_rss"] else "-"  # a process of its own: not measured
             print(
                 f"{name:34} {real_mp:5.2f} {r['median_s']:9.2f} {r['median_s'] / real_mp:6.2f} "
-                f"{gflops:8.0f} {r['peak_rss'] / 2**30:8.2f}G {ratio:>11}",
+                f"{gflops:8.0f} {rss:>9} {ratio:>11}",
                 flush=True,
             )
 

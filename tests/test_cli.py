@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +201,26 @@ def test_models_list_json_describes_every_preset(tmp_path) -> None:
     again = {p["name"]: p["installed"] for p in json.loads(run("models", "list", "--json", env=env).stdout)}
     assert again["candy"] is True and again["mosaic"] is False
     assert "presets:" in run("models", "list", env=env).stdout, "the text listing stays"
+
+
+def test_the_command_starts_itself_again_with_tcmalloc(monkeypatch, tmp_path):
+    """`painterly` (its entry point, `painterly.launch`) runs on tcmalloc where the system has it, as
+    the plug-ins' worker does; PAINTERLY_TCMALLOC=0 keeps the C library's allocator."""
+    from painterly_common import allocator
+
+    launch = [sys.executable, "-m", "painterly.launch", "--debug", "devices"]
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "PAINTERLY_TCMALLOC")}
+    preload = allocator.tcmalloc_preload(env)
+    done = subprocess.run(launch, capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert f"allocator: {preload or 'the C library'}" in done.stderr
+    off = subprocess.run(launch, capture_output=True, text=True, env={**env, "PAINTERLY_TCMALLOC": "0"}, timeout=300)
+    assert off.returncode == 0 and "allocator: the C library's" in off.stderr
+    # the rule itself: only on Linux, only with nothing preloaded already, only a library that exists
+    lib = tmp_path / "libtcmalloc_minimal.so.4"
+    lib.write_bytes(b"")
+    monkeypatch.setattr(allocator, "TCMALLOC_PATHS", (str(tmp_path / "missing.so"), str(lib)))
+    if sys.platform.startswith("linux"):
+        assert allocator.tcmalloc_preload({}) == str(lib)
+    assert allocator.tcmalloc_preload({"LD_PRELOAD": "/lib/other.so"}) is None
+    assert allocator.tcmalloc_preload({"PAINTERLY_TCMALLOC": "0"}) is None

@@ -563,7 +563,7 @@ def test_client_stops_a_worker_that_sends_a_bad_intermediate(tmp_path, header, s
 
 
 def test_worker_env_preloads_tcmalloc_when_present(monkeypatch, tmp_path) -> None:
-    import painterly_plugin.worker_launch as worker_launch
+    from painterly_common import allocator as worker_launch  # where the worker's preload is found
 
     monkeypatch.delenv("LD_PRELOAD", raising=False)
     lib = tmp_path / "libtcmalloc_minimal.so.4"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -22,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="painterly: %(message)s")
+    logging.getLogger("painterly").debug("allocator: %s", os.environ.get("LD_PRELOAD") or "the C library's")
     try:
         with terminate_cleanly():  # SIGTERM/SIGHUP unwind like Ctrl-C: temporary files are removed
             return args.func(args) or 0

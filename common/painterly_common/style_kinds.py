@@ -62,8 +62,10 @@ def method_of(style: str, presets: Iterable[Mapping[str, Any]]) -> str | None:
 
 
 def has_style_image(method: str | None) -> bool:
-    """Read from a picture (a painting preset, a style image): the style size and Refine apply."""
-    return method == ARBITRARY
+    """Read from a picture (a painting preset, a style image): the style size and Refine apply.
+    A method None (a preset no list describes) counts as one: the engine, which knows every preset,
+    refuses what it must."""
+    return method is None or method == ARBITRARY
 
 
 def mixes(method: str | None) -> bool:

@@ -33,6 +33,7 @@ from . import catalog, color, detail, refine, store, styles
 from . import device as devices
 from . import pixels as px
 from .errors import BadImageError, CancelledError, OutOfMemoryError, PainterlyError, UnknownStyleError
+from .models import with_weights
 from .models.magenta import MagentaTransformer, StylePredictor
 from .models.multistyle import NUM_STYLES, MultiStyleTransformer
 from .models.stages import StagedNet
@@ -109,9 +110,7 @@ class Stylizer:
         dtype = self.dtype if device == self.device else devices.compute_dtype(device, self.precision)
 
         def build() -> TransformerNet:
-            net = TransformerNet()
-            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self._state(name).items()})
-            return net.eval().requires_grad_(False).to(device=device, dtype=dtype)
+            return with_weights(TransformerNet(), self._state(name)).to(device=device, dtype=dtype)
 
         return self._cached(("network", name, device, dtype), build)
 
@@ -121,10 +120,7 @@ class Stylizer:
         device = device or self.device
 
         def build() -> MagentaTransformer:
-            net = MagentaTransformer()
-            state = self._state("magenta_transformer")
-            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
-            return net.eval().requires_grad_(False).to(device)
+            return with_weights(MagentaTransformer(), self._state("magenta_transformer")).to(device)
 
         return self._cached(("transformer", device), build)
 
@@ -134,9 +130,7 @@ class Stylizer:
         device = device or self.device
 
         def build() -> MultiStyleTransformer:
-            net = MultiStyleTransformer()
-            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self._state("multistyle").items()})
-            return net.eval().requires_grad_(False).to(device)
+            return with_weights(MultiStyleTransformer(), self._state("multistyle")).to(device)
 
         return self._cached(("multistyle", device), build)
 
@@ -176,30 +170,29 @@ class Stylizer:
         if not items:
             raise UnknownStyleError("no style given: name a preset or give a style image")
         kinds: list[tuple[str, str | None]] = []  # (label, method), for the mixing rule
+        resolved: list[tuple[str, object]] = []  # an "image" holds the style as given until the rule passes
         for item in items:
             if isinstance(item, str) and item in catalog.presets():
                 p = catalog.preset(item)
                 kinds.append((p.display_name, p.method))
-            elif isinstance(item, np.ndarray) or styles.is_path_like(item):
-                kinds.append(("a style image", style_kinds.ARBITRARY))
-            else:
-                catalog.preset(str(item))  # raises the "unknown style" error with the preset list
-        refusal = style_kinds.mix_refusal(kinds)
-        if refusal:  # before any style image is read
-            raise PainterlyError(refusal)
-        resolved: list[tuple[str, object]] = []
-        for item in items:
-            if isinstance(item, str) and item in catalog.presets():
-                p = catalog.preset(item)
                 if p.method == style_kinds.NETWORK:
                     resolved.append(("network", item))
                 elif p.method == style_kinds.MULTISTYLE:
                     resolved.append(("multistyle", p.index))
                 else:
                     resolved.append(("painting", p.models[0]))
+            elif isinstance(item, np.ndarray) or styles.is_path_like(item):
+                kinds.append(("a style image", style_kinds.ARBITRARY))
+                resolved.append(("image", item))
             else:
-                assert isinstance(item, (str, os.PathLike, np.ndarray))
-                resolved.append(("image", styles.style_image_rgb(item)))
+                catalog.preset(str(item))  # raises the "unknown style" error with the preset list
+        refusal = style_kinds.mix_refusal(kinds)
+        if refusal:  # before any style image is read
+            raise PainterlyError(refusal)
+        for i, (kind, value) in enumerate(resolved):
+            if kind == "image":
+                assert isinstance(value, (str, os.PathLike, np.ndarray))
+                resolved[i] = (kind, styles.style_image_rgb(value))
         return resolved
 
     def style_vector(
@@ -461,9 +454,7 @@ class Stylizer:
         """Refine's loss network (VGG19 to relu4_1), installed on first use (the Refiner moves it to the device)."""
 
         def build() -> VGGEncoder:
-            net = VGGEncoder()
-            net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in self._state("vgg_normalised").items()})
-            return net.eval()
+            return with_weights(VGGEncoder(), self._state("vgg_normalised"))
 
         return self._cached(("loss_network",), build)
 

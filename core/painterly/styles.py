@@ -19,6 +19,7 @@ from painterly_common.options import DEFAULT_STYLE_SIZE, MAX_STYLE_SIZE, MIN_STY
 
 from . import pixels as px
 from .errors import PainterlyError
+from .models import with_weights
 from .models.magenta import StylePredictor
 
 
@@ -90,9 +91,7 @@ def mix(vectors: list[torch.Tensor], weights: list[float] | None) -> torch.Tenso
 
 
 def load_predictor(state: dict[str, np.ndarray]) -> StylePredictor:
-    net = StylePredictor()
-    net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in state.items()})
-    return net.eval().requires_grad_(False)
+    return with_weights(StylePredictor(), state)
 
 
 def is_path_like(style: object) -> TypeGuard[str | os.PathLike]:

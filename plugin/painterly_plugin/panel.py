@@ -364,12 +364,8 @@ class StylePanel(QtWidgets.QWidget):
         """The style Apply would use is read from style images (a mix of paintings, a painting preset,
         a file, a layer), so the style size and Refine apply; a network preset and the looks have none."""
         if self.mix.active:
-            return all(self._reads_picture(choice) for choice, _ in self.mix.entries())
-        return self.choice is not None and self._reads_picture(self.choice)
-
-    def _reads_picture(self, choice: StyleChoice) -> bool:
-        method = self.method_of(choice)
-        return method is None or style_kinds.has_style_image(method)  # an undescribed preset: the worker decides
+            return all(style_kinds.has_style_image(self.method_of(choice)) for choice, _ in self.mix.entries())
+        return self.choice is not None and style_kinds.has_style_image(self.method_of(self.choice))
 
     def method_of(self, choice: StyleChoice) -> str | None:
         """The style's method (`painterly_common.style_kinds`): a file or a layer is read as a painting

@@ -151,7 +151,7 @@ def refine_refusal(styles: list[str], presets: list[dict[str, Any]]) -> str | No
     """Why Refine cannot run for these styles (one with no style image), or None."""
     for s in styles:
         method = style_kinds.method_of(s, presets)
-        if method is not None and not style_kinds.has_style_image(method):
+        if not style_kinds.has_style_image(method):
             what = "a network preset" if method == style_kinds.NETWORK else "one of the looks of a network"
             return (
                 f"Refine needs a style image, and {s} is {what}: choose a painting preset or a style image, "
@@ -795,7 +795,7 @@ class StyleRows:
         """Whether the styles asked for are read as pictures (painting presets, style images): only
         those have a style size and Refine; a network preset or a look is a network, not a picture."""
         methods = [style_kinds.method_of(s, self.presets) for s in self.styles()]
-        return bool(methods) and all(m is None or style_kinds.has_style_image(m) for m in methods)
+        return bool(methods) and all(style_kinds.has_style_image(m) for m in methods)
 
 
 def _stylize_dialog(procedure, config, presets, client, image, drawable):

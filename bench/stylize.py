@@ -96,6 +96,22 @@ def worker_round_trips(mp: float, repeats: int) -> tuple[dict, dict]:
     return {"median_s": cold, "times": [cold], "side": side, "peak_rss": 0}, warm
 
 
+def gimp_rows(mp: float, repeats: int) -> list[tuple[str, dict]]:
+    """GIMP's round trips (bench/gimp_round_trip.py): a worker per call, and Repeat with the warm one."""
+    sys.path.insert(0, str(ROOT))
+    from bench.gimp_round_trip import gimp_round_trips
+
+    r = gimp_round_trips(mp, repeats)
+    if "error" in r:
+        return [("GIMP round trip", r)]
+    row = {"side": r["side"], "peak_rss": 0}
+    return [
+        ("GIMP call, a worker of its own", {**row, "median_s": statistics.median(r["own"]), "times": r["own"]}),
+        ("GIMP call starting the warm worker", {**row, "median_s": r["warm"][0], "times": r["warm"][:1]}),
+        ("GIMP Repeat, warm worker", {**row, "median_s": statistics.median(r["warm"][1:]), "times": r["warm"][1:]}),
+    ]
+
+
 def case(kind: str, mp: float, repeats: int, device: str, precision: str) -> dict:
     """Runs in the child process."""
     import resource
@@ -182,6 +198,11 @@ def main() -> None:
     )
     ap.add_argument("--magenta-sizes", default="1,16")
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
+    ap.add_argument(
+        "--gimp-sizes",
+        default="1",
+        help="sizes (MP) at which GIMP's round trip is measured (bench/gimp_round_trip.py); '' for none",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -223,7 +244,10 @@ def main() -> None:
             cold, warm = worker_round_trips(mp, reps)
             rows += [("worker, a fresh one (cold)", cold), ("worker, kept alive (warm)", warm)]
             rows.append(("painterly stylize (CLI wall time)", cli_wall(mp, reps)))
+            if mp in [float(x) for x in args.gimp_sizes.split(",") if x]:
+                rows += gimp_rows(mp, reps)
         base = rows[0][1].get("median_s") if rows[0][0].startswith("baseline") else None
+        floor = dict(rows).get("worker, kept alive (warm)", {}).get("median_s")
         for name, r in rows:
             if "error" in r:
                 print(f"{name:34} {mp:5.2f}  error: {r['error']}")
@@ -233,6 +257,8 @@ def main() -> None:
             gflops = GFLOP_PER_MP * real_mp / r["median_s"] if native else float("nan")
             ratio = f"{base / r['median_s']:.2f}x" if base else "-"
             rss = f"{r['peak_rss'] / 2**30:.2f}G" if r["peak_rss"] else "-"  # a process of its own: not measured
+            if name.startswith("GIMP") and floor:
+                ratio += f"  {r['median_s'] / floor:.2f}x the warm worker"
             print(
                 f"{name:34} {real_mp:5.2f} {r['median_s']:9.2f} {r['median_s'] / real_mp:6.2f} "
                 f"{gflops:8.0f} {rss:>9} {ratio:>11}",

@@ -60,6 +60,9 @@ def test_load_edit_save_reload(qtbot, config, tmp_path):
     models_home = tmp_path / "models-home"
     d.precision_combo.setCurrentIndex(d.precision_combo.findData("full"))
     d.tile_spin.setValue(512)
+    assert d.keep_warm_spin.value() == 10  # the default
+    d.keep_warm_spin.setValue(0)
+    assert d.keep_warm_spin.text().startswith("Off")
     d.device_combo.setCurrentIndex(0)
     d.model_dir_edit.setText(str(models_home))
     d.style_combo.setCurrentIndex(d.style_combo.findData("mosaic"))
@@ -79,7 +82,8 @@ def test_load_edit_save_reload(qtbot, config, tmp_path):
         again.model_dir,
         again.default_style,
         again.default_strength,
-    ) == (WORKER_PYTHON, "auto", "full", 512, str(models_home), "mosaic", 0.4)
+        again.keep_warm_minutes,
+    ) == (WORKER_PYTHON, "auto", "full", 512, str(models_home), "mosaic", 0.4, 0)
     d2 = open_dialog(qtbot, probe=False)
     assert d2.values() == again
     assert d2.precision_combo.currentData() == "full" and d2.tile_spin.value() == 512

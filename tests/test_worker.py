@@ -608,5 +608,5 @@ def test_raw_closing_stdin_cancels_the_running_job(raw):
     late = [m["fraction"] for m in after if m["type"] == "progress"]
     assert len(late) <= 2 and max(late, default=0.0) < 0.5, late
     assert seconds < 5.0 + 2 * tile_seconds, f"the worker took {seconds:.1f} s to exit (a tile: {tile_seconds:.1f} s)"
-    assert "stdin closed while request 1 runs; cancelling it" in log, log
+    assert "the caller closed its end while request 1 runs; cancelling it" in log, log
     assert "Traceback" not in log

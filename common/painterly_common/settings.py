@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from . import files, folders
+from . import files, folders, warm
 from .protocol import brief, json_too_deep
 
 log = logging.getLogger("painterly.settings")
@@ -82,6 +82,8 @@ class Settings:
     model_dir: str = ""
     default_style: str = DEFAULT_STYLE
     default_strength: float = DEFAULT_STRENGTH
+    #: GIMP: minutes the worker stays ready for the next call (models loaded); 0 = a new one per call.
+    keep_warm_minutes: int = warm.DEFAULT_KEEP_WARM_MINUTES
     problem: str | None = field(default=None, compare=False, repr=False)
     path: Path | None = field(default=None, compare=False, repr=False)
     #: Keys this version does not know (written by a newer Painterly): kept as they are on save.
@@ -167,6 +169,12 @@ def _check_strength(value: Any) -> str | None:
     return None if ok and 0.0 <= value <= 1.0 else "must be a number from 0 to 1"
 
 
+def _check_keep_warm(value: Any) -> str | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= warm.MAX_KEEP_WARM_MINUTES:
+        return None
+    return f"must be a whole number of minutes from 0 (off) to {warm.MAX_KEEP_WARM_MINUTES}"
+
+
 _VALIDATORS = {
     "worker_python": _check_python,
     "device": _check_device,
@@ -175,6 +183,7 @@ _VALIDATORS = {
     "model_dir": _check_model_dir,
     "default_style": _check_style,
     "default_strength": _check_strength,
+    "keep_warm_minutes": _check_keep_warm,
 }
 
 

@@ -164,7 +164,10 @@ def _parser() -> argparse.ArgumentParser:
     rm.set_defaults(func=_models_remove)
 
     sub.add_parser("devices", help="the compute devices found").set_defaults(func=_devices)
-    sub.add_parser("worker", help="serve the editor plug-ins over stdin/stdout").set_defaults(func=_worker)
+    work = sub.add_parser("worker", help="serve the editor plug-ins over stdin/stdout (or a Unix socket)")
+    work.add_argument("--listen", metavar="SOCKET", help="stay warm on this Unix socket, one caller at a time")
+    work.add_argument("--idle-timeout", metavar="SECONDS", help="with --listen: exit after this long idle")
+    work.set_defaults(func=_worker)
     return p
 
 
@@ -361,7 +364,10 @@ def _devices(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from .worker import main as worker_main
 
-    return worker_main() or 0
+    argv = [] if args.listen is None else ["--listen", args.listen]
+    if args.idle_timeout is not None:
+        argv += ["--idle-timeout", args.idle_timeout]
+    return worker_main(argv) or 0
 
 
 if __name__ == "__main__":

@@ -36,13 +36,14 @@ class _Job:
 class Worker:
     """One engine, one request at a time, a main loop that stays free to read `cancel`."""
 
-    def __init__(self, stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    def __init__(self, stdin: IO[bytes], stdout: IO[bytes], stylizer: Any = None) -> None:
         self._in = stdin
         self._out = stdout
         self._write_lock = threading.Lock()  # progress (job thread) and replies (main) interleave
         self._state_lock = threading.Lock()
         self._job: _Job | None = None
-        self._stylizer: Any = None
+        self._stylizer: Any = stylizer  # a warm worker hands its engine from one session to the next
+        self.shutdown_requested = False
 
     # -- plumbing -------------------------------------------------------------
 
@@ -93,7 +94,9 @@ class Worker:
 
     # -- main loop -----------------------------------------------------------
 
-    def serve(self) -> int:
+    def serve(self, job_timeout: float | None = 10.0) -> int:
+        """Answer requests until the input ends or a `shutdown`; then cancel a running job and wait
+        `job_timeout` s (None: until it ends) for it to stop at its next tile."""
         while True:
             try:
                 header, payload = p.read_message(self._in, expect=p.REQUEST_TYPES)
@@ -104,9 +107,9 @@ class Worker:
                 with self._state_lock:
                     running = self._job.params.request_id if self._job is not None else None
                 if running is None:
-                    log.info("stdin closed; exiting")
+                    log.info("the caller closed its end; done")
                 else:
-                    log.info("stdin closed while request %r runs; cancelling it and exiting", running)
+                    log.info("the caller closed its end while request %r runs; cancelling it", running)
                 break
             except p.TruncatedError as exc:
                 self.error(exc.request_id, p.E_PROTOCOL, str(exc))
@@ -134,7 +137,7 @@ class Worker:
             except Exception as exc:  # noqa: BLE001 - no single message may end the worker
                 self.error(header.get("id"), *_classify(exc))
             del payload
-        self.stop_job()
+        self.stop_job(job_timeout)
         return 0
 
     def dispatch(self, header: dict[str, Any], payload: bytearray) -> bool:
@@ -154,6 +157,7 @@ class Worker:
             self.error(rid, p.E_BAD_REQUEST, f"a {mtype} request carries no payload")
         elif mtype == "shutdown":
             log.info("shutdown requested")
+            self.shutdown_requested = True
             return False
         elif mtype == "hello":
             self.hello(header)
@@ -223,7 +227,12 @@ class Worker:
         job.thread.daemon = True
         job.thread.start()
 
-    def stop_job(self, timeout: float = 10.0) -> None:
+    @property
+    def stylizer_loaded(self) -> Any:
+        """The engine once loaded (None before the first request needed it)."""
+        return self._stylizer
+
+    def stop_job(self, timeout: float | None = 10.0) -> None:
         with self._state_lock:
             job = self._job
         if job is not None and job.thread is not None:
@@ -481,15 +490,33 @@ def _claim_stdio() -> tuple[IO[bytes], IO[bytes]]:
     return proto_in, proto_out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """`python -m painterly.worker`: serve stdin/stdout; with `--listen SOCKET`, stay warm on a Unix
+    socket (painterly.warm_worker) until `--idle-timeout` seconds pass without a call."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="painterly worker", description="Serve the editor plug-ins.")
+    parser.add_argument("--listen", metavar="SOCKET", help="serve on this Unix socket, one caller at a time")
+    parser.add_argument(
+        "--idle-timeout", type=float, default=600.0, metavar="SECONDS", help="with --listen: exit after this long idle"
+    )
+    args = parser.parse_args(argv)
+    if args.idle_timeout <= 0 or args.idle_timeout != args.idle_timeout:
+        parser.error("--idle-timeout must be a positive number of seconds")
     proto_in, proto_out = _claim_stdio()
     logging.basicConfig(
         stream=sys.stderr,
         level=os.environ.get("PAINTERLY_LOG_LEVEL", "INFO").upper(),
-        format="painterly-worker %(levelname)s %(name)s: %(message)s",
+        format="painterly-worker %(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     log.info("worker started (pid %d, %s)", os.getpid(), sys.executable)
     try:
+        if args.listen:
+            from .warm_worker import serve
+
+            proto_in.close()
+            proto_out.close()
+            return serve(args.listen, args.idle_timeout)
         return Worker(proto_in, proto_out).serve()
     except KeyboardInterrupt:
         return 0

@@ -4,20 +4,16 @@
         data, w, h, stride = client.stylize(pixels, w, h, "rgba8", stride, StylizeOptions.single("candy"),
                                             on_progress=cb, cancel_event=ev)
 
-The worker runs in its own session (process group on Windows): a timeout or a
-kill stops it and everything it started, so no left-over child can hold its
-pipes and hang the editor. Every call is bounded: `start_timeout` for the
-hello, `request_timeout` for the silence during a request (see protocol.py).
+The worker is a child of the client's own on pipes, or, with `keep_warm` (GIMP, whose every call is
+a new process), a worker kept warm between calls on a Unix socket (`links`). Every call is bounded:
+`start_timeout` for the hello, `request_timeout` for the silence during a request (see protocol.py).
 """
 
 from __future__ import annotations
 
-import collections
 import itertools
 import os
 import queue
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,21 +21,19 @@ from collections.abc import Callable
 from typing import Any
 
 from painterly_common import protocol as p
+from painterly_common import settings, warm
 from painterly_common.options import StylizeOptions
 
+from .links import Link, PipeLink, SocketLink, write_bounded
 from .worker_launch import resolve_python, settings_worker_python, worker_env  # noqa: F401 - the client's API
 
 Progress = Callable[[float, str], None]
 Intermediate = Callable[[bytearray, int, int, int], None]  # (rgba8 pixels, width, height, stride)
 
-_STDERR_TAIL_LINES = 40
-_STDERR_LINE_BYTES = 64 * 1024  # read at most this much of one log line at a time
-_STDERR_LINE_CHARS = 1000  # and keep at most this much of it for error messages
 #: Default request timeout: the longest the worker may go without sending anything
 #: for a running request. Progress comes at least every few seconds while pixels are
 #: processed, so this only trips on a hung worker (or a very slow model download).
 DEFAULT_REQUEST_TIMEOUT = 600.0
-_REAP_WAIT = 2.0  # how long to wait for the pipe readers after the worker is gone
 _EXIT_GRACE = 1.0  # after the worker exited, how long its last replies may still take to arrive
 
 
@@ -62,8 +56,30 @@ class PainterlyCancelled(PainterlyClientError):
         super().__init__(message, p.E_CANCELLED)
 
 
+def keep_warm_seconds() -> float:
+    """How long GIMP's worker waits for the next call: PAINTERLY_KEEP_WARM_MINUTES when set, else the
+    settings' `keep_warm_minutes`; 0 where warm workers cannot be (Windows) or are turned off."""
+    if not warm.supported():
+        return 0.0
+    text = os.environ.get("PAINTERLY_KEEP_WARM_MINUTES")
+    minutes: float = settings.load().keep_warm_minutes
+    if text:
+        try:
+            minutes = float(text)
+        except ValueError:
+            print(f"painterly: PAINTERLY_KEEP_WARM_MINUTES={text!r} is not a number; ignored", file=sys.stderr)
+    if not minutes == minutes or minutes <= 0:  # NaN or off
+        return 0.0
+    return min(float(minutes), warm.MAX_KEEP_WARM_MINUTES) * 60.0
+
+
 class WorkerClient:
-    """One worker process, started on demand and restarted once if it died."""
+    """One worker, started (or, kept warm, connected to) on demand and restarted once if it died.
+
+    `keep_warm` > 0: the worker stays `keep_warm` seconds after the last call for the next one, on a
+    private Unix socket (`painterly_common.warm`); where that cannot be (Windows, a runtime folder
+    that is not private, another call using it), this client starts a worker of its own, as without.
+    """
 
     def __init__(
         self,
@@ -74,6 +90,7 @@ class WorkerClient:
         close_timeout: float = 10.0,
         cancel_grace: float = 60.0,
         request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT,
+        keep_warm: float = 0.0,
     ) -> None:
         self.python = resolve_python(python)
         self.env = env
@@ -83,11 +100,12 @@ class WorkerClient:
         # A request fails when the worker sends nothing for it (or stops reading it) this long;
         # each progress message restarts the clock, so big images are fine. None: wait forever.
         self.request_timeout = request_timeout
+        self.keep_warm = keep_warm if warm.supported() else 0.0
+        #: Why the last start could not use a warm worker (None: it did, or none was asked for).
+        self.warm_problem: str | None = None
         self.hello_info: dict[str, Any] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._link: Link | None = None
         self._replies: queue.Queue[tuple[dict[str, Any], bytearray] | BaseException] = queue.Queue()
-        self._stderr: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
-        self._threads: list[threading.Thread] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # one request at a time, like the worker
 
@@ -101,11 +119,16 @@ class WorkerClient:
 
     @property
     def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
+        return self._link is not None and not self._link.exited()
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._link.pid if self._link is not None else None
+
+    @property
+    def warm(self) -> bool:
+        """Whether the worker of this client is a warm one (on a socket)."""
+        return self._link is not None and self._link.warm
 
     def start(self) -> dict[str, Any]:
         """Start the worker (if not running) and return its hello reply."""
@@ -113,23 +136,11 @@ class WorkerClient:
             return self._ensure_started()
 
     def close(self) -> None:
-        """Ask the worker to exit; kill it if it does not within `close_timeout`."""
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            try:
-                # Bounded: a wedged worker that no longer reads its stdin must not hang close().
-                _write_bounded(proc, p.shutdown_request(), timeout=self.close_timeout)
-                if proc.stdin is not None:  # always: the worker starts with stdin=PIPE
-                    proc.stdin.close()
-            except (OSError, ValueError):
-                pass
-            try:
-                proc.wait(self.close_timeout)
-            except subprocess.TimeoutExpired:
-                _kill_tree(proc)
-        self._reap(proc)
+        """End the conversation: a worker of our own is asked to exit (and killed if it does not within
+        `close_timeout`); a warm worker is hung up on, and waits for the next call."""
+        link, self._link = self._link, None
+        if link is not None:
+            link.close(self.close_timeout)
 
     def presets(self) -> list[dict[str, Any]]:
         return list(self.start().get("presets", []))
@@ -204,9 +215,32 @@ class WorkerClient:
     def _ensure_started(self) -> dict[str, Any]:
         if self.running and self.hello_info is not None:
             return self.hello_info
-        if self._proc is not None:  # died since the last request: clean up, start afresh
+        if self._link is not None:  # died since the last request: clean up, start afresh
             self._kill()
+        if self.keep_warm > 0:
+            try:
+                return self._start_warm()
+            except (warm.WarmUnavailable, PainterlyClientError) as exc:
+                # Any failure of the warm path costs only what every call cost before it: a worker
+                # of our own. Its errors are the ones the user sees (with the log beside them).
+                self.warm_problem = str(exc).splitlines()[0]
+                print(f"painterly: no warm worker ({self.warm_problem}); starting one for this call", file=sys.stderr)
+                if self._link is not None:
+                    self._link.close(self.close_timeout)
+                    self._link = None
         self._spawn()
+        return self._hello()
+
+    def _start_warm(self) -> dict[str, Any]:
+        self._replies = queue.Queue()
+        self.hello_info = None
+        self._link = SocketLink(
+            self.python, worker_env(self.env), self.keep_warm, self._replies, start_timeout=self.start_timeout
+        )
+        self.warm_problem = None
+        return self._hello()
+
+    def _hello(self) -> dict[str, Any]:
         rid = next(self._ids)
         try:
             self._write(p.hello_request(rid), timeout=self.start_timeout, starting=True)
@@ -233,26 +267,10 @@ class WorkerClient:
         return reply
 
     def _spawn(self) -> None:
-        self._stderr.clear()
         self._replies = queue.Queue()
         self.hello_info = None
-        kwargs: dict[str, Any] = {}
-        if sys.platform == "win32":
-            # No console window flashing up; a group of its own, so the whole tree can be stopped.
-            kwargs["creationflags"] = subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
-        else:
-            # Its own session: a timeout kills the worker *and* whatever it started (which may
-            # hold its pipes open), and the editor's terminal signals do not reach it.
-            kwargs["start_new_session"] = True
         try:
-            proc = subprocess.Popen(
-                [self.python, "-m", "painterly.worker"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=worker_env(self.env),
-                **kwargs,
-            )
+            self._link = PipeLink(self.python, worker_env(self.env), self._replies)
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the path or the environment
             raise PainterlyClientError(
                 f"Could not start the Painterly worker with Python '{self.python}': {exc}. "
@@ -260,13 +278,6 @@ class WorkerClient:
                 "to the Python of the venv Painterly is installed in.",
                 "start_failed",
             ) from None
-        self._proc = proc
-        self._threads = [
-            threading.Thread(target=_read_replies, args=(proc.stdout, self._replies), daemon=True),
-            threading.Thread(target=_read_stderr, args=(proc.stderr, self._stderr), daemon=True),
-        ]
-        for t in self._threads:
-            t.start()
 
     def _send_request(self, header: dict[str, Any], payload: Any) -> None:
         for attempt in (1, 2):
@@ -284,7 +295,7 @@ class WorkerClient:
     ) -> None:
         """Send one message; a worker that stops reading it for `timeout` s is killed and
         the call raises a timeout error (a blocked pipe write has no timeout of its own)."""
-        if _write_bounded(self._proc, header, payload, timeout=timeout):
+        if write_bounded(self._link, header, payload, timeout=timeout):
             return
         tail = self._tail()
         self._kill()
@@ -318,7 +329,7 @@ class WorkerClient:
             if cancel_event is not None and cancel_event.is_set() and cancel_deadline is None:
                 cancel_deadline = time.monotonic() + self.cancel_grace
                 try:
-                    _write_bounded(self._proc, p.cancel_request(rid), timeout=self.cancel_grace)
+                    write_bounded(self._link, p.cancel_request(rid), timeout=self.cancel_grace)
                 except (OSError, AttributeError, ValueError):
                     pass  # a dead (or closed) worker shows up as EOF on the reply stream
             now = time.monotonic()
@@ -345,7 +356,7 @@ class WorkerClient:
             except queue.Empty:
                 # A worker that died while a child of its holds its stdout never gives
                 # the reader EOF: notice the exit itself (after a moment for the last replies).
-                if self._proc is not None and self._proc.poll() is not None:
+                if self._link is not None and self._link.exited():
                     exited_at = exited_at or now
                     if now - exited_at > _EXIT_GRACE:
                         item = EOFError("the worker exited")
@@ -402,52 +413,16 @@ class WorkerClient:
         )
 
     def _kill(self) -> None:
-        proc, self._proc = self._proc, None
+        link, self._link = self._link, None
         self.hello_info = None
-        if proc is None:
-            return
-        _kill_tree(proc)
-        self._reap(proc)
-
-    def _reap(self, proc: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + _REAP_WAIT
-        for t in self._threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-        readers = dict(zip((id(proc.stdout), id(proc.stderr)), self._threads, strict=False))
-        self._threads = []
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            reader = readers.get(id(stream))
-            if stream is None or (reader is not None and reader.is_alive()):
-                # A process that escaped the kill still holds this pipe, and closing a
-                # buffered stream waits for the lock its reader holds: that would hang here.
-                # The daemon reader ends (and the pipe is freed) when that process exits.
-                continue
-            try:
-                stream.close()
-            except (OSError, ValueError):
-                pass
+        if link is not None:
+            link.kill()
 
     def _exit_status(self) -> str:
-        proc = self._proc
-        if proc is None:
-            return "it is gone"
-        try:
-            code = proc.wait(5.0)
-        except subprocess.TimeoutExpired:
-            return "it stopped answering"
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = f"signal {-code}"
-            hint = " — possibly out of memory" if name == "SIGKILL" else ""
-            return f"it was killed by {name}{hint}"
-        return f"exit code {code}"
+        return self._link.exit_status() if self._link is not None else "it is gone"
 
     def _tail(self) -> str:
-        for t in self._threads[1:]:
-            t.join(1.0 if self._proc is not None and self._proc.poll() is not None else 0.0)
-        lines = [line for line in self._stderr if line.strip()]
+        lines = [line for line in (self._link.tail() if self._link is not None else []) if line.strip()]
         return ("\nLast worker log lines:\n" + "\n".join(lines[-15:])) if lines else ""
 
     def _died(self, when: str) -> PainterlyClientError:
@@ -461,7 +436,7 @@ class WorkerClient:
         return err
 
     def _start_failed(self, why: str) -> PainterlyClientError:
-        status = self._exit_status() if self._proc is not None else ""
+        status = self._exit_status() if self._link is not None else ""
         if "No module named 'painterly" in self._tail():  # a Python without the engine: say what to do
             err = PainterlyClientError(
                 f"The Painterly engine cannot be loaded by {self.python}: it has no 'painterly' package. Point the "
@@ -477,100 +452,3 @@ class WorkerClient:
         )
         self._kill()
         return err
-
-
-def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
-    """Kill the worker and everything it started, and reap it. Its children would
-    otherwise keep its pipes open, and the reader threads with them."""
-    if sys.platform == "win32":
-        if proc.poll() is None:
-            try:
-                subprocess.run(
-                    ["taskkill", "/F", "/T", "/PID", str(proc.pid)],
-                    capture_output=True,
-                    timeout=10,
-                    creationflags=subprocess.CREATE_NO_WINDOW,
-                )
-            except (OSError, subprocess.SubprocessError):
-                pass
-    else:
-        # The session's id is the worker's pid, and stays reserved while any member lives,
-        # so this reaches its leftovers even after the worker itself was reaped.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    if proc.poll() is None:
-        proc.kill()
-    try:
-        proc.wait(10.0)
-    except subprocess.TimeoutExpired:  # not killable (a stuck disk): give up on it, do not hang
-        pass
-
-
-def _write_bounded(
-    proc: subprocess.Popen[bytes] | None, header: dict[str, Any], payload: Any = b"", *, timeout: float | None
-) -> bool:
-    """Write one message to the worker; False when it stopped reading for `timeout` s (it is
-    then killed, which is what ends the blocked write). OSError when it is gone."""
-    if proc is None or proc.stdin is None:
-        raise BrokenPipeError("the worker is not running")
-    if timeout is None:
-        p.write_message(proc.stdin, header, payload)
-        return True
-    last = [time.monotonic()]
-    done = threading.Event()
-    fired = threading.Event()
-
-    def touch(_n: int) -> None:
-        last[0] = time.monotonic()
-
-    def watch() -> None:
-        while not done.wait(max(0.01, last[0] + timeout - time.monotonic())):
-            if time.monotonic() - last[0] >= timeout:
-                fired.set()
-                _kill_tree(proc)
-                return
-
-    watchdog = threading.Thread(target=watch, name="painterly-write-watchdog", daemon=True)
-    watchdog.start()
-    try:
-        p.write_message(proc.stdin, header, payload, on_write=touch)
-    except OSError:
-        if fired.is_set():
-            return False
-        raise
-    finally:
-        done.set()
-        watchdog.join()
-    return not fired.is_set()
-
-
-def _read_replies(stream: Any, out: queue.Queue[Any]) -> None:
-    # Every way this can end is reported on the queue, never a silent death: the client
-    # waits on the queue, and a reader that died quietly would leave it waiting forever.
-    while True:
-        try:
-            out.put(p.read_message(stream, expect=p.REPLY_TYPES))
-        except (EOFError, p.ProtocolError) as exc:
-            out.put(exc)
-            return
-        except (OSError, ValueError) as exc:  # the pipe was closed under us
-            out.put(EOFError(str(exc)))
-            return
-        except BaseException as exc:  # noqa: BLE001 - e.g. MemoryError: reported as garbage
-            out.put(exc)
-            return
-
-
-def _read_stderr(stream: Any, tail: collections.deque[str]) -> None:
-    # Drained continuously: a full stderr pipe would block the worker. Bounded reads: a
-    # worker printing a gigabyte without a newline must not fill the editor's memory.
-    try:
-        for raw in iter(lambda: stream.readline(_STDERR_LINE_BYTES), b""):
-            line = raw.decode("utf-8", "replace").rstrip()
-            tail.append(p.clip(line, _STDERR_LINE_CHARS))
-            if os.environ.get("PAINTERLY_WORKER_LOG_ECHO"):
-                print(line, file=sys.stderr)
-    except (OSError, ValueError):  # closed under us: the tail is best effort
-        pass

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from painterly_common import settings as psettings
+from painterly_common import warm
 
 from . import client as pclient
 from .jobs import Job, JobRunner, Progress
@@ -136,6 +137,22 @@ class PreferencesDialog(QtWidgets.QDialog):
         tile_row.addWidget(self.tile_spin)
         tile_row.addWidget(tile_hint, 1)
 
+        self.keep_warm_spin = QtWidgets.QSpinBox()
+        self.keep_warm_spin.setObjectName("painterly-keep-warm")
+        self.keep_warm_spin.setRange(0, warm.MAX_KEEP_WARM_MINUTES)
+        self.keep_warm_spin.setSpecialValueText("Off (a new worker each call)")
+        self.keep_warm_spin.setSuffix(" min")
+        self.keep_warm_spin.setToolTip(
+            "GIMP starts the engine for each call; kept ready, the next call (Repeat, the next layer) "
+            "skips loading it. The engine holds its memory while it waits. Krita keeps its own worker "
+            "for the session. Not on Windows."
+        )
+        keep_warm_hint = QtWidgets.QLabel("GIMP: how long the engine waits, loaded, for the next call.")
+        soften(keep_warm_hint, 0.4)
+        keep_warm_row = QtWidgets.QHBoxLayout()
+        keep_warm_row.addWidget(self.keep_warm_spin)
+        keep_warm_row.addWidget(keep_warm_hint, 1)
+
         self.env_label = QtWidgets.QLabel()
         self.env_label.setObjectName("painterly-env-note")
         self.env_label.setWordWrap(True)
@@ -156,6 +173,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         form.addRow("Device:", self.device_combo)
         form.addRow("Precision:", self.precision_combo)
         form.addRow("Tile size:", tile_row)
+        form.addRow("Keep ready:", keep_warm_row)
         form.addRow("", self.env_label)
 
         # models
@@ -259,6 +277,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         self._set_device_items(s.device)
         self.precision_combo.setCurrentIndex(max(0, self.precision_combo.findData(s.precision)))
         self.tile_spin.setValue(int(s.tile))
+        self.keep_warm_spin.setValue(int(s.keep_warm_minutes))
         self.model_dir_edit.setText(s.model_dir)
         self._last_model_dir = s.model_dir
         self._set_style_items(s.default_style)
@@ -287,6 +306,7 @@ class PreferencesDialog(QtWidgets.QDialog):
         s.device = str(self.device_combo.currentData() or "auto")
         s.precision = str(self.precision_combo.currentData() or "auto")
         s.tile = int(self.tile_spin.value())
+        s.keep_warm_minutes = int(self.keep_warm_spin.value())
         s.model_dir = self.model_dir_edit.text().strip()
         style = self.style_combo.currentData()
         s.default_style = str(style if style else self.style_combo.currentText()).strip()

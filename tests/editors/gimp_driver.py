@@ -565,9 +565,85 @@ def cancel():
     return r
 
 
-SUITES = {"batch": BATCH, "interactive": INTERACTIVE, "large": LARGE}
+@case
+def warm_worker():
+    """The last batch case: every call so far (and these two) served by the one worker kept warm,
+    and a call's time once it is warm (the round trip the bench measures)."""
+    image = load(JOB["content"])
+    source = image.get_layers()[0]
+    before = _warm_workers()
+    seconds, results = [], []
+    for _ in range(2):
+        start = time.monotonic()
+        results.append(call(STYLIZE, image, [source], style="candy"))
+        seconds.append(time.monotonic() - start)
+    after = _warm_workers()
+    image.delete()
+    return {"before": before, "after": after, "results": results, "seconds": seconds, "all": _workers()}
+
+
+def _warm_workers():
+    return [pid for pid in _workers() if "--listen" in _cmdline(pid)]
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def stop_warm_workers():
+    """At the end of the run, while the mounts it runs from are still there: the warm worker goes."""
+    folder = os.path.join(os.environ["XDG_RUNTIME_DIR"], "painterly")
+    sys.path.insert(0, os.environ["PAINTERLY_TEST_COMMON"])
+    from painterly_common import warm
+
+    before = _warm_workers()
+    stopped = warm.stop_workers(__import__("pathlib").Path(folder)) if os.path.isdir(folder) else 0
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return {"stopped": stopped, "before": before, "left": [pid for pid in before if _alive(pid)]}
+
+
+BENCH = []
+
+
+@BENCH.append
+def round_trips():
+    """bench/gimp_round_trip.py: the plug-in called as Repeat calls it, on the job's layer, with a
+    worker of each call's own (keep_warm_minutes 0) and then kept warm; the settings file, which the
+    plug-in reads at each call, says which."""
+    sys.path.insert(0, os.environ["PAINTERLY_TEST_COMMON"])
+    from painterly_common import settings
+
+    image = load(JOB["content"])
+    source = image.get_layers()[0]
+    out = {}
+    for label, minutes, calls in (("own", 0, JOB["repeats"]), ("warm", 10, JOB["repeats"] + 1)):
+        settings.save(settings.Settings(keep_warm_minutes=minutes), JOB["settings"])
+        seconds = []
+        for _ in range(calls):
+            start = time.monotonic()
+            r = call(STYLIZE, image, [source], style="candy", native_brush=True)
+            seconds.append(time.monotonic() - start)
+            if r["status"] != "success":
+                return {"error": r["message"]}
+            image.remove_layer(image.get_layers()[0])
+        out[label] = seconds
+    image.delete()
+    return out
+
+
+SUITES = {"batch": BATCH, "interactive": INTERACTIVE, "large": LARGE, "bench": BENCH}
 for fn in SUITES[JOB.get("suite") or ("interactive" if JOB.get("interactive") else "batch")]:
     if not JOB.get("only") or fn.__name__ in JOB["only"]:  # "only": a few cases, when debugging one
         run(fn)
+try:
+    RESULTS["stop_warm_workers"] = stop_warm_workers()
+except Exception:  # noqa: BLE001 - recorded for the test to report
+    RESULTS["stop_warm_workers"] = {"exception": traceback.format_exc()}
 with open(os.path.join(OUT, "results.json"), "w", encoding="utf-8") as f:
     json.dump(RESULTS, f, indent=1)

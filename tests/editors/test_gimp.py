@@ -140,9 +140,14 @@ def _workdir(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, name: str) 
 
 
 def gimp_env(home: Path, job: Path) -> dict[str, str]:
-    """The environment of a GIMP start: its fresh HOME, the driver's job, Painterly's folders."""
+    """The environment of a GIMP start: its fresh HOME, the driver's job, Painterly's folders, a
+    runtime folder of its own (the warm worker's socket; the driver stops that worker at its end)."""
+    runtime = job.parent / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
     return {
         "HOME": str(home),  # fresh: GIMP's profile, the plug-in folder
+        "XDG_RUNTIME_DIR": str(runtime),
+        "PAINTERLY_TEST_COMMON": str(ROOT / "common"),  # the driver's warm.stop_workers
         "PAINTERLY_GIMP_JOB": str(job),
         "PAINTERLY_HOME": os.environ["PAINTERLY_HOME"],
         "PAINTERLY_MODEL_MIRROR": os.environ.get("PAINTERLY_MODEL_MIRROR", str(MODELS)),
@@ -438,6 +443,20 @@ def test_mixes_refused_in_one_line(session: Session, name: str, words: tuple[str
     assert len(r["stack"]) == 1, "a layer was added although the run was refused"
 
 
+def test_calls_share_the_worker_kept_warm(session: Session):
+    """Every call of the run went to one warm worker (started by the first), and the driver stopped
+    it at the end, before GIMP quit."""
+    r = session.case("warm_worker")
+    assert [x["status"] for x in r["results"]] == ["success", "success"], r["results"]
+    assert len(r["before"]) == 1 and r["after"] == r["before"], r
+    assert r["all"] == r["before"], f"a worker of a call's own was left running: {r}"
+    stop = session.results["stop_warm_workers"]
+    assert "exception" not in stop, stop["exception"]
+    assert stop["stopped"] == 1 and stop["before"] == r["before"] and stop["left"] == [], stop
+    # not a benchmark (bench/stylize.py is): a warm 384×256 call is far below a worker's start
+    assert max(r["seconds"]) < 10, r["seconds"]
+
+
 def test_gimp_runtime(session: Session):
     # not a benchmark: a guard against a run that creeps towards the timeout
     assert session.seconds < GIMP_TIMEOUT * 0.8, f"one GIMP start took {session.seconds:.0f} s"
@@ -657,7 +676,10 @@ def large_run(gimp: Editor, tmp_path_factory: pytest.TempPathFactory, stylizer) 
     work, home, out, _ = _workdir(gimp, tmp_path_factory, "gimp-large")
     # The preferences, saved as the preferences dialog saves them: the worker GIMP starts must take them
     # (PAINTERLY_DEVICE=cpu, in the environment, wins over a device set here)
-    settings.save(settings.Settings(precision="full"), home / ".config" / "painterly" / "settings.json")
+    # and no warm worker: these cases watch a worker of the call's own start and exit
+    settings.save(
+        settings.Settings(precision="full", keep_warm_minutes=0), home / ".config" / "painterly" / "settings.json"
+    )
     collage, big = work / "collage.png", work / "cancel.png"
     Image.fromarray(kodak_collage(2, 2)).save(collage)
     assert Image.open(collage).size == PREVIEW_SIZE

@@ -202,7 +202,7 @@ def run_stylize(procedure, run_mode, image, drawables, config, data):
     Gegl.init(None)
     try:
         drawable = _check_target(image, drawables)
-        with pclient.WorkerClient() as client:
+        with pclient.WorkerClient(keep_warm=pclient.keep_warm_seconds()) as client:
             if run_mode == Gimp.RunMode.INTERACTIVE:
                 Gimp.progress_init("Starting Painterly…")
                 presets = client.presets()  # starts the worker; the dialog lists what it offers

@@ -318,7 +318,7 @@ def test_python_that_cannot_run_the_worker(tmp_path):
 def test_close_shuts_down_cleanly(env):
     c = WorkerClient(python=sys.executable, env=env)
     c.start()
-    proc = c._proc
+    proc = c._link.proc  # a worker of its own (a PipeLink)
     c.close()
     assert proc.returncode == 0
     c.close()  # idempotent

@@ -10,7 +10,9 @@ and statistics passes are all included in its time. On the CPU three more rows
 per size: the plug-ins' worker through their client, a fresh one (what each GIMP
 call pays today: start, torch import, model load, the stylize) and one kept alive
 (its later calls, pixels over the pipes included), and `painterly stylize` on a PNG
-(the wall time: start, import, reading, writing). Medians of repeats after a
+(the wall time: start, import, reading, writing); at `--gimp-sizes` (1 MP), GIMP's own round
+trips through the PDB (`bench/gimp_round_trip.py`): a worker per call, and Repeat with the worker
+kept warm, beside the warm worker's own time. Medians of repeats after a
 warm-up; the machine is shared, so compare the ratios, which come from the same
 run. Set PAINTERLY_MODEL_MIRROR as for the tests. The network rows run it at the picture's own
 size (`brush_size="native"`, the baseline's work); the brush row is the default (`bench/brush.py`
@@ -231,9 +233,7 @@ def main() -> None:
                 run_child("brush", mp, reps, args.device, args.precision, mallocs[-1]),
             )
         )
-        if str(mp).rstrip("0").rstrip(".") in args.magenta_sizes.split(",") or mp in [
-            float(s) for s in args.magenta_sizes.split(",")
-        ]:
+        if mp in [float(s) for s in args.magenta_sizes.split(",") if s]:
             rows.append(
                 (
                     f"painterly arbitrary ({mallocs[-1]})",

@@ -10,9 +10,10 @@ and statistics passes are all included in its time. On the CPU three more rows
 per size: the plug-ins' worker through their client, a fresh one (what each GIMP
 call pays today: start, torch import, model load, the stylize) and one kept alive
 (its later calls, pixels over the pipes included), and `painterly stylize` on a PNG
-(the wall time: start, import, reading, writing); at `--gimp-sizes` (1 MP), GIMP's own round
-trips through the PDB (`bench/gimp_round_trip.py`): a worker per call, and Repeat with the worker
-kept warm, beside the warm worker's own time. Medians of repeats after a
+(the wall time: start, import, reading, writing); at `--gimp-sizes` (1 MP), the editors' round
+trips: GIMP's through the PDB (`bench/gimp_round_trip.py`: a worker per call, and Repeat with the
+worker kept warm) and Krita's (`bench/krita_round_trip.py`: the panel's call, its session's worker),
+beside the warm worker's own time. Medians of repeats after a
 warm-up; the machine is shared, so compare the ratios, which come from the same
 run. Set PAINTERLY_MODEL_MIRROR as for the tests. The network rows run it at the picture's own
 size (`brush_size="native"`, the baseline's work); the brush row is the default (`bench/brush.py`
@@ -111,6 +112,21 @@ def gimp_rows(mp: float, repeats: int) -> list[tuple[str, dict]]:
         ("GIMP call, a worker of its own", {**row, "median_s": statistics.median(r["own"]), "times": r["own"]}),
         ("GIMP call starting the warm worker", {**row, "median_s": r["warm"][0], "times": r["warm"][:1]}),
         ("GIMP Repeat, warm worker", {**row, "median_s": statistics.median(r["warm"][1:]), "times": r["warm"][1:]}),
+    ]
+
+
+def krita_rows(mp: float, repeats: int) -> list[tuple[str, dict]]:
+    """Krita's round trips (bench/krita_round_trip.py): the call that starts its session's worker, and Repeat."""
+    sys.path.insert(0, str(ROOT))
+    from bench.krita_round_trip import krita_round_trips
+
+    r = krita_round_trips(mp, repeats)
+    if "error" in r:
+        return [("Krita round trip", r)]
+    row = {"side": r["side"], "peak_rss": 0}
+    return [
+        ("Krita call starting its worker", {**row, "median_s": r["calls"][0], "times": r["calls"][:1]}),
+        ("Krita Repeat", {**row, "median_s": statistics.median(r["calls"][1:]), "times": r["calls"][1:]}),
     ]
 
 
@@ -246,6 +262,7 @@ def main() -> None:
             rows.append(("painterly stylize (CLI wall time)", cli_wall(mp, reps)))
             if mp in [float(x) for x in args.gimp_sizes.split(",") if x]:
                 rows += gimp_rows(mp, reps)
+                rows += krita_rows(mp, reps)
         base = rows[0][1].get("median_s") if rows[0][0].startswith("baseline") else None
         floor = dict(rows).get("worker, kept alive (warm)", {}).get("median_s")
         for name, r in rows:
@@ -257,7 +274,7 @@ def main() -> None:
             gflops = GFLOP_PER_MP * real_mp / r["median_s"] if native else float("nan")
             ratio = f"{base / r['median_s']:.2f}x" if base else "-"
             rss = f"{r['peak_rss'] / 2**30:.2f}G" if r["peak_rss"] else "-"  # a process of its own: not measured
-            if name.startswith("GIMP") and floor:
+            if name.startswith(("GIMP", "Krita")) and floor:
                 ratio += f"  {r['median_s'] / floor:.2f}x the warm worker"
             print(
                 f"{name:34} {real_mp:5.2f} {r['median_s']:9.2f} {r['median_s'] / real_mp:6.2f} "

@@ -171,6 +171,19 @@ def stop_workers(folder: Path | None = None, timeout: float = 20.0) -> int:
     return len(alive)
 
 
+def serving(sock: Path) -> bool:
+    """Whether a warm worker lives for `sock`: it holds the lock file until its last thread is gone,
+    which a killed process's zombie state does not show (its threads may still be closing files)."""
+    try:
+        fd = os.open(lock_path(sock), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return _locked(fd)
+    finally:
+        os.close(fd)
+
+
 def _locked(fd: int) -> bool:
     """Whether a warm worker holds the lock file open at `fd` (it does while it lives)."""
     import fcntl

@@ -105,6 +105,7 @@ class WorkerClient:
         self.warm_problem: str | None = None
         self.hello_info: dict[str, Any] | None = None
         self._link: Link | None = None
+        self._warm_link: SocketLink | None = None  # the warm worker this start tried
         self._replies: queue.Queue[tuple[dict[str, Any], bytearray] | BaseException] = queue.Queue()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # one request at a time, like the worker
@@ -217,24 +218,31 @@ class WorkerClient:
             return self.hello_info
         if self._link is not None:  # died since the last request: clean up, start afresh
             self._kill()
-        if self.keep_warm > 0:
+        for attempt in (1, 2) if self.keep_warm > 0 else ():
             try:
                 return self._start_warm()
             except (warm.WarmUnavailable, PainterlyClientError) as exc:
-                # Any failure of the warm path costs only what every call cost before it: a worker
-                # of our own. Its errors are the ones the user sees (with the log beside them).
-                self.warm_problem = str(exc).splitlines()[0]
-                print(f"painterly: no warm worker ({self.warm_problem}); starting one for this call", file=sys.stderr)
-                if self._link is not None:
+                if self._link is not None:  # still open: it answered (busy), it did not die
                     self._link.close(self.close_timeout)
                     self._link = None
+                # A warm worker that hung up before its hello was on its way out (its idle time
+                # ended, or it was killed, as we connected): once more, which starts a new one.
+                tried, self._warm_link = self._warm_link, None
+                gone = tried is not None and not tried.started_here
+                if attempt == 1 and gone and getattr(exc, "code", "") in ("start_failed", "worker_died"):
+                    continue
+                # Any other failure of the warm path costs only what every call cost before it: a
+                # worker of our own. Its errors are the ones the user sees (with the log beside them).
+                self.warm_problem = str(exc).splitlines()[0]
+                print(f"painterly: no warm worker ({self.warm_problem}); starting one for this call", file=sys.stderr)
+                break
         self._spawn()
         return self._hello()
 
     def _start_warm(self) -> dict[str, Any]:
         self._replies = queue.Queue()
         self.hello_info = None
-        self._link = SocketLink(
+        self._link = self._warm_link = SocketLink(
             self.python, worker_env(self.env), self.keep_warm, self._replies, start_timeout=self.start_timeout
         )
         self.warm_problem = None

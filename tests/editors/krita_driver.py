@@ -112,6 +112,15 @@ def run_case(app, case: dict, input_png: str, folder: Path) -> dict:
             (folder / "mask.raw").write_bytes(bytes(sel.pixelData(b.x(), b.y(), b.width(), b.height()).data()))
         if case.get("host"):  # the panel's view of Krita: preview and "Style from layer"
             return run_host_case(doc, source, folder, result)
+        if case.get("times"):  # bench/krita_round_trip.py: the same call again and again, each timed
+            result["call_seconds"] = []
+            for _ in range(case["times"]):
+                start = time.monotonic()
+                new = painterly_krita.stylize_node(doc, source, style="candy", brush_size=case.get("brush_size", 100))
+                doc.waitForDone()
+                result["call_seconds"].append(time.monotonic() - start)
+                new.remove()
+            return result
         before = [n.name() for n in doc.topLevelNodes()]
         try:
             new = painterly_krita.stylize_node(

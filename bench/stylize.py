@@ -99,34 +99,27 @@ def worker_round_trips(mp: float, repeats: int) -> tuple[dict, dict]:
     return {"median_s": cold, "times": [cold], "side": side, "peak_rss": 0}, warm
 
 
-def gimp_rows(mp: float, repeats: int) -> list[tuple[str, dict]]:
-    """GIMP's round trips (bench/gimp_round_trip.py): a worker per call, and Repeat with the warm one."""
+def editor_rows(editor: str, mp: float, repeats: int) -> list[tuple[str, dict]]:
+    """The editors' round trips: GIMP's (bench/gimp_round_trip.py: a worker per call, then the call
+    that starts the warm one and Repeat) or Krita's (bench/krita_round_trip.py: the call that starts
+    its session's worker, then Repeat)."""
     sys.path.insert(0, str(ROOT))
-    from bench.gimp_round_trip import gimp_round_trips
+    if editor == "GIMP":
+        from bench.gimp_round_trip import gimp_round_trips
 
-    r = gimp_round_trips(mp, repeats)
+        r = gimp_round_trips(mp, repeats)
+        series = [("call, a worker of its own", r.get("own")), ("call starting the warm worker", r.get("warm", [])[:1])]
+        series.append(("Repeat, warm worker", r.get("warm", [])[1:]))
+    else:
+        from bench.krita_round_trip import krita_round_trips
+
+        r = krita_round_trips(mp, repeats)
+        series = [("call starting its worker", r.get("calls", [])[:1]), ("Repeat", r.get("calls", [])[1:])]
     if "error" in r:
-        return [("GIMP round trip", r)]
-    row = {"side": r["side"], "peak_rss": 0}
+        return [(f"{editor} round trip", r)]
     return [
-        ("GIMP call, a worker of its own", {**row, "median_s": statistics.median(r["own"]), "times": r["own"]}),
-        ("GIMP call starting the warm worker", {**row, "median_s": r["warm"][0], "times": r["warm"][:1]}),
-        ("GIMP Repeat, warm worker", {**row, "median_s": statistics.median(r["warm"][1:]), "times": r["warm"][1:]}),
-    ]
-
-
-def krita_rows(mp: float, repeats: int) -> list[tuple[str, dict]]:
-    """Krita's round trips (bench/krita_round_trip.py): the call that starts its session's worker, and Repeat."""
-    sys.path.insert(0, str(ROOT))
-    from bench.krita_round_trip import krita_round_trips
-
-    r = krita_round_trips(mp, repeats)
-    if "error" in r:
-        return [("Krita round trip", r)]
-    row = {"side": r["side"], "peak_rss": 0}
-    return [
-        ("Krita call starting its worker", {**row, "median_s": r["calls"][0], "times": r["calls"][:1]}),
-        ("Krita Repeat", {**row, "median_s": statistics.median(r["calls"][1:]), "times": r["calls"][1:]}),
+        (f"{editor} {name}", {"side": r["side"], "peak_rss": 0, "median_s": statistics.median(t), "times": t})
+        for name, t in series
     ]
 
 
@@ -261,8 +254,7 @@ def main() -> None:
             rows += [("worker, a fresh one (cold)", cold), ("worker, kept alive (warm)", warm)]
             rows.append(("painterly stylize (CLI wall time)", cli_wall(mp, reps)))
             if mp in [float(x) for x in args.gimp_sizes.split(",") if x]:
-                rows += gimp_rows(mp, reps)
-                rows += krita_rows(mp, reps)
+                rows += editor_rows("GIMP", mp, reps) + editor_rows("Krita", mp, reps)
         base = rows[0][1].get("median_s") if rows[0][0].startswith("baseline") else None
         floor = dict(rows).get("worker, kept alive (warm)", {}).get("median_s")
         for name, r in rows:

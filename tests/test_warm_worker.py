@@ -121,29 +121,20 @@ def test_settings_that_change_the_worker_get_a_worker_of_their_own(runtime: Path
     assert len(list(warm.sockets(runtime))) == 2
 
 
-def test_a_killed_worker_is_replaced(runtime: Path):
+@pytest.mark.parametrize("wait", [True, False], ids=["after-it-is-gone", "as-it-dies"])
+def test_a_killed_worker_is_replaced(runtime: Path, wait: bool):
+    """Its socket file stays behind. A caller that connects as it dies (killed, or its idle time up:
+    its last threads may still hold the socket) tries once more."""
     with WorkerClient(keep_warm=60) as client:
         client.start()
         pid = client.pid
     assert pid is not None
     (sock,) = warm.sockets(runtime)
-    os.kill(pid, signal.SIGKILL)  # its socket file stays behind
+    os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while warm.serving(sock) and time.monotonic() < deadline:
+    while wait and warm.serving(sock) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not warm.serving(sock) and sock.exists()
-    with WorkerClient(keep_warm=60) as client:
-        stylize(client)
-        assert client.warm and client.pid != pid, client.warm_problem
-
-
-def test_a_worker_on_its_way_out_is_replaced(runtime: Path):
-    """A caller that connects as the warm worker dies (killed, or its idle time up) tries once more."""
-    with WorkerClient(keep_warm=60) as client:
-        client.start()
-        pid = client.pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)  # and connect at once: its last threads may still hold the socket
+    assert sock.exists() and not (wait and warm.serving(sock))
     with WorkerClient(keep_warm=60) as client:
         stylize(client)
         assert client.warm and client.pid != pid, client.warm_problem

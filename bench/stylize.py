@@ -7,8 +7,8 @@ baseline is the straightforward fp32 whole-image forward pass of the same
 network, as pytorch/examples `fast_neural_style` does it. Painterly runs its
 public API (`Stylizer.stylize` on a uint8 image), so colour handling, tiling
 and statistics passes are all included in its time. On the CPU three more rows
-per size: the plug-ins' worker through their client, a fresh one (what each GIMP
-call pays today: start, torch import, model load, the stylize) and one kept alive
+per size: the plug-ins' worker through their client, a fresh one (what a GIMP call
+pays without a warm worker: start, torch import, model load, the stylize) and one kept alive
 (its later calls, pixels over the pipes included), and `painterly stylize` on a PNG
 (the wall time: start, import, reading, writing); at `--gimp-sizes` (1 MP), the editors' round
 trips: GIMP's through the PDB (`bench/gimp_round_trip.py`: a worker per call, and Repeat with the
@@ -77,7 +77,7 @@ def cli_wall(mp: float, repeats: int) -> dict:
 def worker_round_trips(mp: float, repeats: int) -> tuple[dict, dict]:
     """The plug-ins' worker (tcmalloc preloaded where the system has it), through their client,
     candy at the layer's own size: (a cold call: start, torch import, model load and the stylize,
-    what each GIMP call pays today; the warm calls of a worker kept alive)."""
+    what a GIMP call pays without a warm worker; the warm calls of a worker kept alive)."""
     sys.path[:0] = [str(ROOT / "plugin"), str(ROOT / "common")]
     from painterly_common.options import NATIVE, StylizeOptions
     from painterly_plugin.client import WorkerClient

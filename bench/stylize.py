@@ -11,8 +11,8 @@ per size: the plug-ins' worker through their client, a fresh one (what a GIMP ca
 pays without a warm worker: start, torch import, model load, the stylize) and one kept alive
 (its later calls, pixels over the pipes included), and `painterly stylize` on a PNG
 (the wall time: start, import, reading, writing); at `--gimp-sizes` (1 MP), the editors' round
-trips: GIMP's through the PDB (`bench/gimp_round_trip.py`: a worker per call, and Repeat with the
-worker kept warm) and Krita's (`bench/krita_round_trip.py`: the panel's call, its session's worker),
+trips (`bench/round_trips.py`): GIMP's through the PDB (a worker per call, and Repeat with the
+worker kept warm) and Krita's (the panel's call, its session's worker),
 beside the warm worker's own time. Medians of repeats after a
 warm-up; the machine is shared, so compare the ratios, which come from the same
 run. Set PAINTERLY_MODEL_MIRROR as for the tests. The network rows run it at the picture's own
@@ -100,26 +100,17 @@ def worker_round_trips(mp: float, repeats: int) -> tuple[dict, dict]:
 
 
 def editor_rows(editor: str, mp: float, repeats: int) -> list[tuple[str, dict]]:
-    """The editors' round trips: GIMP's (bench/gimp_round_trip.py: a worker per call, then the call
-    that starts the warm one and Repeat) or Krita's (bench/krita_round_trip.py: the call that starts
-    its session's worker, then Repeat)."""
+    """The editors' round trips (bench/round_trips.py), "GIMP" or "Krita", as rows."""
     sys.path.insert(0, str(ROOT))
-    if editor == "GIMP":
-        from bench.gimp_round_trip import gimp_round_trips
+    from bench.round_trips import EDITORS
 
-        r = gimp_round_trips(mp, repeats)
-        series = [("call, a worker of its own", r.get("own")), ("call starting the warm worker", r.get("warm", [])[:1])]
-        series.append(("Repeat, warm worker", r.get("warm", [])[1:]))
-    else:
-        from bench.krita_round_trip import krita_round_trips
-
-        r = krita_round_trips(mp, repeats)
-        series = [("call starting its worker", r.get("calls", [])[:1]), ("Repeat", r.get("calls", [])[1:])]
-    if "error" in r:
-        return [(f"{editor} round trip", r)]
+    try:
+        _label, side, series = EDITORS[editor](mp, repeats)
+    except (LookupError, RuntimeError) as exc:
+        return [(f"{editor} round trip", {"error": str(exc)})]
     return [
-        (f"{editor} {name}", {"side": r["side"], "peak_rss": 0, "median_s": statistics.median(t), "times": t})
-        for name, t in series
+        (f"{editor} {what}", {"side": side, "peak_rss": 0, "median_s": statistics.median(t), "times": t})
+        for what, t in series
     ]
 
 
@@ -212,7 +203,7 @@ def main() -> None:
     ap.add_argument(
         "--gimp-sizes",
         default="1",
-        help="sizes (MP) at which GIMP's round trip is measured (bench/gimp_round_trip.py); '' for none",
+        help="sizes (MP) at which GIMP's round trip is measured (bench/round_trips.py); '' for none",
     )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -24,11 +24,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import signal
 import socket
 import stat
 import struct
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -132,9 +134,6 @@ def stop_workers(folder: Path | None = None, timeout: float = 20.0) -> int:
     """Stop every warm worker in `folder` (the runtime folder): a `shutdown` to each, then a SIGTERM
     to one still running after `timeout` s (busy with a call). Returns how many were running.
     For the end of a test run, and for whoever wants the memory back before the idle time ends."""
-    import signal
-    import time
-
     folder = runtime_dir() if folder is None else folder
     alive: list[tuple[Path, int]] = []
     for sock in sockets(folder):

@@ -14,7 +14,7 @@ from painterly_common.files import Terminated, os_error_message, terminate_clean
 from painterly_common.options import DEFAULT_BRUSH_SIZE, DEFAULT_REFINE_STEPS, DEFAULT_STYLE, DEFAULT_STYLE_SIZE, NATIVE
 from tqdm import tqdm
 
-from . import __version__, catalog, store, styles
+from . import __version__, catalog, store, styles, worker
 from .errors import PainterlyError
 from .sheet import DEFAULT_TILE, MAX_TILE, MIN_TILE
 
@@ -165,9 +165,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", help="the compute devices found").set_defaults(func=_devices)
     work = sub.add_parser("worker", help="serve the editor plug-ins over stdin/stdout (or a Unix socket)")
-    work.add_argument("--listen", metavar="SOCKET", help="stay warm on this Unix socket, one caller at a time")
-    work.add_argument("--idle-timeout", metavar="SECONDS", help="with --listen: exit after this long idle")
-    work.set_defaults(func=_worker)
+    worker.add_arguments(work)
+    work.set_defaults(func=_worker, parser=work)
     return p
 
 
@@ -362,12 +361,7 @@ def _devices(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from .worker import main as worker_main
-
-    argv = [] if args.listen is None else ["--listen", args.listen]
-    if args.idle_timeout is not None:
-        argv += ["--idle-timeout", args.idle_timeout]
-    return worker_main(argv) or 0
+    return worker.run(args, args.parser) or 0
 
 
 if __name__ == "__main__":

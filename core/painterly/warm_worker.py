@@ -194,7 +194,8 @@ def _remove(sock_path: Path, inode: int) -> None:
 def _trim_log() -> None:
     """The log is stderr (a file in the runtime folder, opened for appending): kept under a megabyte."""
     try:
-        if os.fstat(2).st_size > _LOG_LIMIT and stat.S_ISREG(os.fstat(2).st_mode):
+        info = os.fstat(2)
+        if stat.S_ISREG(info.st_mode) and info.st_size > _LOG_LIMIT:
             os.ftruncate(2, 0)
     except OSError:
         pass

@@ -9,6 +9,7 @@ error instead of dying.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import logging
 import os
@@ -490,18 +491,25 @@ def _claim_stdio() -> tuple[IO[bytes], IO[bytes]]:
     return proto_in, proto_out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m painterly.worker`: serve stdin/stdout; with `--listen SOCKET`, stay warm on a Unix
-    socket (painterly.warm_worker) until `--idle-timeout` seconds pass without a call."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="painterly worker", description="Serve the editor plug-ins.")
-    parser.add_argument("--listen", metavar="SOCKET", help="serve on this Unix socket, one caller at a time")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The worker's options, for `python -m painterly.worker` and `painterly worker` alike."""
+    parser.add_argument("--listen", metavar="SOCKET", help="stay warm on this Unix socket, one caller at a time")
     parser.add_argument(
         "--idle-timeout", type=float, default=600.0, metavar="SECONDS", help="with --listen: exit after this long idle"
     )
-    args = parser.parse_args(argv)
-    if args.idle_timeout <= 0 or args.idle_timeout != args.idle_timeout:
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m painterly.worker`: serve stdin/stdout; with `--listen SOCKET`, stay warm on a Unix
+    socket (painterly.warm_worker) until `--idle-timeout` seconds pass without a call."""
+    parser = argparse.ArgumentParser(prog="painterly worker", description="Serve the editor plug-ins.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv), parser)
+
+
+def run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Serve as `args` (from `add_arguments`) say; `parser` reports bad values."""
+    if not args.idle_timeout > 0:  # NaN too
         parser.error("--idle-timeout must be a positive number of seconds")
     proto_in, proto_out = _claim_stdio()
     logging.basicConfig(

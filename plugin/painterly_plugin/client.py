@@ -12,6 +12,7 @@ a new process), a worker kept warm between calls on a Unix socket (`links`). Eve
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import queue
 import sys
@@ -62,13 +63,15 @@ def keep_warm_seconds() -> float:
     if not warm.supported():
         return 0.0
     text = os.environ.get("PAINTERLY_KEEP_WARM_MINUTES")
-    minutes: float = settings.load().keep_warm_minutes
+    minutes: float | None = None
     if text:
         try:
             minutes = float(text)
         except ValueError:
             print(f"painterly: PAINTERLY_KEEP_WARM_MINUTES={text!r} is not a number; ignored", file=sys.stderr)
-    if not minutes == minutes or minutes <= 0:  # NaN or off
+    if minutes is None:
+        minutes = settings.load().keep_warm_minutes
+    if math.isnan(minutes) or minutes <= 0:
         return 0.0
     return min(float(minutes), warm.MAX_KEEP_WARM_MINUTES) * 60.0
 
@@ -105,7 +108,6 @@ class WorkerClient:
         self.warm_problem: str | None = None
         self.hello_info: dict[str, Any] | None = None
         self._link: Link | None = None
-        self._warm_link: SocketLink | None = None  # the warm worker this start tried
         self._replies: queue.Queue[tuple[dict[str, Any], bytearray] | BaseException] = queue.Queue()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()  # one request at a time, like the worker
@@ -218,35 +220,40 @@ class WorkerClient:
             return self.hello_info
         if self._link is not None:  # died since the last request: clean up, start afresh
             self._kill()
-        for attempt in (1, 2) if self.keep_warm > 0 else ():
+        if self.keep_warm > 0:
             try:
                 return self._start_warm()
             except (warm.WarmUnavailable, PainterlyClientError) as exc:
-                if self._link is not None:  # still open: it answered (busy), it did not die
-                    self._link.close(self.close_timeout)
-                    self._link = None
-                # A warm worker that hung up before its hello was on its way out (its idle time
-                # ended, or it was killed, as we connected): once more, which starts a new one.
-                tried, self._warm_link = self._warm_link, None
-                gone = tried is not None and not tried.started_here
-                if attempt == 1 and gone and getattr(exc, "code", "") in ("start_failed", "worker_died"):
-                    continue
-                # Any other failure of the warm path costs only what every call cost before it: a
-                # worker of our own. Its errors are the ones the user sees (with the log beside them).
+                # Any failure of the warm path costs only what every call cost before it: a worker
+                # of our own. Its errors are the ones the user sees (with the log beside them).
                 self.warm_problem = str(exc).splitlines()[0]
                 print(f"painterly: no warm worker ({self.warm_problem}); starting one for this call", file=sys.stderr)
-                break
         self._spawn()
         return self._hello()
 
-    def _start_warm(self) -> dict[str, Any]:
-        self._replies = queue.Queue()
-        self.hello_info = None
-        self._link = self._warm_link = SocketLink(
+    def _start_warm(self, retry: bool = True) -> dict[str, Any]:
+        self._fresh_replies()
+        link = self._link = SocketLink(
             self.python, worker_env(self.env), self.keep_warm, self._replies, start_timeout=self.start_timeout
         )
+        try:
+            reply = self._hello()
+        except PainterlyClientError as exc:
+            if self._link is not None:  # still open: it answered (busy), it did not die
+                self._link.close(self.close_timeout)
+                self._link = None
+            # A warm worker that hung up before its hello was on its way out (its idle time
+            # ended, or it was killed, as we connected): once more, which starts a new one.
+            if retry and not link.started_here and exc.code in ("start_failed", "worker_died"):
+                return self._start_warm(retry=False)
+            raise
         self.warm_problem = None
-        return self._hello()
+        return reply
+
+    def _fresh_replies(self) -> None:
+        """A new reply queue for a new worker: nothing of the last one's can be read as this one's."""
+        self._replies = queue.Queue()
+        self.hello_info = None
 
     def _hello(self) -> dict[str, Any]:
         rid = next(self._ids)
@@ -275,8 +282,7 @@ class WorkerClient:
         return reply
 
     def _spawn(self) -> None:
-        self._replies = queue.Queue()
-        self.hello_info = None
+        self._fresh_replies()
         try:
             self._link = PipeLink(self.python, worker_env(self.env), self._replies)
         except (OSError, ValueError) as exc:  # ValueError: a NUL in the path or the environment

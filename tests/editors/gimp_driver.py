@@ -13,6 +13,7 @@ GIMP start of their own.
 import importlib.util
 import json
 import os
+import pathlib
 import signal
 import sys
 import threading
@@ -509,8 +510,13 @@ def _cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def _workers():
-    return [pid for pid, _, state, cmd in _processes() if "painterly.worker" in cmd and state != "Z" and _ours(pid)]
+def _workers(also=""):
+    """This GIMP's workers (those whose command line also holds `also`)."""
+    return [
+        pid
+        for pid, _, state, cmd in _processes()
+        if "painterly.worker" in cmd and also in cmd and state != "Z" and _ours(pid)
+    ]
 
 
 def _kill_mid_run(payload_bytes, watch):
@@ -583,15 +589,7 @@ def warm_worker():
 
 
 def _warm_workers():
-    return [pid for pid in _workers() if "--listen" in _cmdline(pid)]
-
-
-def _cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-    except OSError:
-        return ""
+    return _workers("--listen")
 
 
 def stop_warm_workers():
@@ -601,7 +599,7 @@ def stop_warm_workers():
     from painterly_common import warm
 
     before = _warm_workers()
-    stopped = warm.stop_workers(__import__("pathlib").Path(folder)) if os.path.isdir(folder) else 0
+    stopped = warm.stop_workers(pathlib.Path(folder)) if os.path.isdir(folder) else 0
     deadline = time.monotonic() + 20
     while any(_alive(pid) for pid in before) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -613,7 +611,7 @@ BENCH = []
 
 @BENCH.append
 def round_trips():
-    """bench/gimp_round_trip.py: the plug-in called as Repeat calls it, on the job's layer, with a
+    """bench/round_trips.py: the plug-in called as Repeat calls it, on the job's layer, with a
     worker of each call's own (keep_warm_minutes 0) and then kept warm; the settings file, which the
     plug-in reads at each call, says which."""
     sys.path.insert(0, os.environ["PAINTERLY_TEST_COMMON"])

@@ -112,7 +112,7 @@ def run_case(app, case: dict, input_png: str, folder: Path) -> dict:
             (folder / "mask.raw").write_bytes(bytes(sel.pixelData(b.x(), b.y(), b.width(), b.height()).data()))
         if case.get("host"):  # the panel's view of Krita: preview and "Style from layer"
             return run_host_case(doc, source, folder, result)
-        if case.get("times"):  # bench/krita_round_trip.py: the same call again and again, each timed
+        if case.get("times"):  # bench/round_trips.py: the same call again and again, each timed
             result["call_seconds"] = []
             for _ in range(case["times"]):
                 start = time.monotonic()

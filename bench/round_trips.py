@@ -6,13 +6,15 @@
 - **GIMP:** the plug-in called through the PDB, as Repeat calls it, with a worker of each call's own
   (`keep_warm_minutes` 0: every call before the warm worker, and Windows) and then with the worker
   kept warm (its first call starts it, the later ones are the Repeat), in one GIMP start: the
-  plug-in reads the settings file at each call (`gimp_driver.py`'s `bench` suite).
+  plug-in reads the settings file at each call (`gimp_driver.py`'s `bench` suite). Then the
+  stylize alone: the same request to the same warm worker from GIMP's Python (the plug-in's own
+  read and client), what a Repeat costs without GIMP starting the plug-in and the layer going in.
 - **Krita:** `painterly_krita.stylize_node` (what the panel's Apply runs) again and again in
   kritarunner; Krita keeps one worker for its session, so the first call starts it.
 
-Candy at the layer's own size. `bench/stylize.py` prints these beside the worker's own stylize time,
-the round trip's floor. Needs what the editor tests need (PAINTERLY_GIMP_ROOT for a chroot) and
-PAINTERLY_MODEL_MIRROR.
+Candy at the layer's own size. `bench/stylize.py` prints these beside the worker's own stylize time
+outside the editors, and GIMP's beside its stylize alone too. Needs what the editor tests need
+(PAINTERLY_GIMP_ROOT for a chroot) and PAINTERLY_MODEL_MIRROR.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "common")]
 
 Series = list[tuple[str, list[float]]]  # (what was timed, the seconds of each call)
+#: GIMP's floor for a warm call: the same stylize asked of the same warm worker from GIMP's Python,
+#: in the same GIMP session, right after the Repeats (the plug-in's read and client, no PDB call)
+STYLIZE_ALONE = "stylize alone, warm worker"
 
 
 @contextmanager
@@ -69,6 +74,7 @@ def gimp(mp: float, repeats: int) -> tuple[str, int, Series]:
             "content": str(content),
             "repeats": repeats,
             "settings": str(home / ".config" / "painterly" / "settings.json"),
+            "plugin_file": str(tg.plugin_file(home)),
         }
         (work / "job.json").write_text(json.dumps(job))
         env = tg.gimp_env(home, work / "job.json")
@@ -80,8 +86,10 @@ def gimp(mp: float, repeats: int) -> tuple[str, int, Series]:
         r = json.loads(results.read_text())["round_trips"]
     if "error" in r:
         raise RuntimeError(r["error"])
+    if isinstance(r["alone"], dict):
+        raise RuntimeError(r["alone"]["error"])
     series = [("call, a worker of its own", r["own"]), ("call starting the warm worker", r["warm"][:1])]
-    return editor.label, side, [*series, ("Repeat, warm worker", r["warm"][1:])]
+    return editor.label, side, [*series, ("Repeat, warm worker", r["warm"][1:]), (STYLIZE_ALONE, r["alone"])]
 
 
 def krita(mp: float, repeats: int) -> tuple[str, int, Series]:

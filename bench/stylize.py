@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench import round_trips  # noqa: E402 - bench/ is not a package on the path when run as a script
 
 GFLOP_PER_MP = 322.5  # Johnson network, per 2^20 pixels
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
@@ -101,11 +103,8 @@ def worker_round_trips(mp: float, repeats: int) -> tuple[dict, dict]:
 
 def editor_rows(editor: str, mp: float, repeats: int) -> list[tuple[str, dict]]:
     """The editors' round trips (bench/round_trips.py), "GIMP" or "Krita", as rows."""
-    sys.path.insert(0, str(ROOT))
-    from bench.round_trips import EDITORS
-
     try:
-        _label, side, series = EDITORS[editor](mp, repeats)
+        _label, side, series = round_trips.EDITORS[editor](mp, repeats)
     except (LookupError, RuntimeError) as exc:
         return [(f"{editor} round trip", {"error": str(exc)})]
     return [
@@ -248,6 +247,7 @@ def main() -> None:
                 rows += editor_rows("GIMP", mp, reps) + editor_rows("Krita", mp, reps)
         base = rows[0][1].get("median_s") if rows[0][0].startswith("baseline") else None
         floor = dict(rows).get("worker, kept alive (warm)", {}).get("median_s")
+        gimp_floor = dict(rows).get(f"GIMP {round_trips.STYLIZE_ALONE}", {}).get("median_s")
         for name, r in rows:
             if "error" in r:
                 print(f"{name:34} {mp:5.2f}  error: {r['error']}")
@@ -259,6 +259,8 @@ def main() -> None:
             rss = f"{r['peak_rss'] / 2**30:.2f}G" if r["peak_rss"] else "-"  # a process of its own: not measured
             if name.startswith(("GIMP", "Krita")) and floor:
                 ratio += f"  {r['median_s'] / floor:.2f}x the warm worker"
+            if name.startswith("GIMP") and gimp_floor:
+                ratio += f", {r['median_s'] / gimp_floor:.2f}x GIMP's stylize alone"
             print(
                 f"{name:34} {real_mp:5.2f} {r['median_s']:9.2f} {r['median_s'] / real_mp:6.2f} "
                 f"{gflops:8.0f} {rss:>9} {ratio:>11}",

@@ -324,6 +324,16 @@ def test_close_shuts_down_cleanly(env):
     c.close()  # idempotent
 
 
+def test_close_without_waiting_leaves_the_worker_to_exit(env):
+    """GIMP's close: the worker is told to exit and not waited for; it exits by itself, cleanly."""
+    c = WorkerClient(python=sys.executable, env=env)
+    c.start()
+    proc = c._link.proc
+    c.close(wait=False)
+    assert c._link is None and not c.running
+    assert proc.wait(30) == 0  # it went by itself, with the exit status of a clean shutdown
+
+
 def test_python_choice(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.delenv("PAINTERLY_CONFIG_DIR", raising=False)  # conftest's private settings folder

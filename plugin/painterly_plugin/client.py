@@ -138,12 +138,15 @@ class WorkerClient:
         with self._lock:
             return self._ensure_started()
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """End the conversation: a worker of our own is asked to exit (and killed if it does not within
-        `close_timeout`); a warm worker is hung up on, and waits for the next call."""
+        `close_timeout`); a warm worker is hung up on, and waits for the next call.
+
+        `wait` False, for a caller about to exit (a GIMP call): a worker of our own is asked to exit
+        and not waited for, nor killed if it lingers."""
         link, self._link = self._link, None
         if link is not None:
-            link.close(self.close_timeout)
+            link.close(self.close_timeout, wait)
 
     def presets(self) -> list[dict[str, Any]]:
         return list(self.start().get("presets", []))

@@ -631,8 +631,30 @@ def round_trips():
                 return {"error": r["message"]}
             image.remove_layer(image.get_layers()[0])
         out[label] = seconds
+    out["alone"] = _stylize_alone(image, source, JOB["repeats"])
     image.delete()
     return out
+
+
+def _stylize_alone(image, source, calls):
+    """The floor of a warm call: the plug-in's own read and client, from GIMP's Python, asking the
+    same warm worker for the same stylize (the settings still say warm), timed from the request to
+    the result in hand."""
+    plugin = _plugin_module()
+    Gegl.init(None)
+    width, height = source.get_width(), source.get_height()
+    babl, fmt, bpp = plugin._U8
+    pixels = plugin.read_rgba(source, Gegl.Rectangle.new(0, 0, width, height), 1.0, babl, Gegl.AbyssPolicy.CLAMP)
+    options = plugin.StylizeOptions.single("candy", brush_size=plugin.NATIVE)
+    seconds = []
+    with plugin.pclient.WorkerClient(keep_warm=plugin.pclient.keep_warm_seconds()) as client:
+        for _ in range(calls + 1):  # the first may start a worker (GIMP's Python has its own environment)
+            start = time.monotonic()
+            client.stylize(pixels, width, height, fmt, width * bpp, options)
+            seconds.append(time.monotonic() - start)
+        if not client.warm:
+            return {"error": f"not a warm worker: {client.warm_problem}"}
+    return seconds[1:]
 
 
 SUITES = {"batch": BATCH, "interactive": INTERACTIVE, "large": LARGE, "bench": BENCH}

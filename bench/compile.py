@@ -91,6 +91,7 @@ def main() -> None:
             ("compiled, empty cache", "compiled"),
             ("compiled, warm cache", "compiled"),
             ("eager (again)", "eager"),
+            ("compiled, warm (again)", "compiled"),
         ]:
             out = str(Path(folder) / f"{len(rows)}.npy")
             cmd = [sys.executable, __file__, "--mp", str(args.mp), "--repeats", str(args.repeats)]

@@ -221,6 +221,28 @@ def test_the_command_stops_cleanly_on_sigterm(tmp_path) -> None:
     assert not out.exists() or list(out.iterdir()) == []
 
 
+def test_a_signal_while_the_last_output_is_written_behind_lets_it_finish(tmp_path) -> None:
+    """The command writes an output while it stylizes the next input (painterly.io_overlap): a
+    signal then stops the run after that write, which is complete; nothing else is left."""
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    Image.open(PHOTO).resize((3072, 2048)).save(first)  # a write long enough to be under way
+    Image.open(PHOTO).resize((1536, 1024)).save(second)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "painterly.cli", "stylize", str(first), str(second), "-o", str(out)]
+    proc = subprocess.Popen([*cmd, "--brush-size", "400"], stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "second.png:" not in seen:  # the second image's progress bar: the first is being written
+        seen += proc.stderr.read(1)
+        assert proc.poll() is None, seen
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 128 + signal.SIGTERM, rest
+    assert sorted(p.name for p in out.iterdir()) == ["first.png"]  # no temporary file, no second output
+    with Image.open(out / "first.png") as im:
+        im.load()  # complete: a cut-off PNG fails here
+        assert im.size == (3072, 2048)
+
+
 def test_leftovers_of_killed_installs_are_removed(tmp_path, photo) -> None:
     home = tmp_path / "home"
     models = home / "models"

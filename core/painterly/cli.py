@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from painterly_common.files import Terminated, os_error_message, terminate_cleanly
 from painterly_common.options import DEFAULT_BRUSH_SIZE, DEFAULT_REFINE_STEPS, DEFAULT_STYLE, DEFAULT_STYLE_SIZE, NATIVE
@@ -17,6 +18,11 @@ from tqdm import tqdm
 from . import __version__, catalog, store, styles, worker
 from .errors import PainterlyError
 from .sheet import DEFAULT_TILE, MAX_TILE, MIN_TILE
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .imageio import LoadedImage
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +198,7 @@ def _brush_size(text: str) -> int | str:
 def _stylize(args: argparse.Namespace) -> int:
     from .engine import Stylizer, check_options, check_refine
     from .imageio import load_image, save_image
+    from .io_overlap import overlapped
     from .outputs import plan_outputs
 
     style = args.styles or [DEFAULT_STYLE]
@@ -219,42 +226,45 @@ def _stylize(args: argparse.Namespace) -> int:
     # an unknown style (or Refine with a network preset) fails, and models install, before any image is read
     st.prepare(style, args.weights, refine=refine)
     failed: list[str] = []
-    for src, dst in plan.pairs:
-        try:
-            image = load_image(src)
-            for warning in image.warnings:
-                print(f"painterly: warning: {warning}", file=sys.stderr)
-            with tqdm(
-                total=100,
-                desc=Path(src).name,
-                unit="%",
-                disable=args.quiet,
-                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
-            ) as bar:
 
-                def progress(fraction: float, stage: str) -> None:
-                    bar.n = round(fraction * 100)
-                    bar.set_postfix_str(stage, refresh=False)
-                    bar.refresh()
+    def stylized(src: str, image: LoadedImage) -> tuple[np.ndarray, bytes | None]:
+        for warning in image.warnings:
+            print(f"painterly: warning: {warning}", file=sys.stderr)
+        with tqdm(
+            total=100,
+            desc=Path(src).name,
+            unit="%",
+            disable=args.quiet,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
+        ) as bar:
 
-                out = st.stylize(
-                    image.pixels,
-                    style=style,
-                    strength=args.strength,
-                    preserve_color=args.preserve_color,
-                    max_side=args.max_side,
-                    on_progress=progress,
-                    style_weights=args.weights,
-                    style_size=args.style_size,
-                    brush_size=args.brush_size,
-                    refine=refine,
-                )
-            save_image(dst, out, image.icc_profile)
-        except PainterlyError as exc:
-            if len(plan.pairs) == 1:
-                raise
-            failed.append(src)
-            print(f"painterly: error: {exc}", file=sys.stderr)
+            def progress(fraction: float, stage: str) -> None:
+                bar.n = round(fraction * 100)
+                bar.set_postfix_str(stage, refresh=False)
+                bar.refresh()
+
+            out = st.stylize(
+                image.pixels,
+                style=style,
+                strength=args.strength,
+                preserve_color=args.preserve_color,
+                max_side=args.max_side,
+                on_progress=progress,
+                style_weights=args.weights,
+                style_size=args.style_size,
+                brush_size=args.brush_size,
+                refine=refine,
+            )
+        return out, image.icc_profile
+
+    def failure(src: str, exc: PainterlyError) -> None:
+        if len(plan.pairs) == 1:
+            raise exc
+        failed.append(src)
+        print(f"painterly: error: {exc}", file=sys.stderr)
+
+    # the next input is decoded, and the last output encoded, while this one is stylized
+    overlapped(plan.pairs, load_image, stylized, lambda dst, result: save_image(dst, *result), failure)
     if failed:
         print(f"painterly: {len(failed)} of {len(plan.pairs)} images failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -180,3 +184,15 @@ def test_tiny_and_odd_sized_images(stylizer) -> None:
 def test_max_side_works_at_lower_resolution(stylizer, photo) -> None:
     out = stylizer.stylize(photo, style="candy", max_side=64)
     assert out.shape == photo.shape and np.abs(out.astype(int) - photo).mean() > 10
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="torch reads it on Linux only")
+def test_torch_gets_huge_pages_unless_the_caller_chose():
+    """painterly sets THP_MEM_ALLOC_ENABLE before torch loads (glibc's page faults; see __init__),
+    and leaves a value the caller set alone."""
+    code = "import os, painterly, torch; print(os.environ['THP_MEM_ALLOC_ENABLE'])"
+    env = {k: v for k, v in os.environ.items() if k != "THP_MEM_ALLOC_ENABLE"}
+    for given, expected in ((None, "1"), ("0", "0")):
+        run_env = env if given is None else {**env, "THP_MEM_ALLOC_ENABLE": given}
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=run_env, timeout=120)
+        assert r.returncode == 0 and r.stdout.strip() == expected, r.stderr

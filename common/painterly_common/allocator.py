@@ -5,7 +5,9 @@ glibc's allocator hands large blocks back to the OS after every tile and page-fa
 the network ran 1.15× (1 MP) to 1.31× (16 MP) faster in `bench/stylize.py`; setting glibc's mmap
 and trim thresholds instead (mallopt or GLIBC_TUNABLES) won only 3–7 %. A preload must be in place
 when the process starts, so the worker is started with it (`painterly_plugin.worker_launch`) and
-the command starts itself again with it (`painterly.launch`). Standard library only.
+the command starts itself again with it (`painterly.launch`). The library, in a caller's process,
+cannot preload anything: there `painterly` asks torch for transparent huge pages instead (its
+`__init__`), which removes most of the faults. Standard library only.
 """
 
 from __future__ import annotations

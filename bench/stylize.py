@@ -117,8 +117,11 @@ def case(kind: str, mp: float, repeats: int, device: str, precision: str) -> dic
     """Runs in the child process."""
     import resource
 
+    if kind == "baseline":  # the plain pass, as pytorch/examples runs it: torch's own defaults
+        os.environ["THP_MEM_ALLOC_ENABLE"] = "0"
+    from painterly import Stylizer  # noqa: I001 - before torch, as `import painterly` in a program: its huge pages
+
     import torch
-    from painterly import Stylizer
 
     side = card_side(mp)
     image = test_card(side)

@@ -613,48 +613,63 @@ BENCH = []
 def round_trips():
     """bench/round_trips.py: the plug-in called as Repeat calls it, on the job's layer, with a
     worker of each call's own (keep_warm_minutes 0) and then kept warm; the settings file, which the
-    plug-in reads at each call, says which."""
+    plug-in reads at each call, says which. Each warm Repeat is followed by the stylize alone on
+    the same warm worker, so that both see the machine as it is at that moment."""
     sys.path.insert(0, os.environ["PAINTERLY_TEST_COMMON"])
     from painterly_common import settings
 
     image = load(JOB["content"])
     source = image.get_layers()[0]
-    out = {}
-    for label, minutes, calls in (("own", 0, JOB["repeats"]), ("warm", 10, JOB["repeats"] + 1)):
-        settings.save(settings.Settings(keep_warm_minutes=minutes), JOB["settings"])
-        seconds = []
-        for _ in range(calls):
-            start = time.monotonic()
-            r = call(STYLIZE, image, [source], style="candy", native_brush=True)
-            seconds.append(time.monotonic() - start)
-            if r["status"] != "success":
-                return {"error": r["message"]}
-            image.remove_layer(image.get_layers()[0])
-        out[label] = seconds
-    out["alone"] = _stylize_alone(image, source, JOB["repeats"])
-    image.delete()
+
+    def repeat():
+        start = time.monotonic()
+        r = call(STYLIZE, image, [source], style="candy", native_brush=True)
+        seconds = time.monotonic() - start
+        if r["status"] != "success":
+            raise RuntimeError(r["message"])
+        image.remove_layer(image.get_layers()[0])
+        return seconds
+
+    out = {"own": [], "warm": [], "alone": []}
+    try:
+        settings.save(settings.Settings(keep_warm_minutes=0), JOB["settings"])
+        out["own"] = [repeat() for _ in range(JOB["repeats"])]
+        settings.save(settings.Settings(keep_warm_minutes=10), JOB["settings"])
+        out["warm"].append(repeat())  # starts the warm worker
+        alone = _stylize_alone(source)
+        for _ in range(JOB["repeats"]):
+            out["warm"].append(repeat())
+            out["alone"].append(alone())
+    except RuntimeError as exc:
+        return {"error": str(exc)}
+    finally:
+        image.delete()
+    if len(_warm_workers()) != 1:
+        return {"error": f"the Repeats and the stylize alone did not share one warm worker: {_workers()}"}
     return out
 
 
-def _stylize_alone(image, source, calls):
-    """The floor of a warm call: the plug-in's own read and client, from GIMP's Python, asking the
-    same warm worker for the same stylize (the settings still say warm), timed from the request to
-    the result in hand."""
+def _stylize_alone(source):
+    """The floor of a warm call, as a function that times one: the plug-in's own read (once) and
+    client, from GIMP's Python, asking the warm worker for the same stylize, from the request to
+    the result in hand. A client per call: the warm worker serves one connection at a time."""
     plugin = _plugin_module()
     Gegl.init(None)
     width, height = source.get_width(), source.get_height()
     babl, fmt, bpp = plugin._U8
     pixels = plugin.read_rgba(source, Gegl.Rectangle.new(0, 0, width, height), 1.0, babl, Gegl.AbyssPolicy.CLAMP)
     options = plugin.StylizeOptions.single("candy", brush_size=plugin.NATIVE)
-    seconds = []
-    with plugin.pclient.WorkerClient(keep_warm=plugin.pclient.keep_warm_seconds()) as client:
-        for _ in range(calls + 1):  # the first may start a worker (GIMP's Python has its own environment)
+
+    def once():
+        with plugin.pclient.WorkerClient(keep_warm=plugin.pclient.keep_warm_seconds()) as client:
+            client.start()
+            if not client.warm:
+                raise RuntimeError(f"not a warm worker: {client.warm_problem}")
             start = time.monotonic()
             client.stylize(pixels, width, height, fmt, width * bpp, options)
-            seconds.append(time.monotonic() - start)
-        if not client.warm:
-            return {"error": f"not a warm worker: {client.warm_problem}"}
-    return seconds[1:]
+            return time.monotonic() - start
+
+    return once
 
 
 SUITES = {"batch": BATCH, "interactive": INTERACTIVE, "large": LARGE, "bench": BENCH}

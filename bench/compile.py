@@ -67,11 +67,6 @@ def child(mode: str, mp: float, repeats: int, tile: int, out: str) -> dict:
     return {"first_s": times[0], "median_s": statistics.median(times[1:]), "times": times, "graphs": graphs}
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mp", type=float, default=1.0)
@@ -82,6 +77,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child[0], args.mp, args.repeats, args.tile, args.child[1])))
         return
+    from bench.multistyle import psnr
+
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(Path(folder) / "inductor")}

@@ -566,7 +566,7 @@ def cancel():
     r["next"] = call(STYLIZE, image, [source], style="candy", brush_size=400)
     r["stack"] = stack(image)
     r["next_new"] = dump(image.get_layers()[0], "cancel-next.raw")
-    r["workers_left"] = _workers()
+    r["workers_left"] = _workers_after_exits()
     image.delete()
     return r
 
@@ -585,11 +585,20 @@ def warm_worker():
         seconds.append(time.monotonic() - start)
     after = _warm_workers()
     image.delete()
-    return {"before": before, "after": after, "results": results, "seconds": seconds, "all": _workers()}
+    return {"before": before, "after": after, "results": results, "seconds": seconds, "all": _workers_after_exits()}
 
 
 def _warm_workers():
     return _workers("--listen")
+
+
+def _workers_after_exits(timeout=10.0):
+    """This GIMP's workers once those of a call's own have had `timeout` s to exit: the plug-in
+    leaves its own worker to exit by itself, which takes it a moment (torch's teardown)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and set(_workers()) - set(_warm_workers()):
+        time.sleep(0.1)
+    return _workers()
 
 
 def stop_warm_workers():

@@ -747,7 +747,7 @@ def test_cancel_mid_run_stops_the_worker_and_leaves_the_image(large_run: dict, f
     # the image as it was: no new layer, and not changed at all (each undo step would count)
     assert [x["name"] for x in r["stack_after_kill"]] == ["Background"], r["stack_after_kill"]
     assert not r["dirty_after_kill"], "the killed run changed the image"
-    # and the next call works, with a worker of its own that is gone when it is done
+    # and the next call works, with a worker of its own that is gone soon after it is done
     assert r["next"]["status"] == "success", f"{r['next']}\n{log}"
     assert [x["name"] for x in r["stack"]] == ["Candy 100%", "Background"], r["stack"]
     new = np.fromfile(large_run["out"] / r["next_new"], np.uint8).reshape(h, w, 4)

@@ -553,7 +553,7 @@ def cancel():
     image = load(JOB["cancel_content"])
     image.clean_all()  # so that any change at all shows (a loaded image may count as changed)
     source = image.get_layers()[0]
-    watch = {"workers_before": _workers()}
+    watch = {"workers_before": _workers_after_exits()}  # the last call's worker may still be exiting
     killer = threading.Thread(
         target=_kill_mid_run, args=(source.get_width() * source.get_height() * 4, watch), daemon=True
     )

@@ -2,7 +2,8 @@
 
 The installer runs on the system Python, which has neither torch nor Painterly: it imports the
 standard-library-only modules it needs from this folder, not from whatever is installed —
-`painterly_common.settings` (the settings file and its fields), `painterly` (the version: its
+`painterly_common.settings` (the settings file and its fields), `painterly_common.warm` (GIMP's worker
+kept ready, stopped after an install), `painterly` (the version: its
 `__init__` imports the engine only when asked for it) and `painterly.catalog` (the models).
 """
 
@@ -44,8 +45,19 @@ _use_checkout()
 
 import painterly  # noqa: E402 - from the checkout (above); standard library only
 from painterly_common import settings as psettings  # noqa: E402
+from painterly_common import warm  # noqa: E402
 
-__all__ = ["IGNORE", "ROOT", "SCRIPTS", "model_names", "psettings", "source_files", "source_hash", "source_version"]
+__all__ = [
+    "IGNORE",
+    "ROOT",
+    "SCRIPTS",
+    "model_names",
+    "psettings",
+    "source_files",
+    "source_hash",
+    "source_version",
+    "warm",
+]
 
 
 def source_files(folder: Path) -> list[Path]:

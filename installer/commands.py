@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from .checkout import psettings, source_version
+from .checkout import psettings, source_version, warm
 from .files import os_error_text
 from .manifest import ManifestStep, keep_only, save_progress
 from .removal import Record, Undoer
@@ -94,6 +94,7 @@ def _install_steps(run: Installer) -> int:
         step.apply(run)
     run.heading(total, total, "Checking the installation")
     MANIFEST.apply(run)
+    stop_warm_workers(run)
     problems = [] if run.dry else check_installation(run, run.manifest, models_required=not run.args.skip_models)
     run.summary()
     if problems:
@@ -104,6 +105,21 @@ def _install_steps(run: Installer) -> int:
         for e in run.editors:
             run.say(f"    {DONE[e]}")
     return 0
+
+
+def stop_warm_workers(run: Installer) -> None:
+    """GIMP's worker kept ready goes on running the code it started with, for up to its idle time:
+    after an install or an uninstall it is stopped, and the next call starts one with what is
+    installed now. A call it is serving finishes first (it is stopped after 20 s at the most)."""
+    if run.dry or not warm.supported():
+        return
+    try:
+        stopped = warm.stop_workers(warm.runtime_dir())
+    except (warm.WarmUnavailable, OSError) as exc:
+        run.say(f"    note: GIMP's worker kept ready, if one runs, ends after its idle time ({exc})")
+        return
+    if stopped:
+        run.say(f"    stopped GIMP's worker kept ready ({stopped}): its next call starts one with this install")
 
 
 # ---------------------------------------------------------------- --check
@@ -150,6 +166,7 @@ def uninstall(run: Installer) -> int:
     settings = installed_settings(run, m)
     if not run.args.purge:
         undo.kept |= {settings, settings.with_name(settings.name + psettings.BAD_SUFFIX)}
+    stop_warm_workers(run)  # before its Python goes
     records = [r for step in UNDO for r in step.undo(run, m)]
     last = [r for r in records if r.kind == "dir" and r.path in manifest.parents]  # they hold the manifest
     left = [r for r in records if r not in last and not undo.undo(r)]

@@ -246,3 +246,24 @@ def test_worker_key_follows_what_changes_the_worker():
     assert warm.worker_key("/venv/bin/python", {**base, "DISPLAY": ":2", "PAINTERLY_WORKER_LOG_ECHO": "1"}) == key
     assert warm.worker_key("/venv/bin/python", {**base, "PAINTERLY_DEVICE": "cuda"}) != key
     assert warm.worker_key("/other/python", base) != key
+
+
+def test_an_install_and_an_uninstall_stop_the_warm_worker(runtime: Path, tmp_path: Path):
+    """The warm worker runs the code it started with: the installer stops it (before an uninstall
+    takes its Python away), so that the next call starts one with what is installed."""
+    from .test_installer import VENV, ok
+    from .test_installer import run as run_installer
+
+    home = tmp_path / "home"
+    for args in (("--editor", "gimp", "--venv", VENV, "--skip-models"), ("--uninstall",)):
+        with WorkerClient(keep_warm=600) as client:
+            client.start()
+            pid = client.pid
+            assert client.warm and pid is not None and alive(pid)
+        out = ok(run_installer(home, *args))
+        assert "stopped GIMP's worker kept ready (1)" in out, out
+        deadline = time.monotonic() + 30
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(pid), f"the warm worker {pid} still runs after {args[0]}"
+        assert list(warm.sockets(runtime)) == []

@@ -108,3 +108,15 @@ def test_editor_side_conversions_need_only_the_standard_library():
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("dtype", "one"), [(np.uint8, b"\xff"), (np.uint16, b"\xff\xff"), (np.float32, np.float32(1.0).tobytes())]
+)
+def test_add_opaque_alpha(dtype, one):
+    rgb = (np.random.default_rng(1).random((5, 7, 3)) * 200).astype(dtype)
+    out = np.frombuffer(bytes(pixelconv.add_opaque_alpha(rgb.tobytes(), one)), dtype).reshape(5, 7, 4)
+    assert np.array_equal(out[..., :3], rgb)
+    assert np.all(out[..., 3] == np.frombuffer(one, dtype)[0])
+    with pytest.raises(ValueError):
+        pixelconv.add_opaque_alpha(b"\x00" * (3 * len(one) + 1), one)

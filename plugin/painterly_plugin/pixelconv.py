@@ -42,6 +42,22 @@ def swap_red_blue(data: bytes | bytearray | memoryview, channel_bytes: int) -> b
     return bytearray(b.tobytes())
 
 
+def add_opaque_alpha(data: bytes | bytearray | memoryview, opaque: bytes) -> bytearray:
+    """RGB → RGBA: each pixel's three channels, then `opaque`, one channel's bytes in native order
+    (b"\\xff" for 8 bits, b"\\xff\\xff" for 16, 1.0's four bytes for float)."""
+    size = len(opaque)
+    src = memoryview(data).cast("B")
+    if size not in _UNIT or src.nbytes % (3 * size):
+        raise ValueError(f"{src.nbytes} bytes is not a whole number of {3 * size}-byte RGB pixels")
+    n = src.nbytes // (3 * size)
+    out = bytearray(4 * size * n)
+    for k in range(3 * size):  # byte k of every pixel's colour at once
+        out[k :: 4 * size] = src[k :: 3 * size]
+    for k in range(size):
+        out[3 * size + k :: 4 * size] = opaque[k : k + 1] * n
+    return out
+
+
 def half_to_float(data: bytes | bytearray | memoryview) -> bytearray:
     """IEEE half floats (native byte order) → float32 (native byte order). Exact."""
     src = memoryview(data).cast("B")

@@ -70,6 +70,7 @@ from painterly_common.options import (  # noqa: E402
     StylizeOptions,
 )
 from painterly_plugin import client as pclient  # noqa: E402
+from painterly_plugin import pixelconv  # noqa: E402
 
 STYLIZE_PROC = "plug-in-painterly-stylize"
 PREFERENCES_PROC = "plug-in-painterly-preferences"
@@ -330,15 +331,7 @@ def read_rgba(drawable: Any, rect: Any, scale: float, babl: str, abyss: Any) -> 
         return buffer.get(rect, scale, babl, abyss)
     model, kind = babl.split(" ")
     rgb = buffer.get(rect, scale, f"{model[:-1]} {kind}", abyss)  # "R'G'B'A u8" -> "R'G'B' u8"
-    one = _OPAQUE[kind]
-    size = len(one)
-    n = len(rgb) // (3 * size)
-    out = bytearray(4 * size * n)
-    for k in range(3 * size):  # byte k of each pixel's colour, all pixels at once (C speed)
-        out[k :: 4 * size] = rgb[k :: 3 * size]
-    for k in range(size):
-        out[3 * size + k :: 4 * size] = one[k : k + 1] * n
-    return out
+    return pixelconv.add_opaque_alpha(rgb, _OPAQUE[kind])
 
 
 def _selection_mask(image, drawable, ox, oy, width, height):

@@ -17,9 +17,11 @@ measuring instrument for development, not part of the product: the product never
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -123,3 +125,43 @@ def colour_distance(a: np.ndarray, b: np.ndarray, directions: int = 64, samples:
     dirs /= np.linalg.norm(dirs, axis=1, keepdims=True)
     qa, qb = np.sort(pa @ dirs.T, axis=0), np.sort(pb @ dirs.T, axis=0)
     return float(np.abs(qa - qb).mean())
+
+
+def panned(photo: np.ndarray, frames: int, step: float, size: tuple[int, int]) -> list[np.ndarray]:
+    """`frames` windows of `size` (h, w) on `photo` (HxWx3 0..1), each `step` pixels further right:
+    a camera pan whose true motion is known. A fractional step is resampled bicubically."""
+    h, w = size
+    if (w + step * (frames - 1)) > photo.shape[1] or h > photo.shape[0]:
+        raise ValueError(f"a {photo.shape[1]}×{photo.shape[0]} photo is too small for this pan")
+    out = []
+    for t in range(frames):
+        x = step * t
+        if float(x).is_integer():
+            out.append(np.ascontiguousarray(photo[:h, int(x) : int(x) + w], np.float32))
+        else:
+            shift = np.float32([[1, 0, -x], [0, 1, 0]])
+            moved = cv2.warpAffine(photo.astype(np.float32), shift, (w, h), flags=cv2.INTER_CUBIC)
+            out.append(np.clip(moved, 0, 1))
+    return out
+
+
+def pan_flicker(frames: Sequence[np.ndarray], step: float, margin: int = 24) -> float:
+    """The mean absolute difference (0..1) between consecutive frames of a pan by `step` pixels a
+    frame (`panned`), each compared with the last moved by the true motion; the interior only (the
+    edges see content enter and leave). 0: the picture moves with the camera and nothing else changes."""
+    diffs = []
+    for before, now in zip(frames, frames[1:]):
+        h, w = now.shape[:2]
+        if float(step).is_integer():
+            s = int(step)
+            moved = np.asarray(before, np.float32)[:, s:]
+            current = np.asarray(now, np.float32)[:, : w - s]
+        else:
+            gx, gy = np.meshgrid(np.arange(w, dtype=np.float32) + np.float32(step), np.arange(h, dtype=np.float32))
+            moved = cv2.remap(np.asarray(before, np.float32), gx, gy, cv2.INTER_CUBIC)
+            current = np.asarray(now, np.float32)
+            w_in = w - int(np.ceil(step))
+            moved, current = moved[:, :w_in], current[:, :w_in]
+        m = margin
+        diffs.append(float(np.abs(current[m:-m, m:-m] - moved[m:-m, m:-m]).mean()))
+    return float(np.mean(diffs))

@@ -32,6 +32,9 @@ MIN_PIXEL_SCALE = 1.0 / MAX_PIXEL_SCALE
 #: Refine (the optimization method) takes this many steps unless told otherwise
 DEFAULT_REFINE_STEPS = 100
 MAX_REFINE_STEPS = 5000  # 5000 steps is hours here; more is a mistake, not a wish
+#: a sequence's frames: how much of the last result is carried into the next frame where the motion is
+#: trusted (0: each frame alone); at 1 the first frame's strokes would never give way to new content
+DEFAULT_STABILITY, MAX_STABILITY = 0.7, 0.95
 
 
 class OptionsError(ValueError):

@@ -8,11 +8,21 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from painterly_common.files import Terminated, os_error_message, terminate_cleanly
-from painterly_common.options import DEFAULT_BRUSH_SIZE, DEFAULT_REFINE_STEPS, DEFAULT_STYLE, DEFAULT_STYLE_SIZE, NATIVE
+from painterly_common.options import (
+    DEFAULT_BRUSH_SIZE,
+    DEFAULT_REFINE_STEPS,
+    DEFAULT_STABILITY,
+    DEFAULT_STYLE,
+    DEFAULT_STYLE_SIZE,
+    MAX_STABILITY,
+    NATIVE,
+)
 from tqdm import tqdm
 
 from . import __version__, catalog, store, styles, worker
@@ -22,6 +32,7 @@ from .sheet import DEFAULT_TILE, MAX_TILE, MIN_TILE
 if TYPE_CHECKING:
     import numpy as np
 
+    from .engine import Stylizer
     from .imageio import LoadedImage
 
 
@@ -59,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("stylize", help="stylize one image or many")
+    s = sub.add_parser("stylize", help="stylize images, the frames of a clip, or videos")
     s.add_argument("inputs", nargs="+", metavar="INPUT")
     s.add_argument(
         "-o",
@@ -110,6 +121,22 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"Refine with N optimization steps (default {DEFAULT_REFINE_STEPS}; implies --refine)",
     )
+    s.add_argument(
+        "--sequence",
+        action="store_true",
+        help="the inputs, in the order given, are the frames of one clip: the results are kept stable from "
+        "frame to frame (a video file always is)",
+    )
+    s.add_argument(
+        "--stability",
+        type=float,
+        default=DEFAULT_STABILITY,
+        metavar="S",
+        help=f"for a clip: how much of each frame's strokes carry into the next where the motion is "
+        f"clear (default {DEFAULT_STABILITY}; 0 = each frame alone, up to {MAX_STABILITY})",
+    )
+    s.add_argument("--start", type=_time, metavar="TIME", help="a video's part from this time on (12.5 or 1:02.5)")
+    s.add_argument("--end", type=_time, metavar="TIME", help="a video's part up to this time")
     s.add_argument("--max-side", type=int, help="the network works at most this many pixels on the longer side")
     s.add_argument("--tile", type=int, help="tile size in pixels (default: from free memory)")
     s.add_argument("--device", help="auto, cpu, cuda, cuda:1, mps, xpu (or PAINTERLY_DEVICE)")
@@ -195,11 +222,22 @@ def _brush_size(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"a whole percentage such as 100, or 'native', got '{text}'") from None
 
 
+def _time(text: str) -> float:
+    from .video import parse_time
+
+    try:
+        return parse_time(text)
+    except PainterlyError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _stylize(args: argparse.Namespace) -> int:
     from .engine import Stylizer, check_options, check_refine
     from .imageio import load_image, save_image
     from .io_overlap import overlapped
     from .outputs import plan_outputs
+    from .sequence import check_stability
+    from .video import is_video, require_av
 
     style = args.styles or [DEFAULT_STYLE]
     style = style[0] if len(style) == 1 else style
@@ -213,9 +251,21 @@ def _stylize(args: argparse.Namespace) -> int:
     )
     styles.check_weights(len(args.styles or [DEFAULT_STYLE]), args.weights)
     refine = check_refine(args.refine_steps if args.refine_steps is not None else bool(args.refine))
+    check_stability(args.stability)
+    videos = [src for src in args.inputs if is_video(src)]
+    if (args.start is not None or args.end is not None) and not videos:
+        raise PainterlyError("--start and --end choose a part of a video; no input is a video file")
+    if args.sequence and videos:
+        raise PainterlyError(
+            f"{videos[0]} is a video, and a video is a clip already: leave out --sequence (it is for frames as images)"
+        )
+    if videos:
+        require_av()  # before any model is installed
     plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite)
     for note in plan.notes:
         print(f"painterly: {note}", file=sys.stderr)
+    if args.sequence:
+        _check_frame_sizes(args.inputs)
     st = Stylizer(
         device=args.device,
         precision=args.precision,
@@ -225,37 +275,20 @@ def _stylize(args: argparse.Namespace) -> int:
     )
     # an unknown style (or Refine with a network preset) fails, and models install, before any image is read
     st.prepare(style, args.weights, refine=refine)
+    options = {
+        "style": style,
+        "strength": args.strength,
+        "preserve_color": args.preserve_color,
+        "max_side": args.max_side,
+        "style_weights": args.weights,
+        "style_size": args.style_size,
+        "brush_size": args.brush_size,
+        "refine": refine,
+    }
+    if args.sequence:
+        _stylize_frames(st, plan.pairs, options, args)
+        return 0
     failed: list[str] = []
-
-    def stylized(src: str, image: LoadedImage) -> tuple[np.ndarray, bytes | None]:
-        for warning in image.warnings:
-            print(f"painterly: warning: {warning}", file=sys.stderr)
-        with tqdm(
-            total=100,
-            desc=Path(src).name,
-            unit="%",
-            disable=args.quiet,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
-        ) as bar:
-
-            def progress(fraction: float, stage: str) -> None:
-                bar.n = round(fraction * 100)
-                bar.set_postfix_str(stage, refresh=False)
-                bar.refresh()
-
-            out = st.stylize(
-                image.pixels,
-                style=style,
-                strength=args.strength,
-                preserve_color=args.preserve_color,
-                max_side=args.max_side,
-                on_progress=progress,
-                style_weights=args.weights,
-                style_size=args.style_size,
-                brush_size=args.brush_size,
-                refine=refine,
-            )
-        return out, image.icc_profile
 
     def failure(src: str, exc: PainterlyError) -> None:
         if len(plan.pairs) == 1:
@@ -263,12 +296,119 @@ def _stylize(args: argparse.Namespace) -> int:
         failed.append(src)
         print(f"painterly: error: {exc}", file=sys.stderr)
 
+    def stylized(src: str, image: LoadedImage) -> tuple[np.ndarray, bytes | None]:
+        for warning in image.warnings:
+            print(f"painterly: warning: {warning}", file=sys.stderr)
+        with _bar(Path(src).name, args.quiet) as progress:
+            return st.stylize(image.pixels, on_progress=progress, **options), image.icc_profile
+
+    images = [(src, dst) for src, dst in plan.pairs if not is_video(src)]
     # the next input is decoded, and the last output encoded, while this one is stylized
-    overlapped(plan.pairs, load_image, stylized, lambda dst, result: save_image(dst, *result), failure)
+    overlapped(images, load_image, stylized, lambda dst, result: save_image(dst, *result), failure)
+    for src, dst in plan.pairs:
+        if is_video(src):
+            try:
+                _stylize_video(st, src, dst, options, args)
+            except PainterlyError as exc:
+                failure(src, exc)
     if failed:
-        print(f"painterly: {len(failed)} of {len(plan.pairs)} images failed: {', '.join(failed)}", file=sys.stderr)
+        print(f"painterly: {len(failed)} of {len(plan.pairs)} inputs failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+@contextmanager
+def _bar(name: str, quiet: bool) -> Iterator[Callable[[float, str], None]]:
+    """A progress bar in percent for one picture; yields its `on_progress`."""
+    with tqdm(
+        total=100,
+        desc=name,
+        unit="%",
+        disable=quiet,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining} {postfix}",
+    ) as bar:
+
+        def progress(fraction: float, stage: str) -> None:
+            bar.n = round(fraction * 100)
+            bar.set_postfix_str(stage, refresh=False)
+            bar.refresh()
+
+        yield progress
+
+
+@contextmanager
+def _frame_bar(name: str, frames: int | None, quiet: bool) -> Iterator[Callable[[int, float, str], None]]:
+    """A progress bar over the frames of a clip; yields its `on_progress(frame, fraction, stage)`."""
+    with tqdm(
+        total=frames,
+        desc=name,
+        unit="frame",
+        disable=quiet,
+        bar_format="{desc}: {n:.1f}/{total_fmt} frames|{bar}| {elapsed}<{remaining} {postfix}"
+        if frames
+        else "{desc}: {n:.1f} frames {elapsed} {postfix}",
+    ) as bar:
+
+        shown: list[object] = [None]
+
+        def progress(frame: int, fraction: float, stage: str) -> None:
+            n = round(frame + fraction, 1)
+            if shown[0] == (n, stage):  # a redraw per tile would flood a terminal
+                return
+            shown[0] = (n, stage)
+            bar.n = n
+            bar.set_postfix_str(stage, refresh=False)
+            bar.refresh()
+
+        yield progress
+
+
+def _check_frame_sizes(inputs: list[str]) -> None:
+    """All of a sequence's frames have the first one's size, or nothing is done."""
+    from .imageio import image_size
+
+    first = image_size(inputs[0])
+    for src in inputs[1:]:
+        size = image_size(src)
+        if size != first:
+            raise PainterlyError(
+                f"{src} is {size[1]}×{size[0]} pixels, but {inputs[0]} is {first[1]}×{first[0]}: "
+                "the frames of a sequence must all be the same size"
+            )
+
+
+def _stylize_frames(st: Stylizer, pairs: list[tuple[str, Path]], options: dict, args: argparse.Namespace) -> None:
+    """The inputs as the frames of one clip, each result written as it comes. A frame that cannot
+    be read ends the run: the frames after it would follow a gap."""
+    from .imageio import load_image, save_image
+
+    profiles: list[bytes | None] = []
+
+    def frames() -> Iterator[np.ndarray]:
+        for src, _ in pairs:
+            image = load_image(src)
+            for warning in image.warnings:
+                print(f"painterly: warning: {warning}", file=sys.stderr)
+            profiles.append(image.icc_profile)
+            yield image.pixels
+
+    with _frame_bar("frames", len(pairs), args.quiet) as progress:
+        results = st.stylize_sequence(frames(), stability=args.stability, on_progress=progress, **options)
+        for (_, dst), result in zip(pairs, results, strict=False):
+            save_image(dst, result, profiles.pop(0))
+
+
+def _stylize_video(st: Stylizer, src: str, dst: Path, options: dict, args: argparse.Namespace) -> None:
+    from .video import VideoReader, write_video
+
+    with VideoReader(src, args.start, args.end) as reader:
+        info = reader.info
+        with _frame_bar(Path(src).name, info.frames, args.quiet) as progress:
+            write_video(
+                dst,
+                reader,
+                lambda frames: st.stylize_sequence(frames, stability=args.stability, on_progress=progress, **options),
+            )
 
 
 # -- sheet ---------------------------------------------------------------------

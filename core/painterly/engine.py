@@ -6,8 +6,8 @@ import logging
 import operator
 import os
 import threading
-from collections.abc import Callable, Sequence
-from typing import Literal
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -15,6 +15,7 @@ from painterly_common import brush, style_kinds
 from painterly_common.options import (
     DEFAULT_BRUSH_SIZE,
     DEFAULT_REFINE_STEPS,
+    DEFAULT_STABILITY,
     DEFAULT_STYLE,
     MAX_BRUSH_SIZE,
     MAX_PIXEL_SCALE,
@@ -32,6 +33,7 @@ from painterly_common.options import (
 from . import catalog, color, detail, refine, store, styles
 from . import device as devices
 from . import pixels as px
+from .clip import Clip
 from .errors import BadImageError, CancelledError, OutOfMemoryError, PainterlyError, UnknownStyleError
 from .models import with_weights
 from .models.magenta import MagentaTransformer, StylePredictor
@@ -40,6 +42,9 @@ from .models.stages import StagedNet
 from .models.transformer_net import TransformerNet
 from .models.vgg import VGGEncoder
 from .tiling import TiledRun
+
+if TYPE_CHECKING:
+    from .sequence import FrameProgress
 
 log = logging.getLogger("painterly")
 
@@ -240,6 +245,7 @@ class Stylizer:
         refine: bool | int = False,
         options: StylizeOptions | None = None,
         on_intermediate: Intermediate | None = None,
+        clip: Clip | None = None,
     ) -> np.ndarray:
         """Stylize an HxW, HxWx3 or HxWx4 uint8/uint16/float32 image; same shape and dtype back.
 
@@ -261,7 +267,10 @@ class Stylizer:
         the fast result, then each size's (a preview of what is coming).
 
         `options`: a `painterly_common.options.StylizeOptions` (what the plug-ins and the
-        command line send); when given, it replaces the style and option arguments."""
+        command line send); when given, it replaces the style and option arguments.
+
+        `clip`: the sequence this picture is a frame of (`stylize_sequence` passes it): its norms
+        then use the shot's statistics, not the frame's own (`clip.py`)."""
         if options is not None:
             args = options.engine_arguments()
             style, style_weights, strength = args["style"], args["style_weights"], args["strength"]
@@ -319,6 +328,7 @@ class Stylizer:
                 cancel,
                 precise=pixels.dtype != np.uint8,
                 refine=refining,
+                clip=clip,
             )
             effect = strength
         elif resolved[0][0] == "multistyle":
@@ -334,12 +344,16 @@ class Stylizer:
                 return net
 
             with self._run_lock:  # the network holds the style in its norms
-                stylized = self._run(look, source, work_size, tile, report, cancel)
+                stylized = self._run(look, source, work_size, tile, report, cancel, clip=clip)
             effect = strength  # no vector of the photo's own to mix with: the output is blended, as a network's
         else:
             vector = self._vector(resolved, style_weights, style_size)
             if strength < 1.0:
-                own = styles.style_vector(self.predictor(), source, styles.DEFAULT_STYLE_SIZE)
+                own = clip.own_vector if clip is not None else None
+                if own is None:
+                    own = styles.style_vector(self.predictor(), source, styles.DEFAULT_STYLE_SIZE)
+                    if clip is not None:  # a frame's own vector would change from frame to frame
+                        clip.own_vector = own
                 vector = strength * vector + (1.0 - strength) * own
 
             def styled(device: torch.device) -> MagentaTransformer:
@@ -348,7 +362,7 @@ class Stylizer:
                 return net
 
             with self._run_lock:  # the transformer holds the style in its norms
-                stylized = self._run(styled, source, work_size, tile, report, cancel, refine=refining)
+                stylized = self._run(styled, source, work_size, tile, report, cancel, refine=refining, clip=clip)
             effect = 1.0  # the strength is already in the vector
         weight = effect if coverage is None else coverage[y0:y1, x0:x1] * effect
         _blend_into(content, stylized, weight, preserve_color)  # image.rgb is ours: no copy
@@ -358,6 +372,23 @@ class Stylizer:
         result[untouched] = pixels[untouched]  # bit-exact outside the effect
         report(1.0, "done")
         return result
+
+    def stylize_sequence(
+        self,
+        frames: Iterable[np.ndarray],
+        stability: float = DEFAULT_STABILITY,
+        on_progress: FrameProgress | None = None,
+        **options: Any,
+    ) -> Iterator[np.ndarray]:
+        """The frames of one clip, in order, each stylized as `stylize(frame, **options)` would, but
+        stable over time: the norms use the shot's statistics and the strokes move with the content
+        (`sequence.py`). A generator: each frame is read as the one before is taken, so a clip of
+        any length takes the memory of a frame or two. `stability`: 0 stylizes each frame alone, up
+        to 0.95; `on_progress(frame index, fraction of that frame, stage)`. Every frame must have
+        the first one's size (a `BadImageError` otherwise, raised when that frame comes)."""
+        from .sequence import stylize_frames
+
+        return stylize_frames(self, frames, stability, on_progress, **options)
 
     # -- running the network -------------------------------------------------------
 
@@ -371,6 +402,7 @@ class Stylizer:
         cancel: threading.Event | None,
         precise: bool = False,
         refine: Refining | None = None,
+        clip: Clip | None = None,
     ) -> np.ndarray:
         """The stylized HxWx3 0..1 image, as HxWx3 0..1, with the network run at `size` (the
         working size, `painterly_common.brush`): a reduced picture comes back with its full-resolution detail
@@ -389,7 +421,9 @@ class Stylizer:
         painting_end = 0.7 if reduced else 1.0
         # Refine's steps are each several network passes at the working size: the network gets 5 %
         network_end = painting_end if refine is None else 0.05 * painting_end
-        painted = self._network_pass(network_on, work, tile, _part_progress(report, 0.0, network_end), cancel, precise)
+        painted = self._network_pass(
+            network_on, work, tile, _part_progress(report, 0.0, network_end), cancel, precise, clip
+        )
         if size != (h, w) and not reduced:  # enlarged: painted bigger, then reduced (antialiased)
             painted, work = px.resize(painted, (h, w)), rgb
         if refine is not None:
@@ -466,6 +500,7 @@ class Stylizer:
         report: Progress,
         cancel: threading.Event | None,
         precise: bool,
+        clip: Clip | None = None,
     ) -> np.ndarray:
         """The network's output for HxWx3 0..1 `work`, at its size, clipped to 0..1."""
         padded, (ph, pw) = _pad(work)
@@ -482,6 +517,7 @@ class Stylizer:
                     on_progress=report,
                     cancelled=cancel.is_set if cancel else None,
                     precise_output=precise,
+                    adjust_stats=None if clip is None else clip.statistics,
                 )(padded)
                 break
             except (torch.OutOfMemoryError, MemoryError) as exc:

@@ -70,6 +70,23 @@ def load_image(path: str | os.PathLike | bytes, name: str | None = None, *, min_
         raise BadImageError(os_error_message(exc, p, "read")) from None
 
 
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of the picture `load_image` would give, from the file's header (a
+    sequence's frames are compared before any is stylized); a file that cannot be read fails
+    with `load_image`'s message."""
+    p = Path(path)
+    _check_regular_file(p)
+    try:
+        with Image.open(p) as im:
+            h, w = im.height, im.width
+            if im.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # turned by a quarter: _orient swaps the sides
+                h, w = w, h
+            return h, w
+    except (OSError, SyntaxError, ValueError, EOFError, Image.UnidentifiedImageError, Image.DecompressionBombError):
+        shape = load_image(p).pixels.shape  # raises the reason in load_image's words
+        return shape[0], shape[1]
+
+
 def _check_regular_file(p: Path) -> None:
     """A one-line refusal for what is not a regular file, without opening it (a FIFO would block)."""
     try:
@@ -112,7 +129,7 @@ def _load(f: BinaryIO, p: Path, min_side: int | None) -> LoadedImage:
                 if frames > 1:
                     notes.append(
                         f"{p} has {frames} frames (an animation or a multi-page file); only the "
-                        "first is used: sequences are not supported yet"
+                        "first is used: stylize an animation as a video file, or its frames with --sequence"
                     )
                 if min_side is None and _is_png16(head):
                     f.seek(0)

@@ -8,7 +8,8 @@ Rules, so that no run can lose a picture:
   re-run with `--overwrite` replaces the same files), and the user is told;
 - an existing file is replaced only with `--overwrite`;
 - a path that cannot be written (its parent is a file, a read-only folder) is
-  refused up front, not after minutes of work.
+  refused up front, not after minutes of work;
+- a video's result is a video, an image's an image (`video.WRITABLE_VIDEO`, `imageio.WRITABLE`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,17 @@ from pathlib import Path
 
 from .errors import PainterlyError
 from .imageio import WRITABLE
+from .video import WRITABLE_VIDEO, is_video
 
 FALLBACK_EXTENSION = ".png"  # for batch inputs in formats that cannot be written (GIF, …)
+FALLBACK_VIDEO_EXTENSION = ".mp4"  # for videos in containers that are read, not written (AVI, …)
+
+
+def _writable(src: str) -> tuple[str, frozenset[str], str]:
+    """What an input's result can be saved as: (what it is, the extensions, the fallback)."""
+    if is_video(src):
+        return "a video", frozenset(WRITABLE_VIDEO), FALLBACK_VIDEO_EXTENSION
+    return "an image", frozenset(WRITABLE), FALLBACK_EXTENSION
 
 
 @dataclass
@@ -39,10 +49,12 @@ def plan_outputs(
     notes: list[str] = []
     if len(inputs) == 1 and not folder_wanted:
         targets = [out]
-        if out.suffix.lower() not in WRITABLE:
-            raise PainterlyError(
-                f"{out}: cannot write '{out.suffix or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}"
-            )
+        kind, writable, _ = _writable(inputs[0])
+        ext, choices = out.suffix.lower(), ", ".join(sorted(writable))
+        if ext not in writable and (ext in WRITABLE or ext in WRITABLE_VIDEO):  # the other kind's
+            raise PainterlyError(f"{out}: the result of {kind} is {kind} too; use one of {choices}")
+        if ext not in writable:
+            raise PainterlyError(f"{out}: cannot write '{out.suffix or 'no extension'}' files; use one of {choices}")
     else:
         if out.exists() and not out.is_dir():
             raise PainterlyError(f"{out} is a file, but several inputs need an output folder")
@@ -63,11 +75,10 @@ def _folder_targets(inputs: Sequence[str], folder: Path, notes: list[str]) -> li
     for src in inputs:
         name = Path(src).name
         stem, ext = Path(name).stem, Path(name).suffix
-        if ext.lower() not in WRITABLE:
-            notes.append(
-                f"{src}: '{ext or 'no extension'}' files cannot be written; the result is saved as {FALLBACK_EXTENSION}"
-            )
-            ext = FALLBACK_EXTENSION
+        _, writable, fallback = _writable(src)
+        if ext.lower() not in writable:
+            notes.append(f"{src}: '{ext or 'no extension'}' files cannot be written; the result is saved as {fallback}")
+            ext = fallback
         candidate, n = f"{stem}{ext}", 1
         while candidate.casefold() in taken:  # case-folded: the same file on macOS and Windows
             n += 1

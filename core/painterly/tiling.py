@@ -49,6 +49,8 @@ from .models.transformer_net import ConvLayer
 log = logging.getLogger("painterly")
 Op = Callable[..., torch.Tensor]
 Progress = Callable[[float, str], None]
+#: (norm index, the statistics measured on this image) -> the statistics to use
+StatsAdjust = Callable[[int, NormStats], NormStats]
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
@@ -328,10 +330,12 @@ def _residual_act(
     return lambda band, y: _act_(band.addcmul_(u[:, :, y : y + band.shape[2]], a).add_(b), act)
 
 
-def finalize(out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256) -> np.ndarray:
+def finalize(
+    out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256, adjust: StatsAdjust | None = None
+) -> np.ndarray:
     """In place on the HxWx3 float32 output: the last norm with whole-image statistics,
     then the activation (Magenta: in6, then the sigmoid). Exact, and cheap: three
-    channels. Works a band of `rows` rows at a time. Returns `out`."""
+    channels. Works a band of `rows` rows at a time. Returns `out`. `adjust`: as `TiledRun.adjust_stats`."""
     t = torch.from_numpy(out)
     total = torch.zeros(3, dtype=torch.float64)
     for y in range(0, t.shape[0], rows):
@@ -342,6 +346,9 @@ def finalize(out: np.ndarray, norm: InstanceNorm, act: str, rows: int = 256) -> 
     for y in range(0, t.shape[0], rows):
         sq += ((t[y : y + rows].double() - mean) ** 2).sum(dim=(0, 1))
     var = sq / n
+    if adjust is not None:
+        m, v = adjust(norm.index, (mean.float().view(1, -1, 1, 1), var.float().view(1, -1, 1, 1)))
+        mean, var = m.double().view(-1), v.double().view(-1)
     scale = norm.weight.detach().double().cpu() * torch.rsqrt(var + norm.eps)
     shift = norm.bias.detach().double().cpu() - mean * scale
     scale, shift = scale.float(), shift.float()
@@ -366,6 +373,8 @@ class TiledRun:
     precise_output: bool = False  # last convolution in float32 (for 16-bit and float images)
     on_progress: Progress | None = None
     cancelled: Callable[[], bool] | None = None
+    #: what each norm uses instead of the statistics measured on this image: a clip's (`sequence.py`)
+    adjust_stats: StatsAdjust | None = None
 
     def __post_init__(self) -> None:
         self._done = 0.0
@@ -427,6 +436,9 @@ class TiledRun:
         self._run(source, ops, stats, scale, stage, write)
         return stored, None if acc is None else acc.result()
 
+    def _adjusted(self, index: int, measured: NormStats) -> NormStats:
+        return measured if self.adjust_stats is None else self.adjust_stats(index, measured)
+
     @staticmethod
     def _in_place(feature_map: torch.Tensor, fn: Callable[[torch.Tensor, int], torch.Tensor], rows: int = 64) -> None:
         """fn(band, first row) updates the map in place, a band of rows at a time
@@ -461,13 +473,15 @@ class TiledRun:
                 src = image_src if current is None else map_source(current)
                 if step.kind == "stats":
                     assert step.norm is not None  # what a "stats" pass measures
-                    stats[step.norm.index] = self._stats(src, step.ops, stats, step.scale, step.stage)
+                    stats[step.norm.index] = self._adjusted(
+                        step.norm.index, self._stats(src, step.ops, stats, step.scale, step.stage)
+                    )
                 elif step.kind == "store":
                     current, measured = self._store(
                         src, step.ops, stats, step.scale, step.stage, measure=step.norm is not None
                     )
                     if step.norm is not None and measured is not None:  # measured: there is a norm
-                        stats[step.norm.index] = measured
+                        stats[step.norm.index] = self._adjusted(step.norm.index, measured)
                 else:
                     out = np.empty((h, w, 3), np.float32)
                     self._run(src, step.ops, stats, step.scale, step.stage, write)
@@ -485,5 +499,5 @@ class TiledRun:
                 current, block_input = block_input, None
             else:
                 assert step.norm is not None  # "finalize": the norm after the last convolution
-                finalize(out, step.norm, step.act)
+                finalize(out, step.norm, step.act, adjust=self.adjust_stats)
         return out

@@ -1,0 +1,130 @@
+"""Frames of one clip in, stylized frames out, stable from one to the next.
+
+A feed-forward network is not shift-invariant (its strided convolutions see a moved photo on a
+different grid), so the same content panned by a few pixels gets different strokes, and frames
+stylized one by one shimmer. Two things keep a sequence still:
+
+* the norms use the shot's statistics, not each frame's own (`clip.py`): no global flicker;
+* the strokes are carried along with the content: each stylized frame is mixed with the last
+  result moved by the optical flow (`motion.py`), by `stability` where the flow is trusted and
+  not at all where it is not (occlusions, new content, a cut), which then get the frame's own
+  strokes. Recursively, so a stroke fades out over a few frames rather than jumping.
+
+Measured on a photo panned 3 pixels a frame (`bench/sequence.py`): at the default stability the
+difference between consecutive frames, motion compensated, fell to about a fifth of the one by one
+frames', and each frame stays as stylized as a still (Gram distance to it about 0.05). A plain mix
+of consecutive results without motion compensation halved the flicker at best and smeared the
+strokes (Gram 0.5).
+
+Memory stays bounded whatever the clip's length: one frame in, one out, and the last frame kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from painterly_common.options import DEFAULT_STABILITY, MAX_STABILITY
+
+from . import pixels as px
+from .clip import Clip
+from .errors import BadImageError, PainterlyError
+
+if TYPE_CHECKING:
+    from .engine import Stylizer
+    from .motion import Motion
+
+
+#: (frame index from 0, the fraction of this frame done, stage)
+FrameProgress = Callable[[int, float, str], None]
+
+
+def check_stability(stability: float) -> float:
+    try:
+        value = float(stability)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 <= value <= MAX_STABILITY:
+        raise PainterlyError(
+            f"stability must be a number from 0 (each frame alone) to {MAX_STABILITY}, got {stability!r}"
+        )
+    return value
+
+
+class Stabilizer:
+    """Carries the last result along with the content into each new frame."""
+
+    def __init__(self, stability: float = DEFAULT_STABILITY) -> None:
+        from .motion import MotionEstimator  # OpenCV: only sequences need it
+
+        self.stability = check_stability(stability)
+        self._motion = MotionEstimator()
+        self._frame: np.ndarray | None = None  # the last input frame, RGB 0..1
+        self._result: np.ndarray | None = None  # the last result, RGB 0..1, float (not rounded)
+
+    def motion_to(self, frame: np.ndarray) -> Motion | None:
+        """The motion from the last frame to `frame` (HxWx3 0..1); None for a first frame."""
+        previous, self._frame = self._frame, frame
+        if previous is None:
+            return None
+        return self._motion.between(previous, frame)
+
+    def carry(self, motion: Motion | None, stylized: np.ndarray) -> np.ndarray:
+        """`stylized` (this frame's own result, HxWx3 0..1) with the last result carried into it."""
+        if motion is None or motion.cut or self._result is None:
+            result = stylized
+        else:
+            weight = (self.stability * motion.trust)[..., None]
+            carried = motion.warp(self._result)
+            result = stylized + weight * (carried - stylized)
+            np.clip(result, 0.0, 1.0, out=result)
+        self._result = result
+        return result
+
+    def new_shot(self) -> None:
+        self._result = None
+
+
+def stylize_frames(
+    stylizer: Stylizer,
+    frames: Iterable[np.ndarray],
+    stability: float = DEFAULT_STABILITY,
+    on_progress: FrameProgress | None = None,
+    **options: Any,
+) -> Iterator[np.ndarray]:
+    """Each frame stylized (same shape and dtype), in order, as `Stylizer.stylize(frame, **options)`
+    would, but stable over time. Frames are read one at a time, as the result is consumed."""
+    stability = check_stability(stability)
+    if options.get("mask") is not None:
+        raise PainterlyError("a sequence is stylized whole: a selection mask is for stills")
+    report = on_progress or (lambda i, f, s: None)
+    stabilizer = Stabilizer(stability) if stability > 0 else None
+    clip = Clip() if stability > 0 else None
+    size: tuple[int, ...] | None = None
+    for i, frame in enumerate(frames):
+        planar = px.split(frame)  # refuses what `stylize` would, before any work on it
+        if size is None:
+            size = frame.shape[:2]
+        elif frame.shape[:2] != size:
+            raise BadImageError(
+                f"frame {i + 1} is {frame.shape[1]}×{frame.shape[0]} pixels, but the first is {size[1]}×{size[0]}: "
+                "the frames of a sequence must all be the same size"
+            )
+        motion = None if stabilizer is None else stabilizer.motion_to(planar.rgb)
+        if motion is not None and motion.cut:  # a new shot: nothing of the last one carries over
+            assert clip is not None and stabilizer is not None
+            clip.new_shot()
+            stabilizer.new_shot()
+        del planar
+
+        def progress(fraction: float, stage: str, i: int = i) -> None:
+            report(i, fraction, stage)
+
+        result = stylizer.stylize(frame, on_progress=progress, clip=clip, **options)
+        if stabilizer is None or clip is None:
+            yield result
+            continue
+        clip.frame_done()
+        out = px.split(result)
+        yield px.join(stabilizer.carry(motion, out.rgb), out, result)

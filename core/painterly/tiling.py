@@ -347,8 +347,10 @@ def finalize(
         sq += ((t[y : y + rows].double() - mean) ** 2).sum(dim=(0, 1))
     var = sq / n
     if adjust is not None:
-        m, v = adjust(norm.index, (mean.float().view(1, -1, 1, 1), var.float().view(1, -1, 1, 1)))
-        mean, var = m.double().view(-1), v.double().view(-1)
+        measured = (mean.float().view(1, -1, 1, 1), var.float().view(1, -1, 1, 1))
+        used = adjust(norm.index, measured)
+        if used is not measured:  # else keep float64: a frame on its own statistics is exactly a still
+            mean, var = used[0].double().view(-1), used[1].double().view(-1)
     scale = norm.weight.detach().double().cpu() * torch.rsqrt(var + norm.eps)
     shift = norm.bias.detach().double().cpu() - mean * scale
     scale, shift = scale.float(), shift.float()

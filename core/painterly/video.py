@@ -89,11 +89,13 @@ class VideoReader:
         if start is not None and end is not None and end <= start:
             raise PainterlyError(f"--end ({end:g} s) must come after --start ({start:g} s)")
         self.start, self.end = start or 0.0, end
+        if not self.path.is_file():
+            what = "is not a file" if self.path.exists() else "no such file"
+            raise BadImageError(f"{self.path}: {what}")
+        self._errors = (OSError, av.error.FFmpegError)
         try:
             self._container = av.open(str(self.path), "r")
-        except FileNotFoundError:
-            raise PainterlyError(f"{self.path}: no such file") from None
-        except OSError as exc:  # FFmpegError is an OSError: unreadable, not a video, corrupt
+        except self._errors as exc:  # unreadable, not a video, corrupt, cut short before its index
             raise BadImageError(f"{self.path}: cannot read it as a video ({_brief(exc)})") from None
         streams = self._container.streams
         if not streams.video:
@@ -170,7 +172,7 @@ class VideoReader:
                         first_pts = frame.pts if start_pts is None else min(frame.pts, start_pts)
                     self.last_time = seconds
                     yield frame.to_ndarray(format="rgb24"), frame.pts - first_pts
-        except OSError as exc:  # FFmpeg's errors are OSErrors
+        except self._errors as exc:
             raise BadImageError(f"{self.path}: the video cannot be decoded ({_brief(exc)})") from None
         self._check_complete()
 
@@ -222,12 +224,12 @@ def write_video(
 
     try:
         write_atomic(p, encode, make_parents=True)
-    except (BadImageError, PainterlyError):
+    except PainterlyError:
         raise
-    except OSError as exc:
-        if getattr(exc, "errno", None) is not None and exc.filename == str(p):
-            raise PainterlyError(os_error_message(exc, p, "write")) from None
+    except av.error.FFmpegError as exc:  # before OSError: some of FFmpeg's errors are OSErrors too
         raise PainterlyError(f"{p}: the video cannot be written ({_brief(exc)})") from None
+    except OSError as exc:  # the file itself: a full disk, a folder that went away
+        raise PainterlyError(os_error_message(exc, p, "write")) from None
     return written
 
 

@@ -150,7 +150,7 @@ def pan_flicker(frames: Sequence[np.ndarray], step: float, margin: int = 24) -> 
     frame (`panned`), each compared with the last moved by the true motion; the interior only (the
     edges see content enter and leave). 0: the picture moves with the camera and nothing else changes."""
     diffs = []
-    for before, now in zip(frames, frames[1:]):
+    for before, now in zip(frames, frames[1:], strict=False):
         h, w = now.shape[:2]
         if float(step).is_integer():
             s = int(step)

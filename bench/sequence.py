@@ -76,13 +76,14 @@ def run_rows(st, style: str, frames: list[np.ndarray], out: Path | None, step: f
     table = []
     for label, outs, seconds in rows:
         flicker = pan_flicker(outs, step) / base
-        gram = float(np.mean([gram_distance(o, a) for o, a in zip(outs[1:], alone[1:])]))
+        gram = float(np.mean([gram_distance(o, a) for o, a in zip(outs[1:], alone[1:], strict=True)]))
         table.append((label, flicker, gram, seconds, seconds / still_s))
         if out is not None:
             from painterly.imageio import save_image
 
             name = label.split(",")[0].split(" (")[0].replace(" ", "-") + label.rpartition(" ")[2]
-            save_image(out / f"{style}-{step:g}px-{name}.png", np.clip(np.rint(outs[-1] * 255), 0, 255).astype(np.uint8))
+            last = np.clip(np.rint(outs[-1] * 255), 0, 255).astype(np.uint8)
+            save_image(out / f"{style}-{step:g}px-{name}.png", last)
     return table
 
 

@@ -50,6 +50,7 @@ SLOW_FILES = {
     "test_ncnn_parity.py",
     "test_refine.py",
     "test_user_files.py",
+    "test_video.py",
     "test_worker.py",
     "test_worker_hostile.py",
 }

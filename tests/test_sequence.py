@@ -44,7 +44,7 @@ def test_a_panned_clip_is_stable_and_each_frame_stays_stylized(stylizer, photo, 
     assert len(stable) == len(frames)
     save_for_review(f"sequence_{style}_{step}px_last.png", np.rint(stable[-1] * 255).astype(np.uint8))
     flicker = pan_flicker(stable, step) / pan_flicker(alone, step)
-    gram = float(np.mean([gram_distance(s, a) for s, a in zip(stable[1:], alone[1:])]))
+    gram = float(np.mean([gram_distance(s, a) for s, a in zip(stable[1:], alone[1:], strict=True)]))
     assert flicker <= 0.6, f"flicker {flicker:.2f}× the frames alone"
     assert gram <= 0.3, f"Gram distance {gram:.3f} from the frames alone"
     # stylized, not the photo carried along: far from the input frames

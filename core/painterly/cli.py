@@ -55,11 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"painterly: error: {os_error_message(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("painterly: interrupted; nothing was written for the unfinished image", file=sys.stderr)
+        print("painterly: interrupted; nothing was written for the unfinished image or video", file=sys.stderr)
         return 130
     except Terminated as exc:
         print(
-            f"painterly: stopped by signal {exc.signum}; nothing was written for the unfinished image", file=sys.stderr
+            f"painterly: stopped by signal {exc.signum}; nothing was written for the unfinished image or video",
+            file=sys.stderr,
         )
         return int(exc.code or 1)
 
@@ -348,7 +349,6 @@ def _frame_bar(name: str, frames: int | None, quiet: bool) -> Iterator[Callable[
         if frames
         else "{desc}: {n:.1f} frames {elapsed} {postfix}",
     ) as bar:
-
         shown: list[object] = [None]
 
         def progress(frame: int, fraction: float, stage: str) -> None:

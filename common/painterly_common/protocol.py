@@ -23,7 +23,13 @@ Requests (editor → worker)::
         as "style": NAME, several (painting presets, style image paths) as "styles":
         [NAME, …], mixed by "weights" (null: equally); "refine_steps" > 0 runs Refine
         (the optimization method) after the fast pass, its progress stages "refining at W×H";
-        "intermediates": true (absent: false) asks for ``intermediate`` replies
+        "intermediates": true (absent: false) asks for ``intermediate`` replies;
+        "sequence": {"id": SEQ, "frame": N, "stability": S} (absent: a still) makes the
+        picture frame N (from 0) of the clip SEQ (an ID, as request IDs are): frame 0 starts
+        it, and each later frame must follow the last one the worker stylized of it, so its
+        strokes carry over (`painterly.sequence`); S is that clip's stability, 0 to
+        MAX_STABILITY. The worker keeps one clip, the last started; a frame of another, or
+        out of order, is ``bad_request``. A selection mask is refused in a sequence
 
 Replies (worker → editor)::
 
@@ -94,7 +100,12 @@ from dataclasses import dataclass
 from typing import IO, Any, TypeGuard
 
 from . import errors
-from .options import MAX_STYLE_CHARS, OptionsError, StylizeOptions  # noqa: F401 - MAX_STYLE_CHARS: part of the spec
+from .options import (  # noqa: F401 - MAX_STYLE_CHARS: part of the spec
+    MAX_STABILITY,
+    MAX_STYLE_CHARS,
+    OptionsError,
+    StylizeOptions,
+)
 
 PROTOCOL_VERSION = 1
 
@@ -117,6 +128,8 @@ MAX_PIXELS = 16384 * 16384
 MAX_PAYLOAD_BYTES = 5 * 1024**3
 #: An intermediate picture is at most this long on its long side: a preview's size, not a layer's.
 MAX_INTERMEDIATE_SIDE = 512
+#: a sequence's frame numbers: 0 to this (a day of frames at 120 a second is 10 million)
+MAX_FRAME = 10**8
 #: IDs are JSON numbers some peers hold as doubles: only exactly representable ones.
 _MAX_INT_ID = 2**53
 
@@ -421,8 +434,9 @@ def stylize_request(
     stride: int,
     mask_bytes: int = 0,
     intermediates: bool = False,
+    sequence: SequenceFrame | None = None,
 ) -> dict[str, Any]:
-    header = {
+    header: dict[str, Any] = {
         "type": "stylize",
         "id": request_id,
         **options.to_header(),
@@ -434,6 +448,8 @@ def stylize_request(
     }
     if intermediates:  # absent means false: a worker that predates them ignores the field
         header["intermediates"] = True
+    if sequence is not None:
+        header["sequence"] = {"id": sequence.id, "frame": sequence.frame, "stability": sequence.stability}
     return header
 
 
@@ -513,12 +529,22 @@ class ImageLayout:
 
 
 @dataclass(frozen=True)
+class SequenceFrame:
+    """Which frame of which clip a stylize request's picture is (the header's "sequence")."""
+
+    id: Any  # the clip's ID: an integer or a string, as request IDs are
+    frame: int  # from 0
+    stability: float
+
+
+@dataclass(frozen=True)
 class StylizeParams:
     request_id: Any
     options: StylizeOptions
     image: ImageLayout
     mask_bytes: int
     intermediates: bool = False  # the editor asked for `intermediate` replies
+    sequence: SequenceFrame | None = None  # a frame of a clip (None: a still)
 
     # the options a test or a log line most often wants, by name
     style = property(lambda self: self.options.style)
@@ -551,7 +577,23 @@ def validate_stylize(header: dict[str, Any], payload_len: int) -> StylizeParams:
     intermediates = header.get("intermediates", False)
     if not isinstance(intermediates, bool):
         raise bad(f"'intermediates' must be true or false, not {brief(intermediates)}")
-    return StylizeParams(rid, options, image, mask_bytes, intermediates)
+    sequence = header.get("sequence")
+    frame = None
+    if sequence is not None:
+        if not isinstance(sequence, dict) or set(sequence) != {"id", "frame", "stability"}:
+            raise bad(f"'sequence' must be an object with 'id', 'frame' and 'stability', not {brief(sequence)}")
+        seq_id, number, stability = sequence["id"], sequence["frame"], sequence["stability"]
+        if not valid_id(seq_id):
+            raise bad(f"'sequence.id' must be an integer or a string of at most {MAX_ID_CHARS} characters")
+        if type(number) is not int or not 0 <= number <= MAX_FRAME:
+            raise bad(f"'sequence.frame' must be a whole number from 0 to {MAX_FRAME}, not {brief(number)}")
+        number_type = isinstance(stability, (int, float)) and not isinstance(stability, bool)
+        if not number_type or not 0 <= stability <= MAX_STABILITY:
+            raise bad(f"'sequence.stability' must be a number from 0 to {MAX_STABILITY}, not {brief(stability)}")
+        if mask_bytes:
+            raise bad("a frame of a sequence is stylized whole: send it without a selection mask")
+        frame = SequenceFrame(seq_id, number, float(stability))
+    return StylizeParams(rid, options, image, mask_bytes, intermediates, frame)
 
 
 def validate_result(header: dict[str, Any], payload_len: int) -> ImageLayout:

@@ -86,6 +86,48 @@ class Stabilizer:
         self._result = None
 
 
+class Sequence:
+    """One clip whose frames come one at a time, in order: `stylize_frames` loops over it, and the
+    worker keeps one between the requests of an editor's animation."""
+
+    def __init__(self, stability: float = DEFAULT_STABILITY) -> None:
+        self.stability = check_stability(stability)
+        self._stabilizer = Stabilizer(self.stability) if self.stability > 0 else None
+        self._clip = Clip() if self.stability > 0 else None
+        self._size: tuple[int, ...] | None = None
+        self.frames_done = 0
+
+    def stylize(self, stylizer: Stylizer, frame: np.ndarray, **options: Any) -> np.ndarray:
+        """The next frame, stylized as `stylizer.stylize(frame, **options)` would, but stable with
+        the frames before it (same shape and dtype as `frame`)."""
+        if options.get("mask") is not None:
+            raise PainterlyError("a sequence is stylized whole: a selection mask is for stills")
+        planar = px.split(frame)  # refuses what `stylize` would, before any work on it
+        if self._size is None:
+            self._size = frame.shape[:2]
+        elif frame.shape[:2] != self._size:
+            h, w = self._size[0], self._size[1]
+            raise BadImageError(
+                f"frame {self.frames_done + 1} is {frame.shape[1]}×{frame.shape[0]} pixels, but the first is "
+                f"{w}×{h}: the frames of a sequence must all be the same size"
+            )
+        stabilizer, clip = self._stabilizer, self._clip
+        if stabilizer is None or clip is None:
+            result = stylizer.stylize(frame, **options)
+            self.frames_done += 1
+            return result
+        motion = stabilizer.motion_to(planar.rgb)
+        del planar
+        if motion is not None and motion.cut:  # a new shot: nothing of the last one carries over
+            clip.new_shot()
+            stabilizer.new_shot()
+        result = stylizer.stylize(frame, clip=clip, **options)
+        clip.frame_done()
+        out = px.split(result)
+        self.frames_done += 1
+        return px.join(stabilizer.carry(motion, out.rgb), out, result)
+
+
 def stylize_frames(
     stylizer: Stylizer,
     frames: Iterable[np.ndarray],
@@ -95,36 +137,11 @@ def stylize_frames(
 ) -> Iterator[np.ndarray]:
     """Each frame stylized (same shape and dtype), in order, as `Stylizer.stylize(frame, **options)`
     would, but stable over time. Frames are read one at a time, as the result is consumed."""
-    stability = check_stability(stability)
-    if options.get("mask") is not None:
-        raise PainterlyError("a sequence is stylized whole: a selection mask is for stills")
+    sequence = Sequence(stability)
     report = on_progress or (lambda i, f, s: None)
-    stabilizer = Stabilizer(stability) if stability > 0 else None
-    clip = Clip() if stability > 0 else None
-    size: tuple[int, ...] | None = None
     for i, frame in enumerate(frames):
-        planar = px.split(frame)  # refuses what `stylize` would, before any work on it
-        if size is None:
-            size = frame.shape[:2]
-        elif frame.shape[:2] != size:
-            raise BadImageError(
-                f"frame {i + 1} is {frame.shape[1]}×{frame.shape[0]} pixels, but the first is {size[1]}×{size[0]}: "
-                "the frames of a sequence must all be the same size"
-            )
-        motion = None if stabilizer is None else stabilizer.motion_to(planar.rgb)
-        if motion is not None and motion.cut:  # a new shot: nothing of the last one carries over
-            assert clip is not None and stabilizer is not None
-            clip.new_shot()
-            stabilizer.new_shot()
-        del planar
 
         def progress(fraction: float, stage: str, i: int = i) -> None:
             report(i, fraction, stage)
 
-        result = stylizer.stylize(frame, on_progress=progress, clip=clip, **options)
-        if stabilizer is None or clip is None:
-            yield result
-            continue
-        clip.frame_done()
-        out = px.split(result)
-        yield px.join(stabilizer.carry(motion, out.rgb), out, result)
+        yield sequence.stylize(stylizer, frame, on_progress=progress, **options)

@@ -44,6 +44,7 @@ class Worker:
         self._state_lock = threading.Lock()
         self._job: _Job | None = None
         self._stylizer: Any = stylizer  # a warm worker hands its engine from one session to the next
+        self._clip: tuple[Any, Any] | None = None  # (ID, painterly.sequence.Sequence): the last clip started
         self.shutdown_requested = False
 
     # -- plumbing -------------------------------------------------------------
@@ -258,14 +259,17 @@ class Worker:
             def on_intermediate(rgb: Any) -> None:
                 self.send(*_intermediate(prm.request_id, rgb))
 
-            out = self.stylizer().stylize(
-                pixels,
-                options=prm.options,
-                mask=mask,
-                on_progress=on_progress,
-                cancel=job.token,
-                on_intermediate=on_intermediate if prm.intermediates else None,
-            )
+            arguments = {
+                "options": prm.options,
+                "mask": mask,
+                "on_progress": on_progress,
+                "cancel": job.token,
+                "on_intermediate": on_intermediate if prm.intermediates else None,
+            }
+            if prm.sequence is None:
+                out = self.stylizer().stylize(pixels, **arguments)
+            else:
+                out = self._frame(prm.sequence).stylize(self.stylizer(), pixels, **arguments)
             out = _check_output(out, pixels)
             img = prm.image
             reply = (
@@ -281,6 +285,27 @@ class Worker:
         if reply[0]["type"] == "error":
             log.info("request %r failed: %s", prm.request_id, reply[0]["message"])
         self.send(*reply)
+
+    def _frame(self, frame: p.SequenceFrame) -> Any:
+        """The clip `frame` belongs to: a new one for frame 0, else the last one started, if this
+        frame is the next of it (a frame that failed may be sent again)."""
+        from painterly.errors import PainterlyError
+        from painterly.sequence import Sequence
+
+        if frame.frame == 0:
+            self._clip = (frame.id, Sequence(frame.stability))
+        if self._clip is None or self._clip[0] != frame.id:
+            raise PainterlyError(
+                f"frame {frame.frame} of clip {p.brief(frame.id)}: that clip is not the one this worker has "
+                "(it keeps the last clip started): send its frames again from frame 0"
+            )
+        clip = self._clip[1]
+        if frame.frame != clip.frames_done:
+            raise PainterlyError(
+                f"frame {frame.frame} of clip {p.brief(frame.id)} came after frame {clip.frames_done - 1}: "
+                "a clip's frames must come in order; send them again from frame 0"
+            )
+        return clip
 
 
 class _EngineUnavailable(Exception):

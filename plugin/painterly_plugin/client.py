@@ -168,8 +168,12 @@ class WorkerClient:
         on_progress: Progress | None = None,
         cancel_event: threading.Event | None = None,
         on_intermediate: Intermediate | None = None,
+        sequence: p.SequenceFrame | None = None,
     ) -> tuple[bytearray, int, int, int]:
         """Stylize raw pixels with `options`; returns (pixels, width, height, stride). Blocks until done.
+
+        `sequence`: these pixels are that frame of a clip (the protocol's "sequence"): send a clip's
+        frames in order from 0, and the worker keeps them stable from one to the next.
 
         `on_intermediate(pixels, width, height, stride)`, when given, gets the worker's pictures of
         the work so far (opaque rgba8, preview-sized; Refine sends them), on this thread.
@@ -189,6 +193,7 @@ class WorkerClient:
                 stride=stride,
                 mask_bytes=mask_len,
                 intermediates=on_intermediate is not None,
+                sequence=sequence,
             )
             try:
                 p.validate_stylize(header, memoryview(pixels).nbytes + mask_len)

@@ -7,6 +7,7 @@ tested without a display.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -52,15 +53,22 @@ class Preview:
     caption: str = ""
 
 
+#: (client, options, on_progress(fraction, stage), cancel) → what `ApplyJob.finish` takes, as a tuple
+ApplyRun = Callable[[Any, StylizeOptions, Callable[[float, str], None], threading.Event], tuple]
+
+
 @dataclass
 class ApplyJob:
     """What Apply sends, and what to do with the answer (on the GUI thread)."""
 
-    image: ImageData
-    finish: Callable[[bytearray, int, int, int], Any]  # result pixels, w, h, stride → e.g. the new layer
+    image: ImageData | None  # one picture to stylize; None when `run` does the requests
+    #: the answer → e.g. the new layer; it gets the result pixels, w, h, stride, or what `run` returned
+    finish: Callable[..., Any]
     describe: str = ""
     cleanup: Callable[[], None] | None = None
     choice: StyleChoice | None = None  # filled in by the panel
+    #: the requests themselves, on the job's thread (an animation's frames); None: one stylize of `image`
+    run: ApplyRun | None = None
 
 
 @dataclass(frozen=True)
@@ -77,11 +85,16 @@ class Host:
     #: Show the "Style from layer" row.
     supports_layer_style = False
 
+    def animation_frames(self) -> int | None:
+        """How many frames “All frames” would stylize (the active layer is animated), else None."""
+        return None
+
     def preview_image(self, max_side: int) -> Preview:
         """The current view or selection, at most `max_side` pixels, as rgba8."""
         raise HostError("This editor has no preview.")
 
-    def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
+    def begin_apply(self, choice: StyleChoice, options: StylizeOptions, all_frames: bool = False) -> ApplyJob:
+        """The Apply of `choice`; `all_frames`: every frame of an animated layer, as one clip."""
         raise NotImplementedError
 
     def style_layers(self) -> list[tuple[str, str]]:

@@ -225,6 +225,14 @@ class StylePanel(QtWidgets.QWidget):
         self.preserve_check.setToolTip("Keep the picture's own colours; take only the style's brushwork and light")
         self.preserve_check.toggled.connect(self.schedule_preview)
 
+        self.frames_check = QtWidgets.QCheckBox("All frames")
+        self.frames_check.setObjectName("painterly-all-frames")
+        self.frames_check.setToolTip(
+            "Stylize every frame of the animation's playback range as one clip, into a new animated layer: "
+            "the strokes move with the picture from frame to frame instead of flickering"
+        )
+        self.frames_check.setVisible(False)  # only for an animated layer (`refresh_layers`)
+
         self.refine_check = QtWidgets.QCheckBox("Refine (slow, best quality)")
         self.refine_check.setObjectName("painterly-refine")
         tip = (
@@ -299,6 +307,7 @@ class StylePanel(QtWidgets.QWidget):
         controls.addLayout(sources)
         controls.addLayout(sliders)
         controls.addWidget(self.preserve_check)
+        controls.addWidget(self.frames_check)
         controls.addLayout(refine_row)
 
         # The mix under the preview: beside the controls in the dialog, so neither column outgrows
@@ -449,16 +458,22 @@ class StylePanel(QtWidgets.QWidget):
             return
         opts = self.options()
         try:
-            job = self.host.begin_apply(choice, opts)
+            if self.all_frames:
+                job = self.host.begin_apply(choice, opts, all_frames=True)
+            else:
+                job = self.host.begin_apply(choice, opts)
         except HostError as exc:
             self._error("host", str(exc))
             return
         img = job.image
         job.choice = choice
-        opts = img.request(opts)
         intermediate_signal = self._intermediate
 
         def run(client: Any, progress: Progress, cancel: threading.Event) -> Any:
+            if job.run is not None:  # the host makes the requests (an animation's frames)
+                return job.run(client, opts, progress, cancel)
+            assert img is not None  # an ApplyJob without `run` has its picture
+
             def show(data: bytearray, w: int, h: int, stride: int) -> None:  # on this (the job's) thread
                 picture = QtGui.QImage(bytes(data), w, h, stride, QtGui.QImage.Format.Format_RGBA8888).copy()
                 try:
@@ -472,7 +487,7 @@ class StylePanel(QtWidgets.QWidget):
                 img.height,
                 img.fmt,
                 img.stride,
-                opts,
+                img.request(opts),
                 img.mask,
                 on_progress=progress,
                 cancel_event=cancel,
@@ -501,6 +516,7 @@ class StylePanel(QtWidgets.QWidget):
     def update_preview(self) -> None:
         """Read the host's view/selection again and stylize it small (in the background)."""
         self._preview_timer.stop()
+        self.refresh_frames()  # the layer may have changed
         if self.request_choice() is None or not self._started:
             return
         try:
@@ -711,7 +727,23 @@ class StylePanel(QtWidgets.QWidget):
         if path:
             self.set_style(StyleChoice(path, Path(path).stem, "file"))
 
+    @property
+    def all_frames(self) -> bool:
+        """Apply stylizes every frame of the animated layer (“All frames”, shown only for one)."""
+        return self.frames_check.isVisibleTo(self) and self.frames_check.isChecked()
+
+    def refresh_frames(self) -> None:
+        """Show “All frames” (with the number of frames) while the layer is animated."""
+        try:
+            frames = self.host.animation_frames()
+        except HostError:
+            frames = None
+        self.frames_check.setVisible(frames is not None)
+        if frames is not None:
+            self.frames_check.setText(f"All frames ({frames})")
+
     def refresh_layers(self) -> None:
+        self.refresh_frames()
         if not self.host.supports_layer_style:
             return
         current = self.layer_combo.currentData()
@@ -798,9 +830,8 @@ class StylePanel(QtWidgets.QWidget):
             if cancelled:  # the result crossed the cancel on the wire: honour the cancel
                 self._cancelled()
                 return
-            data, w, h, stride = result
             try:
-                made = apply_job.finish(data, w, h, stride)
+                made = apply_job.finish(*result)  # (pixels, w, h, stride), or what the job's `run` returned
             except HostError as exc:
                 self._error("host", str(exc))
                 return

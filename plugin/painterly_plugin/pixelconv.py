@@ -102,6 +102,14 @@ def float_to_u8(data: bytes | bytearray | memoryview) -> bytearray:
     return bytearray(0 if not v > 0.0 else 255 if v >= 1.0 else int(v * 255.0 + 0.5) for v in values)
 
 
+def float_to_u16(data: bytes | bytearray | memoryview) -> bytearray:
+    """float32 0..1 → uint16 0..65535 (clamped, rounded; native byte order): float frames as 16-bit PNG."""
+    values = array.array("f")
+    values.frombytes(memoryview(data).cast("B"))
+    out = array.array("H", (0 if not v > 0.0 else 65535 if v >= 1.0 else int(v * 65535.0 + 0.5) for v in values))
+    return bytearray(out.tobytes())
+
+
 def u16_to_u8(data: bytes | bytearray | memoryview) -> bytearray:
     """uint16 (native byte order) → uint8, rounded (v * 255 / 65535). For previews only."""
     values = array.array("H")

@@ -12,6 +12,8 @@ docker. From a script (the Scripter, or kritarunner)::
     # or the whole request as the panel sends it
     from painterly_common.options import StylizeOptions
     node = painterly_krita.stylize_node(doc, node, options=StylizeOptions.single("udnie", brush_size=200))
+    # every frame of an animated layer's playback range, as one clip, into a new animated layer
+    node = painterly_krita.stylize_animation(doc, node, style="starry_night", stability=0.7)
 
 The heavy lifting happens in a worker process (the Painterly venv's Python:
 PAINTERLY_PYTHON or the settings file), one per Krita session.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,10 +45,10 @@ try:
 except ImportError:  # outside Krita (tests, tools): qt.py chooses as for any other host
     pass
 
-from painterly_common.options import StylizeOptions  # noqa: E402
+from painterly_common.options import DEFAULT_STABILITY, StylizeOptions  # noqa: E402
 from painterly_plugin.client import PainterlyCancelled, PainterlyClientError  # noqa: E402
 
-from . import layers, session  # noqa: E402
+from . import animation, layers, session  # noqa: E402
 from .layers import PainterlyKritaError  # noqa: E402
 
 __all__ = [
@@ -55,6 +58,7 @@ __all__ = [
     "StylizeOptions",
     "script_options",
     "shutdown",
+    "stylize_animation",
     "stylize_node",
 ]
 
@@ -116,6 +120,53 @@ def stylize_node(
     )
     name = layers.layer_name(label or " + ".join(session.style_label(s) for s in request.styles), request.strength)
     return layers.add_result_layer(read, data, w, h, stride, name)
+
+
+def stylize_animation(
+    document: Any,
+    node: Any,
+    style: str | Sequence[str] | None = None,
+    strength: float | None = None,
+    preserve_color: bool | None = None,
+    *,
+    brush_size: int | str | None = None,
+    weights: Sequence[float] | None = None,
+    style_size: int | None = None,
+    refine_steps: int | None = None,
+    options: StylizeOptions | None = None,
+    stability: float = DEFAULT_STABILITY,
+    label: str | None = None,
+    client: Any = None,
+    on_progress: Callable[[float, str], None] | None = None,
+    cancel_event: threading.Event | None = None,
+) -> Any:
+    """Stylize every frame of the animated `node` in the document's playback range as one clip, into
+    a new animated layer right above it; return the new layer. Blocks until done.
+
+    The options are `stylize_node`'s; `stability` (0 to 0.95, default 0.7) is how much of each
+    frame's strokes carries into the next where the motion is clear (0: each frame alone). The
+    frames are the whole canvas. `on_progress(fraction, stage)` runs over all the frames. Raises as
+    `stylize_node` does (PainterlyKritaError for a layer that is not animated); in every failure
+    case the document is unchanged.
+    """
+    request = script_options(
+        style,
+        strength,
+        preserve_color,
+        brush_size=brush_size,
+        weights=weights,
+        style_size=style_size,
+        refine_steps=refine_steps,
+        options=options,
+    )
+    read = animation.read_animation(document, node, session.temp_dir() / f"animation-{uuid.uuid4().hex[:12]}")
+    try:
+        worker = client or session.client()
+        files = animation.stylize_frames(read, worker, request, stability, on_progress, cancel_event)
+        name = layers.layer_name(label or " + ".join(session.style_label(s) for s in request.styles), request.strength)
+        return animation.add_animation_layer(read, files, name)
+    finally:
+        read.cleanup()
 
 
 def script_options(

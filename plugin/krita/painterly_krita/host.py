@@ -6,11 +6,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from painterly_common.options import StylizeOptions
+from painterly_common.options import DEFAULT_STABILITY, StylizeOptions
 from painterly_plugin.host import ApplyJob, Host, HostError, ImageData, Preview, StyleChoice
 from painterly_plugin.qt import QtGui
 
-from . import layers, session
+from . import animation, layers, session
 
 STYLE_IMAGE_SIDE = 1024  # style images are analysed at 256 px; more would only cost time
 
@@ -25,6 +25,8 @@ class KritaHost(Host):
     """Works on the active document and layer, or on what `target()` returns (scripts, tests)."""
 
     supports_layer_style = True
+    #: “All frames”: how much of each frame's strokes carries into the next (`painterly.sequence`)
+    stability = DEFAULT_STABILITY
 
     def __init__(self, target: Callable[[], tuple[Any, Any]] | None = None) -> None:
         self.target = target
@@ -66,7 +68,17 @@ class KritaHost(Host):
         )
         return Preview(image_data, caption)
 
-    def begin_apply(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
+    def animation_frames(self) -> int | None:
+        try:
+            doc = self.document()
+        except HostError:
+            return None
+        node = self.target()[1] if self.target else doc.activeNode()
+        return None if node is None else animation.frame_count(doc, node)
+
+    def begin_apply(self, choice: StyleChoice, options: StylizeOptions, all_frames: bool = False) -> ApplyJob:
+        if all_frames:
+            return self._begin_animation(choice, options)
         doc, node = self.layer()
         read = layers.read_layer(doc, node)
         name = layers.layer_name(choice.label, options.strength)
@@ -76,6 +88,22 @@ class KritaHost(Host):
             return layers.add_result_layer(read, data, width, height, stride, name)
 
         return ApplyJob(read.image, finish, f"{where}“{node.name()}” ({read.region.w}×{read.region.h})")
+
+    def _begin_animation(self, choice: StyleChoice, options: StylizeOptions) -> ApplyJob:
+        doc, node = self.layer()
+        read = animation.read_animation(doc, node, session.temp_dir() / f"animation-{uuid.uuid4().hex[:12]}")
+        name = layers.layer_name(choice.label, options.strength)
+        stability = self.stability
+
+        def run(client: Any, opts: StylizeOptions, progress: Any, cancel: Any) -> tuple:
+            return (animation.stylize_frames(read, client, opts, stability, progress, cancel),)
+
+        def finish(files: list) -> Any:
+            return animation.add_animation_layer(read, files, name)
+
+        frames = len(read.times)
+        what = f"{frames} frames of “{node.name()}” ({read.rect.w}×{read.rect.h})"
+        return ApplyJob(None, finish, what, read.cleanup, run=run)
 
     def style_layers(self) -> list[tuple[str, str]]:
         try:

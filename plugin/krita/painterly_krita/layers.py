@@ -178,7 +178,7 @@ def krita_to_rgba8(raw: Any, depth: str) -> bytearray:
     return pixelconv.float_to_u8(raw)
 
 
-def _packed(data: Any, width: int, height: int, stride: int, bpp: int) -> Any:
+def packed_rows(data: Any, width: int, height: int, stride: int, bpp: int) -> Any:
     """Rows without padding (the worker pads none today, but the protocol allows it)."""
     row = width * bpp
     if stride == row:
@@ -274,7 +274,7 @@ def qimage_bytes(image: QtGui.QImage, bpp: int) -> bytes:
     assert ptr is not None, "a null QImage has no pixels"
     ptr.setsize(image.sizeInBytes())
     # sip.voidptr has the buffer protocol; its stub does not declare it
-    return bytes(_packed(bytes(ptr), w, h, image.bytesPerLine(), bpp))  # type: ignore[call-overload]
+    return bytes(packed_rows(bytes(ptr), w, h, image.bytesPerLine(), bpp))  # type: ignore[call-overload]
 
 
 # -- writing ------------------------------------------------------------------------------------------
@@ -293,7 +293,7 @@ def add_result_layer(read: LayerRead, data: Any, width: int, height: int, stride
             f"The worker answered {width}×{height} pixels for a {region.w}×{region.h} request; nothing was added."
         )
     bpp = DEPTHS[read.depth][2]
-    native = protocol_to_krita(_packed(data, width, height, stride, bpp), read.depth)
+    native = protocol_to_krita(packed_rows(data, width, height, stride, bpp), read.depth)
     new = doc.createNode(name, "paintlayer")
     if new is None:
         raise PainterlyKritaError("Krita could not create a new layer; nothing was added.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -658,3 +659,81 @@ def test_screenshots_of_every_control(qtbot, client, host, thumb_dir):
         docker.wait_idle(30)
         dialog.shutdown()
         dialog.wait_idle(30)
+
+
+class AnimatedHost(PictureHost):
+    """An editor whose layer is animated: Krita's “All frames” job (painterly_krita.animation) on
+    frames given as Krita's raw BGRA, without Krita."""
+
+    def __init__(self, frames: list[np.ndarray], folder: Path) -> None:
+        super().__init__(frames[0], folder)
+        self.frames = frames
+        self.all_frames_calls: list[bool] = []
+
+    def animation_frames(self) -> int | None:
+        return len(self.frames)
+
+    def begin_apply(self, choice: StyleChoice, options: StylizeOptions, all_frames: bool = False) -> ApplyJob:
+        self.all_frames_calls.append(all_frames)
+        if not all_frames:
+            return super().begin_apply(choice, options)
+        sys.path.insert(0, str(ROOT / "plugin" / "krita"))
+        from painterly_krita import animation
+        from painterly_krita.layers import Rect
+
+        h, w = self.pixels.shape[:2]
+        folder = self.folder / "animation"
+        folder.mkdir()
+        read = animation.AnimationRead(None, None, Rect(0, 0, w, h), "U8", list(range(len(self.frames))), folder)
+        for i, frame in enumerate(self.frames):
+            path = folder / f"in-{i:05d}.raw"
+            path.write_bytes(np.ascontiguousarray(frame[..., [2, 1, 0, 3]]).tobytes())  # Krita's BGRA
+            read.frames.append(path)
+
+        def run(client, opts, progress, cancel):
+            return (animation.stylize_frames(read, client, opts, 0.7, progress, cancel),)
+
+        def finish(files):
+            self.results = [np.asarray(Image.open(f).convert("RGBA")) for f in files]
+            return f"{len(files)} frames"
+
+        return ApplyJob(None, finish, f"{len(self.frames)} frames", read.cleanup, run=run)
+
+
+def test_all_frames_stylizes_an_animated_layer_as_one_clip(qtbot, client, thumb_dir, tmp_path):
+    photo = rgba(load_rgb("kodim08.png", (216, 128)))
+    frames = [np.ascontiguousarray(photo[:, 3 * i : 3 * i + 192]) for i in range(4)]
+    host = AnimatedHost(frames, tmp_path)
+    panel = make_panel(qtbot, client, host, thumb_dir)
+    try:
+        panel.refresh_layers()
+        assert panel.frames_check.isVisibleTo(panel) and panel.frames_check.text() == "All frames (4)"
+        panel.select_preset("candy")
+        panel.frames_check.setChecked(True)
+        seen: list[tuple[float, str]] = []
+        panel.progressChanged.connect(lambda f, s: seen.append((f, s)))
+        assert apply_and_wait(qtbot, panel) == "4 frames"
+        assert host.all_frames_calls == [True]
+        assert len(host.results) == 4 and all(r.shape == frames[0].shape for r in host.results)
+        for got, frame in zip(host.results, frames, strict=True):
+            assert np.array_equal(got[..., 3], frame[..., 3])  # alpha kept
+            assert np.abs(got[..., :3].astype(int) - frame[..., :3]).mean() > 15  # stylized
+        stages = [s for _, s in seen]
+        assert any(s.startswith("frame 1 of 4") for s in stages) and any(s.startswith("frame 4 of 4") for s in stages)
+        fractions = [f for f, _ in seen]
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0
+        # the first frame of a clip has nothing before it: it is the still
+        still, w, h, stride = client.stylize(frames[0].tobytes(), 192, 128, "rgba8", 192 * 4, panel.options())
+        assert np.abs(host.results[0].astype(int) - np.frombuffer(still, np.uint8).reshape(128, 192, 4)).max() <= 1
+        assert not (tmp_path / "animation").exists()  # the frames' folder is removed
+        panel.frames_check.setChecked(False)  # unchecked: a still of the current frame
+        apply_and_wait(qtbot, panel)
+        assert host.all_frames_calls == [True, False]
+    finally:
+        panel.shutdown()
+        panel.wait_idle(30)
+
+
+def test_all_frames_is_hidden_for_a_layer_that_is_not_animated(qtbot, panel):
+    panel.refresh_layers()
+    assert not panel.frames_check.isVisibleTo(panel) and not panel.all_frames

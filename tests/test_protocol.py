@@ -223,6 +223,16 @@ def test_validate_good_request():
     assert prm.max_side == 512 and prm.preserve_color is True and prm.strength == 0.0
     assert prm.image.bytes_per_pixel == 8 and prm.image.pixel_bytes == 320
     assert p.validate_stylize(*good(mask_bytes=40)).mask_bytes == 40
+    assert p.validate_stylize(*good()).sequence is None  # a still
+
+
+def test_a_frame_of_a_sequence_round_trips():
+    frame = p.SequenceFrame("clip-1", 7, 0.5)
+    header = p.stylize_request(
+        1, StylizeOptions.single("candy"), fmt="rgba8", width=4, height=2, stride=16, sequence=frame
+    )
+    assert header["sequence"] == {"id": "clip-1", "frame": 7, "stability": 0.5}
+    assert p.validate_stylize(header, 32).sequence == frame
 
 
 @pytest.mark.parametrize(
@@ -262,6 +272,18 @@ def test_validate_good_request():
         ({"style": "s" * (p.MAX_STYLE_CHARS + 1)}, "style"),
         # stride*height has more digits than int → str allows (a ValueError when put in the message)
         ({"width": 1, "height": 2**28, "stride": 10**4299}, "stride"),
+        ({"sequence": 3}, "'sequence' must be an object"),
+        ({"sequence": {"id": "c", "frame": 0}}, "'sequence' must be an object"),
+        ({"sequence": {"id": "c", "frame": 0, "stability": 0.7, "more": 1}}, "'sequence' must be an object"),
+        ({"sequence": {"id": 1.5, "frame": 0, "stability": 0.7}}, "sequence.id"),
+        ({"sequence": {"id": "c", "frame": -1, "stability": 0.7}}, "sequence.frame"),
+        ({"sequence": {"id": "c", "frame": 1.0, "stability": 0.7}}, "sequence.frame"),
+        ({"sequence": {"id": "c", "frame": True, "stability": 0.7}}, "sequence.frame"),
+        ({"sequence": {"id": "c", "frame": p.MAX_FRAME + 1, "stability": 0.7}}, "sequence.frame"),
+        ({"sequence": {"id": "c", "frame": 0, "stability": 1.0}}, "sequence.stability"),
+        ({"sequence": {"id": "c", "frame": 0, "stability": True}}, "sequence.stability"),
+        ({"sequence": {"id": "c", "frame": 0, "stability": "0.5"}}, "sequence.stability"),
+        ({"sequence": {"id": "c", "frame": 0, "stability": 0.7}, "mask_bytes": 40}, "without a selection mask"),
     ],
 )
 def test_validate_bad_request(changes, why):

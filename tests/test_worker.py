@@ -162,6 +162,35 @@ def test_stylize_small_image(client):
     assert fractions and fractions == sorted(fractions) and 0.0 <= fractions[0] and fractions[-1] <= 1.0
 
 
+def test_the_frames_of_a_clip_are_stable_and_must_come_in_order(client, stylizer):
+    """A clip sent frame by frame (the protocol's "sequence", as Krita's "All frames" does) gives the
+    library's stylize_sequence frames; a frame out of order, or of a clip the worker does not hold,
+    is refused with a message, and the worker goes on serving."""
+    import numpy as np
+
+    w, h = 96, 64
+    base = np.frombuffer(image(w + 8, h), np.uint8).reshape(h, w + 8, 4).copy()
+    base[..., 3] = 255
+    frames = [np.ascontiguousarray(base[:, 3 * i : 3 * i + w]) for i in range(3)]
+    options = StylizeOptions.single("candy", brush_size="native")
+
+    def send(i: int, clip: str = "a") -> np.ndarray:
+        out, *_ = client.stylize(
+            frames[i].tobytes(), w, h, "rgba8", w * 4, options, sequence=p.SequenceFrame(clip, i, 0.7)
+        )
+        return np.frombuffer(out, np.uint8).reshape(h, w, 4)
+
+    got = [send(i) for i in range(3)]
+    want = list(stylizer.stylize_sequence(frames, stability=0.7, style="candy", brush_size="native"))
+    for a, b in zip(got, want, strict=True):
+        assert np.abs(a.astype(int) - b).max() <= 1
+    with pytest.raises(PainterlyClientError, match="came after frame 2: a clip's frames must come in order"):
+        send(1)
+    with pytest.raises(PainterlyClientError, match="that clip is not the one this worker has"):
+        send(1, "other")
+    assert np.array_equal(send(0, "b"), want[0])  # frame 0 starts a clip; the worker still serves
+
+
 def test_stylize_with_stride_mask_and_other_formats(client):
     import struct
 

@@ -440,3 +440,107 @@ def test_dialog_through_the_real_action(gui_run, picture, stylizer):
     exported = np.asarray(Image.open(out / "export.png").convert("RGB"))
     want = stylizer.stylize(np.asarray(Image.open(picture).convert("RGB")), style="mosaic", strength=0.9)
     assert_close(exported, want, "exported PNG vs engine")
+
+
+# ---------------------------------------------------------------- an animated layer
+
+
+ANIMATION_FRAMES = 6
+SETTLE_SECONDS = 15  # see the animation driver's docstring: Krita 5.1's importAnimation right after start-up
+
+
+@pytest.fixture(scope="module")
+def animation_frames(tmp_path_factory) -> list[Path]:
+    """A photo panned 3 pixels a frame: 160×120 frames as 8-bit RGB PNGs."""
+    folder = tmp_path_factory.mktemp("krita-frames")
+    photo = Image.open(PHOTO).convert("RGB").resize((200, 133), Image.LANCZOS)
+    paths = []
+    for i in range(ANIMATION_FRAMES):
+        path = folder / f"frame-{i:02d}.png"
+        photo.crop((3 * i, 0, 3 * i + 160, 120)).save(path)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def animation_run(krita, animation_frames, tmp_path_factory) -> tuple[dict, Path]:
+    why = krita.system.missing("xvfb-run", "Xvfb", "xauth")
+    if why:
+        if REQUIRE:
+            pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
+        pytest.skip(why)
+    base = tmp_path_factory.mktemp("krita-animation")
+    home, out = base / "home", base / "out"
+    out.mkdir()
+    install_plugin(home, extra=(HERE / "krita_gui_plugin" / "painterly_animation_driver",))
+    config = base / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "frames": [str(p) for p in animation_frames],
+                "out": str(out),
+                "style": "candy",
+                "script_style": "mosaic",
+                "settle_seconds": SETTLE_SECONDS,
+                "watchdog": GUI_TIMEOUT - 30,
+            }
+        )
+    )
+    env = krita_env(krita, home, PAINTERLY_TEST_CONFIG=str(config))
+    log = base / "krita.log"
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
+    rc = run_krita(krita, command, env, GUI_TIMEOUT, log, tmp_path_factory.getbasetemp())
+    result_file, steps = out / "result.json", out / "steps.txt"
+    done = steps.read_text() if steps.exists() else "(no step)"
+    assert result_file.exists(), f"Krita exited with {rc} and wrote no result after\n{done}\n{log_tail(log)}"
+    result = json.loads(result_file.read_text())
+    assert rc == 0 and "error" not in result, f"rc={rc}: {result.get('error')}\n{result.get('steps')}\n{log_tail(log)}"
+    return result, out
+
+
+def frame_rgb(folder: Path, name: str) -> np.ndarray:
+    """A dumped frame (the canvas, Krita's BGRA) as RGB."""
+    return np.frombuffer((folder / f"{name}.raw").read_bytes(), np.uint8).reshape(120, 160, 4)[..., [2, 1, 0]]
+
+
+def test_all_frames_makes_a_stable_animated_layer(animation_run, animation_frames, stylizer):
+    """The dialog's All frames on an animated layer: a new animated layer right above it, named like a
+    still, a keyframe per frame, each frame the library's stable sequence; one undo removes it; the
+    source is untouched."""
+    from painterly_common.naming import layer_name
+
+    result, out = animation_run
+    assert result["frames_check"] == [True, f"All frames ({ANIMATION_FRAMES})"]
+    assert result["busy_after_click"], "Apply must return at once and run in the background"
+    name = layer_name("Candy", 1.0)
+    assert result["new_name"] == name and result["layers"] == ["Background", "Clip", name]
+    assert result["new_animated"] and result["new_keys"] == [True] * ANIMATION_FRAMES
+    assert result["active_after_apply"] == "Clip"
+    frames = [np.asarray(Image.open(p).convert("RGB")) for p in animation_frames]
+    want = list(stylizer.stylize_sequence(frames, style="candy"))
+    for t in range(ANIMATION_FRAMES):
+        if t == ANIMATION_FRAMES - 1:
+            save_for_review("krita_all_frames_last.png", frame_rgb(out, f"applied-{t}"))
+        assert_close(frame_rgb(out, f"applied-{t}"), want[t], f"frame {t}")
+        assert (out / f"source-after-{t}.raw").read_bytes() == (out / f"source-before-{t}.raw").read_bytes()
+    fractions = [f for f, _ in result["progress"]]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert any(s.startswith(f"frame {ANIMATION_FRAMES} of {ANIMATION_FRAMES}") for _, s in result["progress"])
+    assert result["after_undo"] == ["Background", "Clip"], "All frames must be one undoable step"
+
+
+def test_stylize_animation_from_a_script(animation_run, animation_frames, stylizer):
+    from painterly_common.naming import layer_name
+
+    result, out = animation_run
+    name = layer_name("Mosaic", 1.0)
+    assert result["script_name"] == name and result["script_layers"] == ["Background", "Clip", name]
+    assert result["script_keys"] == [True] * ANIMATION_FRAMES
+    frames = [np.asarray(Image.open(p).convert("RGB")) for p in animation_frames]
+    want = list(stylizer.stylize_sequence(frames, style="mosaic", brush_size="native", stability=0.5))
+    for t in range(ANIMATION_FRAMES):
+        assert_close(frame_rgb(out, f"script-{t}"), want[t], f"frame {t}")
+    fractions = [f for f, _ in result["script_progress"]]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert "is not animated" in result["still_refusal"]
+    assert result["layers_at_end"] == result["script_layers"], "a refused request must add nothing"

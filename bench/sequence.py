@@ -16,6 +16,12 @@ compensation (what the issue compares against); the shot's statistics alone (`cl
 carried by the flow alone (`motion.py`); both, which is what `Stylizer.stylize_sequence` does, at
 stabilities 0.5, 0.7 (the default) and 0.85. Time per frame is the sequence's against stills, in the
 same run. `--out` saves the last frame of each row as PNG, to look at.
+
+    python bench/sequence.py --timing [--repeats 5]
+
+times frames of 1280×720 and 1920×1080 (a Kodak photo enlarged and panned), alternated in one
+process: a still, a frame of a sequence, and the optical flow alone at `motion.FLOW_SIDE` and at
+the frame's full size (with the share of pixels each trusts); medians.
 Set PAINTERLY_MODEL_MIRROR as for the tests (the script sets it to ../shared when unset).
 """
 
@@ -87,6 +93,56 @@ def run_rows(st, style: str, frames: list[np.ndarray], out: Path | None, step: f
     return table
 
 
+def timing(st, photo: np.ndarray, repeats: int) -> None:
+    import statistics
+
+    import cv2
+    from painterly import motion
+    from painterly.sequence import Sequence
+
+    from bench.quality import panned
+
+    print(
+        f"{'frame':>10} {'still s':>8} {'sequence s':>10} {'ratio':>6} {'flow s':>7} {'trusted':>7} "
+        f"{'flow full s':>11} {'trusted':>7}"
+    )
+    for w, h in ((1280, 720), (1920, 1080)):
+        big = cv2.resize(
+            photo, (w + 64, round((w + 64) * photo.shape[0] / photo.shape[1])), interpolation=cv2.INTER_CUBIC
+        )
+        frames = [np.clip(np.rint(f * 255), 0, 255).astype(np.uint8) for f in panned(big, repeats + 1, 3, (h, w))]
+        floats = [f.astype(np.float32) / 255 for f in frames]
+        sequence = Sequence()
+        sequence.stylize(st, frames[0], style="candy")  # the clip's first frame has no motion to measure
+        still_s, seq_s, flow_s, full_s, trusted, trusted_full = [], [], [], [], [], []
+        estimator = motion.MotionEstimator()
+        for i in range(1, repeats + 1):
+            t0 = time.perf_counter()
+            st.stylize(frames[i], style="candy")
+            still_s.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            sequence.stylize(st, frames[i], style="candy")
+            seq_s.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            m = estimator.between(floats[i - 1], floats[i])
+            flow_s.append(time.perf_counter() - t0)
+            trusted.append(m.coverage)
+            side, motion.FLOW_SIDE = motion.FLOW_SIDE, 100_000
+            try:
+                t0 = time.perf_counter()
+                m = estimator.between(floats[i - 1], floats[i])
+                full_s.append(time.perf_counter() - t0)
+                trusted_full.append(m.coverage)
+            finally:
+                motion.FLOW_SIDE = side
+        med = statistics.median
+        print(
+            f"{w}×{h:<5} {med(still_s):8.2f} {med(seq_s):10.2f} {med(seq_s) / med(still_s):5.2f}x "
+            f"{med(flow_s):7.3f} {med(trusted):7.3f} {med(full_s):11.3f} {med(trusted_full):7.3f}"
+        )
+        sys.stdout.flush()
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--styles", default="candy,starry_night,ochre_and_sky")
@@ -94,6 +150,8 @@ def main() -> None:
     p.add_argument("--steps", default="3,2.5", help="pan steps in pixels a frame")
     p.add_argument("--photo", default="kodim05.png")
     p.add_argument("--out", type=Path)
+    p.add_argument("--timing", action="store_true", help="time 720p and 1080p frames instead")
+    p.add_argument("--repeats", type=int, default=5)
     args = p.parse_args()
     os.environ.setdefault("PAINTERLY_MODEL_MIRROR", str(SHARED / "models"))
     import painterly  # noqa: F401  (before torch, as a program does: its allocator settings)
@@ -106,6 +164,10 @@ def main() -> None:
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     st = Stylizer()
+    if args.timing:
+        print(f"{args.photo} enlarged and panned 3 px a frame, candy, default brush; {st.device_description}")
+        timing(st, photo, args.repeats)
+        return
     print(f"{args.photo}, {SIZE[1]}×{SIZE[0]} frames, {args.frames} a clip, default brush; {st.device_description}")
     print(f"{'style':14} {'pan':>5}  {'case':42} {'flicker':>8} {'Gram':>6} {'s/frame':>8} {'vs stills':>9}")
     for style in args.styles.split(","):

@@ -512,8 +512,8 @@ def test_all_frames_makes_a_stable_animated_layer(animation_run, animation_frame
     result, out = animation_run
     assert result["frames_check"] == [True, f"All frames ({ANIMATION_FRAMES})"]
     assert result["busy_after_click"], "Apply must return at once and run in the background"
-    name = layer_name("Candy", 1.0)
-    assert result["new_name"] == name and result["layers"] == ["Background", "Clip", name]
+    name, script_name = layer_name("Candy", 1.0), layer_name("Mosaic", 1.0)
+    assert result["new_name"] == name and result["layers"] == ["Background", "Clip", name, script_name]
     assert result["new_animated"] and result["new_keys"] == [True] * ANIMATION_FRAMES
     assert result["active_after_apply"] == "Clip"
     frames = [np.asarray(Image.open(p).convert("RGB")) for p in animation_frames]
@@ -526,7 +526,7 @@ def test_all_frames_makes_a_stable_animated_layer(animation_run, animation_frame
     fractions = [f for f, _ in result["progress"]]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(s.startswith(f"frame {ANIMATION_FRAMES} of {ANIMATION_FRAMES}") for _, s in result["progress"])
-    assert result["after_undo"] == ["Background", "Clip"], "All frames must be one undoable step"
+    assert result["after_undo"] == ["Background", "Clip", script_name], "All frames must be one undoable step"
 
 
 def test_stylize_animation_from_a_script(animation_run, animation_frames, stylizer):
@@ -543,4 +543,4 @@ def test_stylize_animation_from_a_script(animation_run, animation_frames, styliz
     fractions = [f for f, _ in result["script_progress"]]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert "is not animated" in result["still_refusal"]
-    assert result["layers_at_end"] == result["script_layers"], "a refused request must add nothing"
+    assert result["layers_after_refusal"] == result["script_layers"], "a refused request must add nothing"

@@ -2,8 +2,8 @@
 
 Once the main window exists it opens the first frame, builds an animated layer from the frames
 with `Document.importAnimation` (which needs the main window: it crashes under kritarunner), and
-then stylizes it twice: through the real action's dialog with “All frames” checked and Apply, and
-through `painterly_krita.stylize_animation`. It dumps every frame of the results and of the source
+then stylizes it twice: through `painterly_krita.stylize_animation`, and through the real action's
+dialog with “All frames” checked and Apply. It dumps every frame of the results and of the source
 (Krita's raw layout) and undoes the Apply, then quits with os._exit: 0 on success, 2 on a failure
 it could report, 3 on the watchdog.
 
@@ -104,8 +104,29 @@ class Driver(Extension):
         self.result["layers_before"] = [n.name() for n in doc.topLevelNodes()]
         self.result["range"] = [doc.playBackStartTime(), doc.playBackEndTime()]
         self.result["source_keys"] = dump_frames(self.clip, doc, "source-before")
+        self.step("animation built; the script API first")
+        import painterly_krita
+
+        new = painterly_krita.stylize_animation(
+            doc,
+            self.clip,
+            style=CONFIG["script_style"],
+            brush_size="native",
+            stability=0.5,
+            on_progress=lambda f, s: self.result["script_progress"].append([f, s]),
+        )
+        self.result.update(
+            script_layers=[n.name() for n in doc.topLevelNodes()],
+            script_name=new.name(),
+            script_keys=dump_frames(new, doc, "script"),
+        )
+        try:
+            painterly_krita.stylize_animation(doc, self.background, style="candy")
+        except painterly_krita.PainterlyKritaError as exc:
+            self.result["still_refusal"] = str(exc)
+        self.result["layers_after_refusal"] = [n.name() for n in doc.topLevelNodes()]
         doc.setActiveNode(self.clip)
-        self.step("animation built; triggering the action")
+        self.step("triggering the action")
         Krita.instance().action("painterly_style_transfer").trigger()
         dialog = next((w for w in QApplication.topLevelWidgets() if w.objectName() == "painterly-dialog"), None)
         if dialog is None or not dialog.isVisible():
@@ -150,36 +171,18 @@ class Driver(Extension):
             status=self.panel.status.text(),
         )
         dump_frames(self.clip, doc, "source-after")
-        QTimer.singleShot(500, lambda: self.guarded(self.undo_then_script))
+        QTimer.singleShot(500, lambda: self.guarded(self.undo))
 
-    def undo_then_script(self) -> None:
+    def undo(self) -> None:
+        # last: in Krita 5.1 and 5.3 an importAnimation right after undoing one crashed Krita now and then
         doc = self.doc
         self.step("undoing")
         Krita.instance().action("edit_undo").trigger()
         doc.waitForDone()
         self.result["after_undo"] = [n.name() for n in doc.topLevelNodes()]
-        self.step("undone; the script API next")
+        self.step("done")
         import painterly_krita
 
-        new = painterly_krita.stylize_animation(
-            doc,
-            self.clip,
-            style=CONFIG["script_style"],
-            brush_size="native",
-            stability=0.5,
-            on_progress=lambda f, s: self.result["script_progress"].append([f, s]),
-        )
-        self.result.update(
-            script_layers=[n.name() for n in doc.topLevelNodes()],
-            script_name=new.name(),
-            script_keys=dump_frames(new, doc, "script"),
-        )
-        try:
-            painterly_krita.stylize_animation(doc, self.background, style="candy")
-        except painterly_krita.PainterlyKritaError as exc:
-            self.result["still_refusal"] = str(exc)
-        self.result["layers_at_end"] = [n.name() for n in doc.topLevelNodes()]
-        self.step("done")
         painterly_krita.shutdown()
         finish(self.result, 0)
 

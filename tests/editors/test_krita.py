@@ -379,37 +379,36 @@ def test_unusable_layers_are_refused_with_a_message(runner, name, words):
 # ---------------------------------------------------------------- the full window
 
 
-@pytest.fixture(scope="module")
-def gui_run(krita, picture, tmp_path_factory) -> tuple[dict, Path]:
+def run_window(krita: Editor, tmp_path_factory, driver: str, config: dict) -> tuple[dict, Path]:
+    """Krita's full window under Xvfb with the test-only extension `driver` (tests/editors/krita_gui_plugin),
+    which reads `config` (plus "out" and "watchdog") and writes result.json; returns it and the output folder."""
     why = krita.system.missing("xvfb-run", "Xvfb", "xauth")
     if why:
         if REQUIRE:
             pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
         pytest.skip(why)
-    base = tmp_path_factory.mktemp("krita-gui")
+    base = tmp_path_factory.mktemp(f"krita-{driver}")
     home, out = base / "home", base / "out"
     out.mkdir()
-    install_plugin(home, extra=(HERE / "krita_gui_plugin" / "painterly_test_driver",))
-    config = base / "config.json"
-    config.write_text(
-        json.dumps(
-            {
-                "input": str(picture),
-                "out": str(out),
-                "style": "mosaic",
-                "strength_percent": 90,
-                "watchdog": GUI_TIMEOUT - 30,
-            }
-        )
-    )
-    env = krita_env(krita, home, PAINTERLY_TEST_CONFIG=str(config))
+    install_plugin(home, extra=(HERE / "krita_gui_plugin" / driver,))
+    config_file = base / "config.json"
+    config_file.write_text(json.dumps({**config, "out": str(out), "watchdog": GUI_TIMEOUT - 30}))
+    env = krita_env(krita, home, PAINTERLY_TEST_CONFIG=str(config_file))
     log = base / "krita.log"
     command = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
     rc = run_krita(krita, command, env, GUI_TIMEOUT, log, tmp_path_factory.getbasetemp())
-    result_file = out / "result.json"
-    assert result_file.exists(), f"Krita exited with {rc} and wrote no result\n{log_tail(log)}"
+    result_file, steps = out / "result.json", out / "steps.txt"
+    done = steps.read_text() if steps.exists() else ""
+    assert result_file.exists(), f"Krita exited with {rc} and wrote no result\n{done}\n{log_tail(log)}"
     result = json.loads(result_file.read_text())
     assert rc == 0 and "error" not in result, f"rc={rc}: {result.get('error')}\n{result.get('steps')}\n{log_tail(log)}"
+    return result, out
+
+
+@pytest.fixture(scope="module")
+def gui_run(krita, picture, tmp_path_factory) -> tuple[dict, Path]:
+    config = {"input": str(picture), "style": "mosaic", "strength_percent": 90}
+    result, out = run_window(krita, tmp_path_factory, "painterly_test_driver", config)
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for shot in ("krita_window.png", "krita_docker.png"):  # for a person to look at, one per version
         if (out / shot).exists():
@@ -464,38 +463,13 @@ def animation_frames(tmp_path_factory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def animation_run(krita, animation_frames, tmp_path_factory) -> tuple[dict, Path]:
-    why = krita.system.missing("xvfb-run", "Xvfb", "xauth")
-    if why:
-        if REQUIRE:
-            pytest.fail(f"PAINTERLY_REQUIRE_EDITORS=1 but {why}")
-        pytest.skip(why)
-    base = tmp_path_factory.mktemp("krita-animation")
-    home, out = base / "home", base / "out"
-    out.mkdir()
-    install_plugin(home, extra=(HERE / "krita_gui_plugin" / "painterly_animation_driver",))
-    config = base / "config.json"
-    config.write_text(
-        json.dumps(
-            {
-                "frames": [str(p) for p in animation_frames],
-                "out": str(out),
-                "style": "candy",
-                "script_style": "mosaic",
-                "settle_seconds": SETTLE_SECONDS,
-                "watchdog": GUI_TIMEOUT - 30,
-            }
-        )
-    )
-    env = krita_env(krita, home, PAINTERLY_TEST_CONFIG=str(config))
-    log = base / "krita.log"
-    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x1024x24", "krita", "--nosplash"]
-    rc = run_krita(krita, command, env, GUI_TIMEOUT, log, tmp_path_factory.getbasetemp())
-    result_file, steps = out / "result.json", out / "steps.txt"
-    done = steps.read_text() if steps.exists() else "(no step)"
-    assert result_file.exists(), f"Krita exited with {rc} and wrote no result after\n{done}\n{log_tail(log)}"
-    result = json.loads(result_file.read_text())
-    assert rc == 0 and "error" not in result, f"rc={rc}: {result.get('error')}\n{result.get('steps')}\n{log_tail(log)}"
-    return result, out
+    config = {
+        "frames": [str(p) for p in animation_frames],
+        "style": "candy",
+        "script_style": "mosaic",
+        "settle_seconds": SETTLE_SECONDS,
+    }
+    return run_window(krita, tmp_path_factory, "painterly_animation_driver", config)
 
 
 def frame_rgb(folder: Path, name: str) -> np.ndarray:

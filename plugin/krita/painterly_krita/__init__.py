@@ -118,8 +118,7 @@ def stylize_node(
         on_progress=on_progress,
         cancel_event=cancel_event,
     )
-    name = layers.layer_name(label or " + ".join(session.style_label(s) for s in request.styles), request.strength)
-    return layers.add_result_layer(read, data, w, h, stride, name)
+    return layers.add_result_layer(read, data, w, h, stride, _layer_name(request, label))
 
 
 def stylize_animation(
@@ -163,10 +162,14 @@ def stylize_animation(
     try:
         worker = client or session.client()
         files = animation.stylize_frames(read, worker, request, stability, on_progress, cancel_event)
-        name = layers.layer_name(label or " + ".join(session.style_label(s) for s in request.styles), request.strength)
-        return animation.add_animation_layer(read, files, name)
+        return animation.add_animation_layer(read, files, _layer_name(request, label))
     finally:
         read.cleanup()
+
+
+def _layer_name(request: StylizeOptions, label: str | None) -> str:
+    """The new layer's name: `label`, or the styles' names, with the strength ("Candy 80%")."""
+    return layers.layer_name(label or " + ".join(session.style_label(s) for s in request.styles), request.strength)
 
 
 def script_options(

@@ -737,3 +737,26 @@ def test_all_frames_stylizes_an_animated_layer_as_one_clip(qtbot, client, thumb_
 def test_all_frames_is_hidden_for_a_layer_that_is_not_animated(qtbot, panel):
     panel.refresh_layers()
     assert not panel.frames_check.isVisibleTo(panel) and not panel.all_frames
+
+
+def test_cancelling_all_frames_adds_nothing_and_leaves_no_files(qtbot, client, thumb_dir, tmp_path):
+    photo = rgba(load_rgb("kodim08.png", (216, 128)))
+    frames = [np.ascontiguousarray(photo[:, 3 * i : 3 * i + 192]) for i in range(4)]
+    host = AnimatedHost(frames, tmp_path)
+    panel = make_panel(qtbot, client, host, thumb_dir)
+    try:
+        panel.refresh_layers()
+        panel.select_preset("candy")
+        panel.frames_check.setChecked(True)
+        pid = client.pid
+        # Cancel once the second frame is under way: the first is done and written
+        panel.progressChanged.connect(lambda f, s: panel.cancel() if s.startswith("frame 2 of 4") else None)
+        with qtbot.waitSignal(panel.failed, timeout=WAIT) as blocker:
+            panel.apply_button.click()
+        assert blocker.args[0] == "cancelled"
+        assert host.results == [] and "Cancelled" in panel.status.text() and not panel.busy
+        assert not (tmp_path / "animation").exists()  # the frames' folder is removed
+        assert client.pid == pid, "cancelling must not cost the worker"
+    finally:
+        panel.shutdown()
+        panel.wait_idle(30)

@@ -290,7 +290,7 @@ def test_an_unreadable_input_is_one_line(tmp_path, photo) -> None:
     style = one_error_line(unprivileged("stylize", str(photo), "-o", str(out), "--style-image", str(secret)))
     assert f"cannot read {secret}: permission denied" in style
     batch = unprivileged("stylize", str(secret), str(photo), "-o", str(tmp_path / "batch"), "--quiet")
-    assert batch.returncode == 1 and f"1 of 2 images failed: {secret}" in batch.stderr
+    assert batch.returncode == 1 and f"1 of 2 inputs failed: {secret}" in batch.stderr
     assert not out.exists() and [p.name for p in (tmp_path / "batch").iterdir()] == ["photo.png"]
 
 
@@ -367,7 +367,7 @@ def test_a_full_disk_is_one_line_and_the_batch_goes_on(tmp_path, photo) -> None:
     )
     assert "rc=1" in r.stdout, r.stdout + r.stderr
     assert "/big.png: the disk is full: free some space or choose another folder" in r.stderr
-    assert f"1 of 2 images failed: {big}" in r.stderr
+    assert f"1 of 2 inputs failed: {big}" in r.stderr
     assert r.stdout.split("rc=1", 1)[1].split() == ["photo.png"]  # the other image, and no partial file
     assert "Traceback" not in r.stderr
 
@@ -395,7 +395,7 @@ def test_folders_pipes_and_devices_are_named_for_what_they_are(tmp_path, photo) 
         line = one_error_line(run("stylize", src, "-o", str(tmp_path / "o.png"), timeout=60))
         assert expected in line, line
     r = run("stylize", str(fifo), str(photo), "-o", str(tmp_path / "out"), "--quiet", timeout=60)
-    assert r.returncode == 1 and f"1 of 2 images failed: {fifo}" in r.stderr
+    assert r.returncode == 1 and f"1 of 2 inputs failed: {fifo}" in r.stderr
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["photo.png"]
 
 

@@ -7,8 +7,9 @@ import json
 import logging
 import os
 import sys
+import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,8 +33,12 @@ from .sheet import DEFAULT_TILE, MAX_TILE, MIN_TILE
 if TYPE_CHECKING:
     import numpy as np
 
+    from .cluster import Cluster
+    from .cluster.node import Done
     from .engine import Stylizer
     from .imageio import LoadedImage
+    from .outputs import OutputPlan
+    from .sequence import FrameProgress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,6 +154,25 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--overwrite", action="store_true", help="replace output files that exist already (an input is never replaced)"
     )
+    s.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the inputs whose outputs are complete already (a batch that was interrupted)",
+    )
+    s.add_argument(
+        "--ray",
+        nargs="?",
+        const="",
+        metavar="ADDRESS",
+        help="spread the work over a Ray cluster: its head's host:port, 'auto' for the one this machine "
+        "knows (RAY_ADDRESS), or nothing to start one here (needs painterly[ray] on every node)",
+    )
+    s.add_argument(
+        "--ray-cpus",
+        type=int,
+        metavar="N",
+        help="with --ray: the CPUs each image takes on a node (default: the smallest node's, up to 8)",
+    )
     s.add_argument("--no-download", action="store_true", help="fail instead of installing a missing model")
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_stylize)
@@ -234,8 +258,6 @@ def _time(text: str) -> float:
 
 def _stylize(args: argparse.Namespace) -> int:
     from .engine import Stylizer, check_options, check_refine
-    from .imageio import load_image, save_image
-    from .io_overlap import overlapped
     from .outputs import plan_outputs
     from .sequence import check_stability
     from .video import is_video, require_av
@@ -260,9 +282,17 @@ def _stylize(args: argparse.Namespace) -> int:
         raise PainterlyError(
             f"{videos[0]} is a video, and a video is a clip already: leave out --sequence (it is for frames as images)"
         )
+    if args.sequence and args.resume:
+        raise PainterlyError("a sequence is stylized whole, each frame after the one before: leave out --resume")
+    if args.ray_cpus is not None and args.ray is None:
+        raise PainterlyError("--ray-cpus is for a cluster: add --ray")
     if videos:
         require_av()  # before any model is installed
-    plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite)
+    if args.ray is not None:
+        from .cluster.session import require_ray
+
+        require_ray()
+    plan = plan_outputs(args.inputs, args.output, protected=style_files, overwrite=args.overwrite, resume=args.resume)
     for note in plan.notes:
         print(f"painterly: {note}", file=sys.stderr)
     if args.sequence:
@@ -274,8 +304,6 @@ def _stylize(args: argparse.Namespace) -> int:
         allow_download=not args.no_download,
         on_message=lambda m: print(m, file=sys.stderr),
     )
-    # an unknown style (or Refine with a network preset) fails, and models install, before any image is read
-    st.prepare(style, args.weights, refine=refine)
     options = {
         "style": style,
         "strength": args.strength,
@@ -286,36 +314,121 @@ def _stylize(args: argparse.Namespace) -> int:
         "brush_size": args.brush_size,
         "refine": refine,
     }
+    if args.ray is None:
+        # an unknown style (or Refine with a network preset) fails, and models install, before any image is read
+        st.prepare(style, args.weights, refine=refine)
+        return _run(st, plan, options, args)
+    st.check(style, args.weights, refine=refine)  # the nodes install the models
+    from .cluster import Cluster
+
+    with Cluster(
+        args.ray or None,
+        args.ray_cpus,
+        device=args.device,
+        precision=args.precision,
+        tile=args.tile,
+        allow_download=not args.no_download,
+    ) as cluster:
+        print(
+            f"painterly: on a Ray cluster of {cluster.nodes} node{'s' if cluster.nodes != 1 else ''}, "
+            f"{cluster.slots} image{'s' if cluster.slots != 1 else ''} at a time ({cluster.cpus} CPUs each)",
+            file=sys.stderr,
+        )
+        return _run(cluster, plan, options, args)
+
+
+def _run(engine: Stylizer | Cluster, plan: OutputPlan, options: dict, args: argparse.Namespace) -> int:
+    """The planned work on this machine (`Stylizer`) or a cluster's (`Cluster`); the summary."""
+    from .video import is_video
+
+    started = time.monotonic()
     if args.sequence:
-        _stylize_frames(st, plan.pairs, options, args)
+        _stylize_frames(engine, plan.pairs, options, args)
         return 0
     failed: list[str] = []
 
     def failure(src: str, exc: PainterlyError) -> None:
-        if len(plan.pairs) == 1:
+        if len(plan.pairs) == 1 and not plan.skipped and args.ray is None:
             raise exc
         failed.append(src)
         print(f"painterly: error: {exc}", file=sys.stderr)
 
-    def stylized(src: str, image: LoadedImage) -> tuple[np.ndarray, bytes | None]:
-        for warning in image.warnings:
-            print(f"painterly: warning: {warning}", file=sys.stderr)
-        with _bar(Path(src).name, args.quiet) as progress:
-            return st.stylize(image.pixels, on_progress=progress, **options), image.icc_profile
-
     images = [(src, dst) for src, dst in plan.pairs if not is_video(src)]
-    # the next input is decoded, and the last output encoded, while this one is stylized
-    overlapped(images, load_image, stylized, lambda dst, result: save_image(dst, *result), failure)
+    done, nodes = _stylize_images(engine, images, options, args, failure)
     for src, dst in plan.pairs:
         if is_video(src):
             try:
-                _stylize_video(st, src, dst, options, args)
+                _stylize_video(engine, src, dst, options, args)
+                done += 1
             except PainterlyError as exc:
                 failure(src, exc)
+    if args.ray is not None or args.resume:
+        seconds = time.monotonic() - started
+        print(
+            f"painterly: {done} done, {len(plan.skipped)} skipped (complete already), {len(failed)} failed, "
+            f"in {_duration(seconds)}" + (f" on {nodes} node{'s' if nodes != 1 else ''}" if nodes else ""),
+            file=sys.stderr,
+        )
     if failed:
-        print(f"painterly: {len(failed)} of {len(plan.pairs)} inputs failed: {', '.join(failed)}", file=sys.stderr)
+        total = len(plan.pairs)
+        print(f"painterly: {len(failed)} of {total} inputs failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m} min {s} s" if m else f"{seconds:.1f} s"
+
+
+def _stylize_images(
+    engine: Stylizer | Cluster,
+    images: list[tuple[str, Path]],
+    options: dict,
+    args: argparse.Namespace,
+    failure: Callable[[str, PainterlyError], None],
+) -> tuple[int, int | None]:
+    """The images stylized and written: how many were, and on how many of a cluster's nodes."""
+    from .engine import Stylizer
+    from .imageio import load_image, save_image
+    from .io_overlap import overlapped
+
+    if not images:
+        return 0, None
+    if isinstance(engine, Stylizer):
+        written = 0
+
+        def stylized(src: str, image: LoadedImage) -> tuple[np.ndarray, bytes | None]:
+            for warning in image.warnings:
+                print(f"painterly: warning: {warning}", file=sys.stderr)
+            with _bar(Path(src).name, args.quiet) as progress:
+                return engine.stylize(image.pixels, on_progress=progress, **options), image.icc_profile
+
+        def save(dst: Path, result: tuple[np.ndarray, bytes | None]) -> None:
+            nonlocal written
+            save_image(dst, *result)
+            written += 1
+
+        # the next input is decoded, and the last output encoded, while this one is stylized
+        overlapped(images, load_image, stylized, save, failure)
+        return written, None
+    with tqdm(
+        total=len(images),
+        desc="images",
+        unit="image",
+        disable=args.quiet,
+        bar_format="{desc}: {n}/{total} |{bar}| {elapsed}<{remaining} {postfix}",
+    ) as bar:
+
+        def on_done(src: str, done: Done) -> None:
+            if done.error is not None:
+                failure(src, PainterlyError(done.error))
+            for warning in done.warnings:
+                print(f"painterly: warning: {src}: {warning}", file=sys.stderr)
+            bar.update(1)
+
+        report = engine.stylize_files(images, on_done=on_done, **options)
+    return len(report.done), report.nodes
 
 
 @contextmanager
@@ -377,7 +490,25 @@ def _check_frame_sizes(inputs: list[str]) -> None:
             )
 
 
-def _stylize_frames(st: Stylizer, pairs: list[tuple[str, Path]], options: dict, args: argparse.Namespace) -> None:
+def _sequence(
+    engine: Stylizer | Cluster,
+    frames: Iterable[np.ndarray],
+    count: int | None,
+    progress: FrameProgress,
+    args: argparse.Namespace,
+    options: dict,
+) -> Iterator[np.ndarray]:
+    """A clip's results on this machine or on a cluster (in chunks, `cluster/chunks.py`)."""
+    from .engine import Stylizer
+
+    if isinstance(engine, Stylizer):
+        return engine.stylize_sequence(frames, stability=args.stability, on_progress=progress, **options)
+    return engine.stylize_sequence(frames, stability=args.stability, on_progress=progress, frame_count=count, **options)
+
+
+def _stylize_frames(
+    engine: Stylizer | Cluster, pairs: list[tuple[str, Path]], options: dict, args: argparse.Namespace
+) -> None:
     """The inputs as the frames of one clip, each result written as it comes. A frame that cannot
     be read ends the run: the frames after it would follow a gap."""
     from .imageio import load_image, save_image
@@ -393,12 +524,12 @@ def _stylize_frames(st: Stylizer, pairs: list[tuple[str, Path]], options: dict, 
             yield image.pixels
 
     with _frame_bar("frames", len(pairs), args.quiet) as progress:
-        results = st.stylize_sequence(frames(), stability=args.stability, on_progress=progress, **options)
+        results = _sequence(engine, frames(), len(pairs), progress, args, options)
         for (_, dst), result in zip(pairs, results, strict=False):
             save_image(dst, result, profiles.pop(0))
 
 
-def _stylize_video(st: Stylizer, src: str, dst: Path, options: dict, args: argparse.Namespace) -> None:
+def _stylize_video(engine: Stylizer | Cluster, src: str, dst: Path, options: dict, args: argparse.Namespace) -> None:
     from .video import VideoReader, write_video
 
     with VideoReader(src, args.start, args.end) as reader:
@@ -407,7 +538,7 @@ def _stylize_video(st: Stylizer, src: str, dst: Path, options: dict, args: argpa
             write_video(
                 dst,
                 reader,
-                lambda frames: st.stylize_sequence(frames, stability=args.stability, on_progress=progress, **options),
+                lambda frames: _sequence(engine, frames, info.frames, progress, args, options),
             )
 
 

@@ -147,13 +147,23 @@ class Stylizer:
 
     def prepare(self, style: StyleArg, style_weights: Sequence[float] | None = None, refine: bool | int = 0) -> None:
         """Check the style (and mixing weights, and Refine) and install every model it needs."""
+        resolved, steps = self._checked(style, style_weights, refine)
+        self._prepare(resolved)
+        if steps:
+            self.loss_network()
+
+    def check(self, style: StyleArg, style_weights: Sequence[float] | None = None, refine: bool | int = 0) -> None:
+        """`prepare`'s checks without installing anything (a cluster's caller: its nodes install)."""
+        self._checked(style, style_weights, refine)
+
+    def _checked(
+        self, style: StyleArg, style_weights: Sequence[float] | None, refine: bool | int
+    ) -> tuple[list[tuple[str, object]], int]:
         resolved = self._resolve(style)
         styles.check_weights(len(resolved), None if style_weights is None else list(style_weights))
         steps = check_refine(refine)
         _check_refinable(resolved, steps)
-        self._prepare(resolved)
-        if steps:
-            self.loss_network()
+        return resolved, steps
 
     def _prepare(self, resolved: list[tuple[str, object]]) -> None:
         for kind, value in resolved:

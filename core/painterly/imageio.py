@@ -268,16 +268,75 @@ def save_image(
 ) -> None:
     """Write atomically (a temporary file renamed into place): never a partial output."""
     p = Path(path)
-    ext = p.suffix.lower()
-    if ext not in WRITABLE:
+    _check_extension(p)
+    write_encoded(p, encode_image(pixels, p.suffix, icc_profile, quality))
+
+
+def _check_extension(p: Path) -> None:
+    if p.suffix.lower() not in WRITABLE:
         raise PainterlyError(
-            f"{p}: cannot write '{ext or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}"
+            f"{p}: cannot write '{p.suffix.lower() or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}"
         )
+
+
+def encode_image(pixels: np.ndarray, extension: str, icc_profile: bytes | None = None, quality: int = 95) -> bytes:
+    """The file `save_image` writes for `extension` (".png", …), as bytes (a cluster's node encodes
+    its result, and the caller writes it: `write_encoded`)."""
+    ext = extension.lower()
+    if ext not in WRITABLE:
+        raise PainterlyError(f"cannot write '{ext or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}")
     icc = icc_profile if icc_profile and len(icc_profile) <= MAX_ICC_BYTES else None
+    return _encode(pixels, ext, icc, quality)
+
+
+def write_encoded(path: str | os.PathLike, data: bytes) -> None:
+    """An encoded picture written atomically, with the OS's refusal in one line."""
+    p = Path(path)
+    _check_extension(p)
     try:
-        write_atomic(p, _encode(pixels, ext, icc, quality), make_parents=True)
+        write_atomic(p, data, make_parents=True)
     except OSError as exc:
         raise PainterlyError(os_error_message(exc, p, "write")) from None
+
+
+def read_image_file(path: str | os.PathLike) -> bytes:
+    """An image file's bytes, to be decoded elsewhere (`load_image(data, name)` on a cluster's node),
+    with `load_image`'s refusals for what is not a regular file."""
+    p = Path(path)
+    _check_regular_file(p)
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise BadImageError(os_error_message(exc, p, "read")) from None
+
+
+def is_complete(path: str | os.PathLike, size: tuple[int, int]) -> bool:
+    """Whether `path` is a whole picture of `size` (height, width), judged from its header and its
+    end, without decoding it (`--resume` looks at thousands): a PNG ends with its IEND chunk, a
+    JPEG with its end-of-image marker, and WebP and BMP files are as long as their headers say."""
+    p = Path(path)
+    try:
+        if not p.is_file() or image_size(p) != size:
+            return False
+        length = p.stat().st_size
+        with open(p, "rb") as f:
+            head = f.read(32)
+            f.seek(max(0, length - 12))
+            tail = f.read()
+    except (PainterlyError, OSError):
+        return False
+    if head.startswith(PNG_SIGNATURE):
+        return tail.endswith(b"IEND\xaeB`\x82")
+    if head.startswith(b"\xff\xd8"):
+        return tail.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return int.from_bytes(head[4:8], "little") + 8 == length
+    if head.startswith(b"BM"):
+        return int.from_bytes(head[2:6], "little") == length
+    try:  # TIFF and the rest: decoded whole, the only sure test
+        return load_image(p).pixels.shape[:2] == size
+    except PainterlyError:
+        return False
 
 
 def _encode(pixels: np.ndarray, ext: str, icc: bytes | None, quality: int) -> bytes:

@@ -9,7 +9,10 @@ Rules, so that no run can lose a picture:
 - an existing file is replaced only with `--overwrite`;
 - a path that cannot be written (its parent is a file, a read-only folder) is
   refused up front, not after minutes of work;
-- a video's result is a video, an image's an image (`video.WRITABLE_VIDEO`, `imageio.WRITABLE`).
+- a video's result is a video, an image's an image (`video.WRITABLE_VIDEO`, `imageio.WRITABLE`);
+- `--resume` skips an input whose output is complete already (`imageio.is_complete`,
+  `video.is_complete`): outputs are only ever renamed into place whole, so one there from an
+  interrupted run is finished. Any other file at an output's name is refused as without it.
 """
 
 from __future__ import annotations
@@ -36,14 +39,22 @@ def _writable(src: str) -> tuple[str, frozenset[str], str]:
 
 @dataclass
 class OutputPlan:
-    pairs: list[tuple[str, Path]]  # (input, output) in the order given
+    pairs: list[tuple[str, Path]]  # (input, output) in the order given: the work to do
     notes: list[str] = field(default_factory=list)  # renamings the user should know about
+    skipped: list[tuple[str, Path]] = field(default_factory=list)  # complete already (`resume`)
 
 
 def plan_outputs(
-    inputs: Sequence[str], output: str, protected: Sequence[str | os.PathLike[str]] = (), overwrite: bool = False
+    inputs: Sequence[str],
+    output: str,
+    protected: Sequence[str | os.PathLike[str]] = (),
+    overwrite: bool = False,
+    resume: bool = False,
 ) -> OutputPlan:
-    """The output of each input, or a `PainterlyError` saying why the command cannot run as given."""
+    """The output of each input, or a `PainterlyError` saying why the command cannot run as given.
+    `resume`: inputs whose outputs are complete already go to `skipped`, not `pairs`."""
+    if resume and overwrite:
+        raise PainterlyError("--resume keeps the outputs that are complete and --overwrite replaces them: choose one")
     out = Path(output)
     folder_wanted = output.endswith(("/", os.sep)) or out.is_dir()
     notes: list[str] = []
@@ -62,11 +73,30 @@ def plan_outputs(
             raise PainterlyError(f"{out}: several inputs need an output folder, not a file name")
         targets = _folder_targets(inputs, out, notes)
     _refuse_inputs(inputs, protected, targets)
+    pairs = list(zip(inputs, targets, strict=True))
+    skipped = [(src, dst) for src, dst in pairs if resume and _complete(src, dst)]
+    pairs = [pair for pair in pairs if pair not in skipped]
     if not overwrite:
-        _refuse_existing(targets)
+        _refuse_existing([dst for _, dst in pairs], resume)
     for t in dict.fromkeys(t.parent for t in targets):
         _check_writable(t)
-    return OutputPlan(list(zip(inputs, targets, strict=True)), notes)
+    return OutputPlan(pairs, notes, skipped)
+
+
+def _complete(src: str, dst: Path) -> bool:
+    if not os.path.lexists(dst):
+        return False
+    if is_video(src):
+        from .video import is_complete as video_complete
+
+        return video_complete(dst, src)
+    from .imageio import image_size, is_complete
+
+    try:
+        size = image_size(src)
+    except PainterlyError:
+        return False  # the input fails later, in its own words
+    return is_complete(dst, size)
 
 
 def _folder_targets(inputs: Sequence[str], folder: Path, notes: list[str]) -> list[Path]:
@@ -125,10 +155,16 @@ def _refuse_inputs(inputs: Sequence[str], protected: Sequence[str | os.PathLike[
     )
 
 
-def _refuse_existing(targets: Sequence[Path]) -> None:
+def _refuse_existing(targets: Sequence[Path], resume: bool = False) -> None:
     existing = [t for t in targets if os.path.lexists(t)]
     if not existing:
         return
+    if resume:
+        raise PainterlyError(
+            f"{existing[0]} exists but is not a complete result of its input"
+            f"{f' (and {len(existing) - 1} more)' if len(existing) > 1 else ''}: "
+            "move it away, or use --overwrite instead of --resume to replace every output"
+        )
     if len(existing) == 1:
         raise PainterlyError(f"{existing[0]} exists already: use --overwrite to replace it, or choose another name")
     shown = ", ".join(str(t) for t in existing[:3]) + (", …" if len(existing) > 3 else "")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -195,6 +196,23 @@ class VideoReader:
             )
 
 
+def is_complete(path: str | os.PathLike, source: str | os.PathLike) -> bool:
+    """Whether `path` is a finished result of the video `source` (`--resume`): a video of the
+    source's frame size with frames up to the end its header gives. `write_video` only ever
+    renames a finished file into place, so this refuses what else may have that name."""
+    try:
+        with VideoReader(source) as src:
+            size = src.info.width, src.info.height
+        with VideoReader(path) as out:
+            if (out.info.width, out.info.height) != size:
+                return False
+            for _ in out.frames(None):  # decoded to its end: refused if cut short
+                pass
+        return True
+    except PainterlyError:
+        return False
+
+
 def write_video(
     path: str | os.PathLike,
     reader: VideoReader,
@@ -275,7 +293,7 @@ def _encode(
                 chunk.pts = None
                 out.mux(audio_out.encode(chunk))
 
-    times: list[int] = []
+    times: deque[int] = deque()  # the frames' times, read ahead of their results
 
     def pictures() -> Iterator[np.ndarray]:
         for rgb, pts in reader.frames(on_audio if audio_out is not None else None):
@@ -285,7 +303,7 @@ def _encode(
     count = 0
     for result in stylize(pictures()):
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(result[..., :3]), format="rgb24")
-        frame.pts, frame.time_base = times.pop(0), source.time_base
+        frame.pts, frame.time_base = times.popleft(), source.time_base
         out.mux(video.encode(frame))
         count += 1
         if on_frame is not None:

@@ -1,0 +1,190 @@
+"""Clusters: seams between a clip's chunks, and a batch's throughput on one node against two.
+
+`python bench/cluster.py --seams`: a camera pan over kodim05 (3 px a frame, 512×384 frames) is
+stylized whole (`Stylizer.stylize_sequence`) and in chunks as a cluster's nodes do them
+(`cluster.chunks`: each chunk a `Sequence` of its own, led in by frames of the one before, the
+overlaps cross-faded), on this machine, one chunk after another: the pixels are those a cluster
+makes, without its scheduling. The flicker of each pair of consecutive frames (motion compensated,
+`bench.quality.pan_flicker`) is compared at the seams (the pairs in or next to an overlap) and
+inside the chunks, as a ratio to the frames stylized one by one.
+
+`python bench/cluster.py --throughput`: two real Ray clusters on this machine, one with a single
+node and one with two, each node given one CPU (so that two nodes have twice the cores, as two
+machines would); the same batch through `painterly stylize --ray` on each, alternated, repeated;
+the median time of each and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "assets"
+sys.path[:0] = [str(ROOT / "core"), str(ROOT / "common"), str(ROOT / "plugin"), str(ROOT)]
+os.environ.setdefault("PAINTERLY_MODEL_MIRROR", str(SHARED / "models"))
+SIZE = (384, 512)
+
+
+def chunked(st, frames, style, stability, length, overlap, weights=None):
+    from painterly.cluster import chunks
+    from painterly.sequence import Sequence
+
+    def pieces():
+        for piece in chunks.cut(frames, length, overlap):
+            seq = Sequence(stability)
+            yield [seq.stylize(st, f, style=style) for f in piece]
+
+    if weights is None:
+        return list(chunks.join(pieces(), overlap))
+    saved = chunks.fade_weights
+    chunks.fade_weights = lambda n: weights(n)
+    try:
+        return list(chunks.join(pieces(), overlap))
+    finally:
+        chunks.fade_weights = saved
+
+
+def pair_flicker(outs, step):
+    from bench.quality import pan_flicker
+
+    f = [np.asarray(o, np.float32) / 255.0 for o in outs]
+    return [pan_flicker([a, b], step) for a, b in zip(f, f[1:], strict=False)]
+
+
+def seams(args) -> None:
+    from painterly import Stylizer
+    from painterly.cluster import chunks
+    from painterly.imageio import load_image
+
+    from bench.quality import panned
+
+    st = Stylizer(device="cpu")
+    photo = load_image(SHARED / "content" / "kodim05.png").pixels.astype(np.float32) / 255.0
+    frames = [np.clip(np.rint(f * 255), 0, 255).astype(np.uint8) for f in panned(photo, args.frames, 3, SIZE)]
+    alone = pair_flicker([st.stylize(f, style=args.style) for f in frames], 3)
+    base = float(np.mean(alone))
+    whole = pair_flicker(list(st.stylize_sequence(frames, style=args.style, stability=args.stability)), 3)
+    print(f"{args.frames} frames, {args.style}, stability {args.stability}, chunks of {args.chunk} new frames")
+    print(f"{'case':52} {'inside':>7} {'seams':>7} {'worst seam':>10}")
+    print(f"{'whole clip (one node)':52} {np.mean(whole) / base:6.2f}x {'':>7} {'':>10}")
+    default = chunks.lead_in(args.stability)
+    cases = [
+        (f"lead-in {default} (default), second half cross-faded", default, None),
+        (
+            f"lead-in {default}, the whole overlap cross-faded",
+            default,
+            lambda n: [(j + 1) / (n + 1) for j in range(n)],
+        ),
+        (f"lead-in {default}, no cross-fade (switch after it)", default, lambda n: [0.0] * n),
+        ("lead-in 4, second half cross-faded", 4, None),
+        ("no lead-in (chunks cut apart)", 0, None),
+    ]
+    for label, overlap, weights in cases:
+        outs = chunked(st, frames, args.style, args.stability, args.chunk, overlap, weights)
+        assert len(outs) == len(frames)
+        pairs = pair_flicker(outs, 3)
+        # pair i is frames (i, i+1); chunk k's new frames start at k*chunk, its overlap before that
+        starts = range(args.chunk, args.frames, args.chunk)
+        seam = {i for s in starts for i in range(s - max(overlap, 1) - 1, s + 1) if 0 <= i < len(pairs)}
+        inside = [p for i, p in enumerate(pairs) if i not in seam]
+        at = [pairs[i] for i in sorted(seam)]
+        print(f"{label:52} {np.mean(inside) / base:6.2f}x {np.mean(at) / base:6.2f}x {max(at) / base:9.2f}x")
+
+
+def start_cluster(nodes: int, tmp: Path, port: int, env: dict) -> list[subprocess.Popen]:
+    ray = str(Path(sys.executable).with_name("ray"))
+    procs = []
+    head = [ray, "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false"]
+    head += ["--disable-usage-stats", f"--temp-dir={tmp}", "--block"]
+    procs.append(
+        subprocess.Popen(head, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    )
+    time.sleep(4)
+    for _ in range(nodes - 1):
+        join = [ray, "start", f"--address=127.0.0.1:{port}", "--num-cpus=1", "--block"]
+        procs.append(
+            subprocess.Popen(
+                join, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+            )
+        )
+    probe = f"import ray; ray.init(address='127.0.0.1:{port}'); print(sum(n['Alive'] for n in ray.nodes()))"
+    for _ in range(60):
+        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+        if r.stdout.strip() == str(nodes):
+            return procs
+        time.sleep(1)
+    raise RuntimeError(f"the {nodes}-node cluster did not start")
+
+
+def throughput(args) -> None:
+    import signal
+
+    from PIL import Image
+
+    with tempfile.TemporaryDirectory(prefix="painterly-bench-") as td:
+        tmp = Path(td)
+        inputs = []
+        names = sorted((SHARED / "content").glob("kodim*.png"))[: args.images]
+        for src in names:
+            dst = tmp / "in" / src.name
+            dst.parent.mkdir(exist_ok=True)
+            Image.open(src).convert("RGB").save(dst)
+            inputs.append(str(dst))
+        env = {**os.environ, "RAY_AUTH_MODE": "token", "PAINTERLY_HOME": str(tmp / "home")}
+        clusters = {1: 6401, 2: 6402}
+        procs: list[subprocess.Popen] = []
+        try:
+            for n, port in clusters.items():
+                procs += start_cluster(n, tmp / f"ray{n}", port, env)
+            times: dict[int, list[float]] = {1: [], 2: []}
+            for r in range(args.repeats + 1):  # the first round installs the models on every node
+                for n, port in clusters.items():
+                    out = tmp / f"out-{n}-{r}"
+                    cmd = [sys.executable, "-m", "painterly.cli", "stylize", *inputs, "-o", f"{out}/"]
+                    cmd += ["--style", args.style, "--ray", f"127.0.0.1:{port}", "--quiet"]
+                    t0 = time.perf_counter()
+                    run = subprocess.run(cmd, capture_output=True, text=True, env=env)
+                    seconds = time.perf_counter() - t0
+                    if run.returncode:
+                        raise RuntimeError(run.stderr)
+                    if r:
+                        times[n].append(seconds)
+                    print(f"round {r} {n} node{'s' if n > 1 else ''}: {seconds:.1f} s", file=sys.stderr)
+        finally:
+            for p in procs:
+                os.killpg(p.pid, signal.SIGKILL)
+        one, two = statistics.median(times[1]), statistics.median(times[2])
+        per = len(inputs)
+        print(f"{per} images (768×512), {args.style}, default brush, {args.repeats} runs each, medians:")
+        print(f"1 node : {one:6.1f} s  {per / one * 60:5.1f} images a minute")
+        print(f"2 nodes: {two:6.1f} s  {per / two * 60:5.1f} images a minute  ({one / two:.2f}x)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seams", action="store_true")
+    p.add_argument("--throughput", action="store_true")
+    p.add_argument("--style", default="candy")
+    p.add_argument("--frames", type=int, default=40)
+    p.add_argument("--chunk", type=int, default=12, help="new frames per chunk (--seams)")
+    p.add_argument("--stability", type=float, default=0.7)
+    p.add_argument("--images", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    if args.seams or not args.throughput:
+        seams(args)
+    if args.throughput:
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()

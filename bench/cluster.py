@@ -133,11 +133,11 @@ def throughput(args) -> None:
     with tempfile.TemporaryDirectory(prefix="painterly-bench-") as td:
         tmp = Path(td)
         inputs = []
-        names = sorted((SHARED / "content").glob("kodim*.png"))[: args.images]
-        for src in names:
-            dst = tmp / "in" / src.name
-            dst.parent.mkdir(exist_ok=True)
-            Image.open(src).convert("RGB").save(dst)
+        photos = sorted((SHARED / "content").glob("kodim*.png"))
+        (tmp / "in").mkdir()
+        for i in range(args.images):  # the photos again, under other names, for a longer batch
+            dst = tmp / "in" / f"photo{i:03d}.png"
+            Image.open(photos[i % len(photos)]).convert("RGB").save(dst)
             inputs.append(str(dst))
         env = {**os.environ, "RAY_AUTH_MODE": "token", "PAINTERLY_HOME": str(tmp / "home")}
         clusters = {1: 6401, 2: 6402}
@@ -145,12 +145,12 @@ def throughput(args) -> None:
         try:
             for n, port in clusters.items():
                 procs += start_cluster(n, tmp / f"ray{n}", port, env)
-            times: dict[int, list[float]] = {1: [], 2: []}
+            times: dict[int, list[float]] = {0: [], 1: [], 2: []}  # 0: this machine, no cluster
             for r in range(args.repeats + 1):  # the first round installs the models on every node
-                for n, port in clusters.items():
+                for n, port in {0: 0, **clusters}.items():
                     out = tmp / f"out-{n}-{r}"
                     cmd = [sys.executable, "-m", "painterly.cli", "stylize", *inputs, "-o", f"{out}/"]
-                    cmd += ["--style", args.style, "--ray", f"127.0.0.1:{port}", "--quiet"]
+                    cmd += ["--style", args.style, "--quiet"] + (["--ray", f"127.0.0.1:{port}"] if n else [])
                     t0 = time.perf_counter()
                     run = subprocess.run(cmd, capture_output=True, text=True, env=env)
                     seconds = time.perf_counter() - t0
@@ -158,13 +158,16 @@ def throughput(args) -> None:
                         raise RuntimeError(run.stderr)
                     if r:
                         times[n].append(seconds)
-                    print(f"round {r} {n} node{'s' if n > 1 else ''}: {seconds:.1f} s", file=sys.stderr)
+                    label = f"{n} node{'s' if n > 1 else ''}" if n else "no cluster"
+                    print(f"round {r} {label}: {seconds:.1f} s", file=sys.stderr)
         finally:
             for p in procs:
                 os.killpg(p.pid, signal.SIGKILL)
-        one, two = statistics.median(times[1]), statistics.median(times[2])
+        alone, one, two = (statistics.median(times[n]) for n in (0, 1, 2))
         per = len(inputs)
-        print(f"{per} images (768×512), {args.style}, default brush, {args.repeats} runs each, medians:")
+        print(f"{per} images (768×512 Kodak photos), {args.style}, default brush, the whole command's wall time,")
+        print(f"{args.repeats} runs each, alternated, medians (a first round installs the models, not counted):")
+        print(f"no cluster, 2 cores: {alone:6.1f} s  {per / alone * 60:5.1f} images a minute")
         print(f"1 node : {one:6.1f} s  {per / one * 60:5.1f} images a minute")
         print(f"2 nodes: {two:6.1f} s  {per / two * 60:5.1f} images a minute  ({one / two:.2f}x)")
 
@@ -177,7 +180,7 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=40)
     p.add_argument("--chunk", type=int, default=12, help="new frames per chunk (--seams)")
     p.add_argument("--stability", type=float, default=0.7)
-    p.add_argument("--images", type=int, default=8)
+    p.add_argument("--images", type=int, default=24)
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
     if args.seams or not args.throughput:

@@ -108,3 +108,22 @@ def test_chunked_clip_has_no_seams(stylizer) -> None:
     assert inside < 0.6 * still_flicker  # the chunks are stable…
     print(f"seams {at_seams:.4f} inside {inside:.4f} stills {still_flicker:.4f}")
     assert at_seams <= 1.1 * inside, f"seams {at_seams:.4f}, inside the chunks {inside:.4f}"
+
+
+def test_slots_fit_the_nodes() -> None:
+    """How a batch fits a cluster's resources (`plan_slots`), GPUs included, which no test machine has."""
+    from painterly.cluster.session import MAX_THREADS, plan_slots
+    from painterly.errors import PainterlyError
+
+    two = plan_slots([{"CPU": 1}, {"CPU": 1}])
+    assert (two.cpus, two.gpus, two.slots, two.nodes) == (1, False, 2, 2)
+    mixed = plan_slots([{"CPU": 16}, {"CPU": 4}, {"CPU": 0.5}])  # the smallest whole node sets the size
+    assert (mixed.cpus, mixed.slots, mixed.nodes) == (4, 5, 2)
+    big = plan_slots([{"CPU": 64}])
+    assert big.cpus == MAX_THREADS and big.slots == 64 // MAX_THREADS
+    assert plan_slots([{"CPU": 16}, {"CPU": 4}], cpus=6).slots == 2
+    gpu = plan_slots([{"CPU": 16, "GPU": 2}, {"CPU": 8}])  # tasks go where the GPUs are, one each
+    assert (gpu.cpus, gpu.gpus, gpu.slots, gpu.nodes) == (1, True, 2, 1)
+    assert not plan_slots([{"CPU": 16, "GPU": 2}], gpus=False).gpus  # --device cpu
+    with pytest.raises(PainterlyError, match="ask for fewer with --ray-cpus"):
+        plan_slots([{"CPU": 2}], cpus=4)

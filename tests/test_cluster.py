@@ -63,9 +63,11 @@ def assert_like_local(out: Path, local: dict[str, np.ndarray]) -> None:
 
 def test_a_batch_on_two_nodes_is_the_local_commands(cluster, photos, local_results, tmp_path) -> None:
     out = tmp_path / "out"
-    r = run_cli("stylize", *photos, "-o", f"{out}/", *OPTIONS, "--ray", cluster.address, env=cluster.env)
+    loud = [o for o in OPTIONS if o != "--quiet"]
+    r = run_cli("stylize", *photos, "-o", f"{out}/", *loud, "--ray", cluster.address, env=cluster.env)
     assert r.returncode == 0, r.stderr
-    assert "on a Ray cluster of 2 nodes, 2 images at a time (1 CPUs each)" in r.stderr
+    assert f"images: {len(photos)}/{len(photos)}" in r.stderr  # the progress bar counts the whole batch
+    assert "on a Ray cluster of 2 nodes, 2 images at a time (1 CPU each)" in r.stderr
     assert f"{len(photos)} done, 0 skipped (complete already), 0 failed" in r.stderr and "on 2 nodes" in r.stderr
     assert_like_local(out, local_results)
     for home in cluster.homes:  # each node installed (and verified) the model itself

@@ -331,7 +331,8 @@ def _stylize(args: argparse.Namespace) -> int:
     ) as cluster:
         print(
             f"painterly: on a Ray cluster of {cluster.nodes} node{'s' if cluster.nodes != 1 else ''}, "
-            f"{cluster.slots} image{'s' if cluster.slots != 1 else ''} at a time ({cluster.cpus} CPUs each)",
+            f"{cluster.slots} image{'s' if cluster.slots != 1 else ''} at a time "
+            f"({'a GPU and ' if cluster.layout.gpus else ''}{cluster.cpus} CPU{'s' if cluster.cpus != 1 else ''} each)",
             file=sys.stderr,
         )
         return _run(cluster, plan, options, args)

@@ -9,7 +9,6 @@ bytes or frames, and the caller writes them, so a cluster needs no shared file s
 from __future__ import annotations
 
 import socket
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +41,6 @@ class Done:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     node: str = ""  # the Ray node that made it (its id)
-    seconds: float = 0.0
 
 
 _kept: tuple[NodeSettings, Stylizer] | None = None
@@ -78,24 +76,22 @@ def stylize_image(data: bytes, name: str, extension: str, settings: NodeSettings
     """An image file's bytes → its result encoded as `extension` (".png", …)."""
     from ..imageio import encode_image, load_image
 
-    start = time.perf_counter()
     try:
         image = load_image(data, name)
         result = stylizer(settings).stylize(image.pixels, **options)
         encoded = encode_image(result, extension, image.icc_profile)
     except PainterlyError as exc:
-        return Done(error=str(exc), seconds=time.perf_counter() - start)
-    return Done(encoded, None, image.warnings, seconds=time.perf_counter() - start)
+        return Done(error=str(exc))
+    return Done(encoded, None, image.warnings)
 
 
 def stylize_chunk(frames: list[np.ndarray], stability: float, settings: NodeSettings, options: dict) -> Done:
     """Consecutive frames of a clip → their results, as `Stylizer.stylize_sequence` makes them."""
     from ..sequence import Sequence
 
-    start = time.perf_counter()
     try:
         st, sequence = stylizer(settings), Sequence(stability)
         results = [sequence.stylize(st, frame, **options) for frame in frames]
     except PainterlyError as exc:
-        return Done(error=str(exc), seconds=time.perf_counter() - start)
-    return Done(results, None, seconds=time.perf_counter() - start)
+        return Done(error=str(exc))
+    return Done(results, None)

@@ -1,8 +1,9 @@
 """A Ray cluster joined (or started) for one command: images and clips spread over its nodes.
 
 The caller reads every input and writes every output itself (`node.py` says why); the nodes only
-compute. At most two tasks per slot are in flight, so the caller's memory and the cluster's object
-store hold a few pictures whatever the batch's length. Ray retries a task whose worker or node
+compute. At most two images per slot are in flight (a clip's chunks: one per slot and one more),
+so the caller's memory and the cluster's object store hold a few pictures whatever the batch's
+length. Ray retries a task whose worker or node
 died (up to `RETRIES` times) on any node that is left; a task that fails on its input (a damaged
 file) is not retried but reported, and the batch goes on.
 """
@@ -10,7 +11,6 @@ file) is not retried but reported, and the batch goes on.
 from __future__ import annotations
 
 import logging
-import math
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -76,8 +76,8 @@ def _node_id() -> str:
 class Cluster:
     """`Cluster(address)` joins a Ray cluster: None starts a local one (and stops it on `close`),
     "auto" joins the one the environment names (RAY_ADDRESS, or the last started on this machine),
-    "host:port" joins that one. `cpus` per task: by default the smallest node's, up to
-    `MAX_THREADS`. The engine settings are those of `Stylizer`, used on every node."""
+    "host:port" joins that one. `cpus` per task: see `plan_slots` (on a cluster with GPUs each
+    task also takes one). The engine settings are those of `Stylizer`, used on every node."""
 
     def __init__(
         self,
@@ -105,8 +105,8 @@ class Cluster:
                     namespace="painterly",
                     **kwargs,
                 )
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                if address == "auto":
+            except Exception as exc:  # Ray's own errors too: a refused token, a version mismatch
+                if address == "auto" and isinstance(exc, ConnectionError):
                     raise PainterlyError(
                         "no running Ray cluster was found (--ray auto looks at RAY_ADDRESS and at the last one "
                         "started on this machine): give its head's host:port, start one with `ray start --head`, "
@@ -115,22 +115,18 @@ class Cluster:
                 where = "a local Ray cluster could not be started" if address is None else f"cannot join {address}"
                 raise PainterlyError(f"{where}: {_brief(exc)}") from None
         try:
-            cores = [n["Resources"].get("CPU", 0) for n in ray.nodes() if n.get("Alive")]
-            smallest = min((c for c in cores if c >= 1), default=0)
-            self.cpus = cpus or max(1, min(MAX_THREADS, int(smallest)))
-            self.slots = sum(int(c // self.cpus) for c in cores)
-            if not self.slots:
-                raise PainterlyError(
-                    f"no node of the cluster has {self.cpus} CPUs free for a task: ask for fewer with --ray-cpus"
-                )
-            self.nodes = sum(1 for c in cores if c >= self.cpus)
+            nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
+            self.layout = plan_slots(nodes, cpus, gpus=device != "cpu")
         except BaseException:
             self.close()
             raise
+        self.cpus, self.slots, self.nodes = self.layout.cpus, self.layout.slots, self.layout.nodes
         self.settings = NodeSettings(
             threads=self.cpus, device=device, precision=precision, tile=tile, allow_download=allow_download
         )
         remote = {"num_cpus": self.cpus, "max_retries": RETRIES, "retry_exceptions": False}
+        if self.layout.gpus:
+            remote["num_gpus"] = 1  # Ray shows each task its GPU alone (CUDA_VISIBLE_DEVICES)
         self._image = ray.remote(**remote)(_image_task)
         self._chunk = ray.remote(**remote)(_chunk_task)
 
@@ -243,7 +239,7 @@ class Cluster:
         frames_done, more = 0, True
         try:
             while more or window:
-                while more and len(window) < AHEAD * self.slots:
+                while more and len(window) <= self.slots:  # a chunk is long work: one waiting is enough
                     piece = next(pieces, None)
                     if piece is None:
                         more = False
@@ -302,6 +298,38 @@ def _check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class Layout:
+    """How a batch fits the cluster: each task's CPUs (and a GPU, or none), how many run at once,
+    on how many nodes."""
+
+    cpus: int
+    gpus: bool
+    slots: int
+    nodes: int
+
+
+def plan_slots(nodes: Sequence[dict[str, float]], cpus: int | None = None, gpus: bool = True) -> Layout:
+    """The layout for nodes of these Ray resources ({"CPU": 16, "GPU": 2, …} each). A cluster with
+    GPUs (and `gpus`, i.e. no --device cpu) gives each task a GPU and `cpus` CPUs (default 1: the GPU
+    does the work); otherwise each task takes `cpus` CPUs (default the smallest node's, up to
+    `MAX_THREADS`)."""
+    with_gpus = [n for n in nodes if n.get("GPU", 0) >= 1] if gpus else []
+    if with_gpus:
+        each = cpus or 1
+        counts = [min(int(n["GPU"]), int(n.get("CPU", 0) // each)) for n in with_gpus]
+    else:
+        smallest = min((n.get("CPU", 0) for n in nodes if n.get("CPU", 0) >= 1), default=0)
+        each = cpus or max(1, min(MAX_THREADS, int(smallest)))
+        counts = [int(n.get("CPU", 0) // each) for n in nodes]
+    if not sum(counts):
+        raise PainterlyError(
+            f"no node of the cluster has {each} CPUs{' and a GPU' if with_gpus else ''} for a task: "
+            "ask for fewer with --ray-cpus"
+        )
+    return Layout(each, bool(with_gpus), sum(counts), sum(1 for c in counts if c))
+
+
 def portable(options: dict) -> dict:
     """`options` with style images read here, as pixels: the nodes may not have the files."""
     style = options.get("style")
@@ -322,12 +350,3 @@ def _brief(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     text = lines[-1] if lines else type(exc).__name__
     return text[:300]
-
-
-def throughput(report: BatchReport, seconds: float) -> str:
-    """e.g. '12 images in 1 min 3 s on 2 nodes (11.4 per minute)'."""
-    n = len(report.done)
-    rate = n / seconds * 60 if seconds > 0 else math.inf
-    m, s = divmod(round(seconds), 60)
-    took = f"{m} min {s} s" if m else f"{s} s"
-    return f"{n} in {took} on {report.nodes} node{'s' if report.nodes != 1 else ''} ({rate:.1f} per minute)"

@@ -105,6 +105,28 @@ def test_a_bad_input_fails_alone_and_a_bad_address_changes_nothing(cluster, phot
     assert nowhere.returncode == 1 and nowhere.stderr.count("\n") == 1
     assert "cannot join the Ray cluster at 127.0.0.1:" in nowhere.stderr and not (tmp_path / "none").exists()
 
+    without_token = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "painterly.cli",
+            "stylize",
+            *photos,
+            "-o",
+            f"{tmp_path / 'none'}/",
+            "--ray",
+            cluster.address,
+        ],
+        capture_output=True,
+        text=True,
+        env=without_token,
+        timeout=120,
+    )
+    last = refused.stderr.strip().splitlines()[-1]
+    assert refused.returncode == 1 and last.startswith(f"painterly: error: cannot join {cluster.address}")
+    assert "set RAY_AUTH_MODE=token" in last and not (tmp_path / "none").exists()
+
 
 def _start(cluster: LocalCluster, photos: list[str], out: Path, *extra: str) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "painterly.cli", "stylize", *photos, "-o", f"{out}/", *OPTIONS]
@@ -257,3 +279,22 @@ def test_a_video_and_a_sequence_on_the_cluster(cluster, tmp_path) -> None:
         want = np.asarray(Image.open(tmp_path / "here" / Path(name).name))
         got_frame = np.asarray(Image.open(tmp_path / "there" / Path(name).name))
         assert psnr(got_frame, want) >= 40, f"{name}: {psnr(got_frame, want):.1f} dB"
+
+
+def _raylets() -> int:
+    out = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout
+    return sum(1 for line in out.splitlines() if not line.startswith("Z") and "/raylet/raylet " in line)
+
+
+def test_no_address_starts_a_cluster_here_and_stops_it(photos, local_results, tmp_path) -> None:
+    before = _raylets()
+    out = tmp_path / "out"
+    r = run_cli("stylize", *photos[:2], "-o", f"{out}/", *OPTIONS, "--ray")
+    assert r.returncode == 0, r.stderr
+    assert "on a Ray cluster of 1 node" in r.stderr and "2 done, 0 skipped" in r.stderr
+    for name in (Path(p).name for p in photos[:2]):
+        assert psnr(np.asarray(Image.open(out / name)), local_results[name]) >= 40
+    deadline = time.monotonic() + 20
+    while _raylets() > before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert _raylets() == before  # the cluster it started is gone with it

@@ -113,7 +113,13 @@ class Cluster:
                         "or leave out the address to start one here"
                     ) from None
                 where = "a local Ray cluster could not be started" if address is None else f"cannot join {address}"
-                raise PainterlyError(f"{where}: {_brief(exc)}") from None
+                hint = ""
+                if address is not None and os.environ.get("RAY_AUTH_MODE") != "token":
+                    hint = (
+                        "; a cluster made by `ray start` asks for its token: set RAY_AUTH_MODE=token and give "
+                        "this machine the token (~/.ray/auth_token or RAY_AUTH_TOKEN)"
+                    )
+                raise PainterlyError(f"{where}: {_brief(exc)}{hint}") from None
         try:
             nodes = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
             self.layout = plan_slots(nodes, cpus, gpus=device != "cpu")

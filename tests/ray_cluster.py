@@ -6,6 +6,7 @@ process of the cluster is left; the fixtures call it whatever the test did."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -38,7 +39,10 @@ class LocalCluster:
         self.ray_temp = Path(tempfile.mkdtemp(prefix="painterly-ray-"))
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        self.env = {**os.environ, **FAST_HEALTH_CHECKS, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0"}
+        # token authentication, as `ray start` has by default, with a token of the cluster's own: a fresh
+        # machine has none in ~/.ray, and the tests leave that folder alone
+        auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
+        self.env = {**os.environ, **FAST_HEALTH_CHECKS, **auth, "RAY_USAGE_STATS_ENABLED": "0"}
         self.groups: list[subprocess.Popen] = []
         self.homes: list[Path] = []
         self.cpus = cpus

@@ -105,7 +105,7 @@ def test_a_bad_input_fails_alone_and_a_bad_address_changes_nothing(cluster, phot
     assert nowhere.returncode == 1 and nowhere.stderr.count("\n") == 1
     assert "cannot join the Ray cluster at 127.0.0.1:" in nowhere.stderr and not (tmp_path / "none").exists()
 
-    without_token = {k: v for k, v in cluster.env.items() if k != "RAY_AUTH_MODE"}
+    without_token = {k: v for k, v in cluster.env.items() if k not in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
     refused = subprocess.run(
         [
             sys.executable,

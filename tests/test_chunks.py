@@ -10,7 +10,7 @@ from painterly.sequence import Sequence
 
 from bench.quality import pan_flicker, panned
 
-from .conftest import CONTENT
+from .conftest import CONTENT, save_for_review
 
 
 def test_cut_leads_each_chunk_in_with_the_frames_before() -> None:
@@ -96,6 +96,7 @@ def test_chunked_clip_has_no_seams(stylizer) -> None:
     joined = list(chunks.join(stylized(chunks.cut(frames, length, overlap)), overlap))
     whole = list(stylizer.stylize_sequence(frames, **options))
     assert len(joined) == len(frames)
+    save_for_review("chunks_candy_seam_frame10.png", np.concatenate([joined[10], whole[10]], axis=1))
     for a, b in zip(joined[: length - overlap], whole, strict=False):
         np.testing.assert_array_equal(a, b)
     f = [a.astype(np.float32) / 255 for a in joined]
@@ -106,7 +107,6 @@ def test_chunked_clip_has_no_seams(stylizer) -> None:
     alone = [stylizer.stylize(x, **options).astype(np.float32) / 255 for x in frames[:8]]
     still_flicker = pan_flicker(alone, 3)
     assert inside < 0.6 * still_flicker  # the chunks are stable…
-    print(f"seams {at_seams:.4f} inside {inside:.4f} stills {still_flicker:.4f}")
     assert at_seams <= 1.1 * inside, f"seams {at_seams:.4f}, inside the chunks {inside:.4f}"
 
 

@@ -700,7 +700,10 @@ class AnimatedHost(PictureHost):
         return ApplyJob(None, finish, f"{len(self.frames)} frames", read.cleanup, run=run)
 
 
-def test_all_frames_stylizes_an_animated_layer_as_one_clip(qtbot, client, thumb_dir, tmp_path):
+@pytest.fixture
+def animated(qtbot, client, thumb_dir, tmp_path):
+    """A panel on an animated layer of four panned frames, candy chosen and All frames checked:
+    (the host, the panel, the frames)."""
     photo = rgba(load_rgb("kodim08.png", (216, 128)))
     frames = [np.ascontiguousarray(photo[:, 3 * i : 3 * i + 192]) for i in range(4)]
     host = AnimatedHost(frames, tmp_path)
@@ -710,28 +713,33 @@ def test_all_frames_stylizes_an_animated_layer_as_one_clip(qtbot, client, thumb_
         assert panel.frames_check.isVisibleTo(panel) and panel.frames_check.text() == "All frames (4)"
         panel.select_preset("candy")
         panel.frames_check.setChecked(True)
-        seen: list[tuple[float, str]] = []
-        panel.progressChanged.connect(lambda f, s: seen.append((f, s)))
-        assert apply_and_wait(qtbot, panel) == "4 frames"
-        assert host.all_frames_calls == [True]
-        assert len(host.results) == 4 and all(r.shape == frames[0].shape for r in host.results)
-        for got, frame in zip(host.results, frames, strict=True):
-            assert np.array_equal(got[..., 3], frame[..., 3])  # alpha kept
-            assert np.abs(got[..., :3].astype(int) - frame[..., :3]).mean() > 15  # stylized
-        stages = [s for _, s in seen]
-        assert any(s.startswith("frame 1 of 4") for s in stages) and any(s.startswith("frame 4 of 4") for s in stages)
-        fractions = [f for f, _ in seen]
-        assert fractions == sorted(fractions) and fractions[-1] == 1.0
-        # the first frame of a clip has nothing before it: it is the still
-        still, w, h, stride = client.stylize(frames[0].tobytes(), 192, 128, "rgba8", 192 * 4, panel.options())
-        assert np.abs(host.results[0].astype(int) - np.frombuffer(still, np.uint8).reshape(128, 192, 4)).max() <= 1
-        assert not (tmp_path / "animation").exists()  # the frames' folder is removed
-        panel.frames_check.setChecked(False)  # unchecked: a still of the current frame
-        apply_and_wait(qtbot, panel)
-        assert host.all_frames_calls == [True, False]
+        yield host, panel, frames
     finally:
         panel.shutdown()
         panel.wait_idle(30)
+
+
+def test_all_frames_stylizes_an_animated_layer_as_one_clip(qtbot, client, animated, tmp_path):
+    host, panel, frames = animated
+    seen: list[tuple[float, str]] = []
+    panel.progressChanged.connect(lambda f, s: seen.append((f, s)))
+    assert apply_and_wait(qtbot, panel) == "4 frames"
+    assert host.all_frames_calls == [True]
+    assert len(host.results) == 4 and all(r.shape == frames[0].shape for r in host.results)
+    for got, frame in zip(host.results, frames, strict=True):
+        assert np.array_equal(got[..., 3], frame[..., 3])  # alpha kept
+        assert np.abs(got[..., :3].astype(int) - frame[..., :3]).mean() > 15  # stylized
+    stages = [s for _, s in seen]
+    assert any(s.startswith("frame 1 of 4") for s in stages) and any(s.startswith("frame 4 of 4") for s in stages)
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    # the first frame of a clip has nothing before it: it is the still
+    still, w, h, stride = client.stylize(frames[0].tobytes(), 192, 128, "rgba8", 192 * 4, panel.options())
+    assert np.abs(host.results[0].astype(int) - np.frombuffer(still, np.uint8).reshape(128, 192, 4)).max() <= 1
+    assert not (tmp_path / "animation").exists()  # the frames' folder is removed
+    panel.frames_check.setChecked(False)  # unchecked: a still of the current frame
+    apply_and_wait(qtbot, panel)
+    assert host.all_frames_calls == [True, False]
 
 
 def test_all_frames_is_hidden_for_a_layer_that_is_not_animated(qtbot, panel):
@@ -739,24 +747,14 @@ def test_all_frames_is_hidden_for_a_layer_that_is_not_animated(qtbot, panel):
     assert not panel.frames_check.isVisibleTo(panel) and not panel.all_frames
 
 
-def test_cancelling_all_frames_adds_nothing_and_leaves_no_files(qtbot, client, thumb_dir, tmp_path):
-    photo = rgba(load_rgb("kodim08.png", (216, 128)))
-    frames = [np.ascontiguousarray(photo[:, 3 * i : 3 * i + 192]) for i in range(4)]
-    host = AnimatedHost(frames, tmp_path)
-    panel = make_panel(qtbot, client, host, thumb_dir)
-    try:
-        panel.refresh_layers()
-        panel.select_preset("candy")
-        panel.frames_check.setChecked(True)
-        pid = client.pid
-        # Cancel once the second frame is under way: the first is done and written
-        panel.progressChanged.connect(lambda f, s: panel.cancel() if s.startswith("frame 2 of 4") else None)
-        with qtbot.waitSignal(panel.failed, timeout=WAIT) as blocker:
-            panel.apply_button.click()
-        assert blocker.args[0] == "cancelled"
-        assert host.results == [] and "Cancelled" in panel.status.text() and not panel.busy
-        assert not (tmp_path / "animation").exists()  # the frames' folder is removed
-        assert client.pid == pid, "cancelling must not cost the worker"
-    finally:
-        panel.shutdown()
-        panel.wait_idle(30)
+def test_cancelling_all_frames_adds_nothing_and_leaves_no_files(qtbot, client, animated, tmp_path):
+    host, panel, _ = animated
+    pid = client.pid
+    # Cancel once the second frame is under way: the first is done and written
+    panel.progressChanged.connect(lambda f, s: panel.cancel() if s.startswith("frame 2 of 4") else None)
+    with qtbot.waitSignal(panel.failed, timeout=WAIT) as blocker:
+        panel.apply_button.click()
+    assert blocker.args[0] == "cancelled"
+    assert host.results == [] and "Cancelled" in panel.status.text() and not panel.busy
+    assert not (tmp_path / "animation").exists()  # the frames' folder is removed
+    assert client.pid == pid, "cancelling must not cost the worker"

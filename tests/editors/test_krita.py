@@ -82,9 +82,10 @@ def install_plugin(home: Path, extra: tuple[Path, ...] = ()) -> Path:
     for package in (ROOT / "plugin" / "painterly_plugin", ROOT / "common" / "painterly_common"):
         shutil.copytree(package, pykrita / package.name, ignore=ignore)
     enabled = ["painterly_krita"]
-    for plugin in extra:  # test-only extensions: <name>.desktop + <name>/
+    for plugin in extra:  # test-only extensions: <name>.desktop + <name>/, and what they share
         shutil.copytree(plugin, pykrita / plugin.name, ignore=ignore)
         shutil.copy2(plugin.with_suffix(".desktop"), pykrita)
+        shutil.copy2(plugin.parent / "painterly_driver_base.py", pykrita)
         enabled.append(plugin.name)
     (home / ".config").mkdir(parents=True, exist_ok=True)
     lines = ["[python]"] + [f"enable_{name}=true" for name in enabled]

@@ -14,26 +14,9 @@ none of 10 runs after waiting `settle_seconds`: the driver waits before it build
 
 from __future__ import annotations
 
-import json
-import os
-import time
-import traceback
-from pathlib import Path
-
-from krita import Extension, Krita  # type: ignore[import-not-found]
+from krita import Krita  # type: ignore[import-not-found]
+from painterly_driver_base import CONFIG, OUT, Driver, finish  # type: ignore[import-not-found]
 from PyQt5.QtCore import QTimer  # type: ignore[import-not-found]
-from PyQt5.QtWidgets import QApplication, QWidget  # type: ignore[import-not-found]
-
-CONFIG = json.loads(Path(os.environ["PAINTERLY_TEST_CONFIG"]).read_text())
-OUT = Path(CONFIG["out"])
-
-
-def finish(result: dict, code: int) -> None:
-    try:
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "result.json").write_text(json.dumps(result, indent=1))
-    finally:
-        os._exit(code)
 
 
 def dump_frames(node, doc, prefix: str) -> list[bool]:
@@ -46,40 +29,10 @@ def dump_frames(node, doc, prefix: str) -> list[bool]:
     return keys
 
 
-class Driver(Extension):
-    def __init__(self, parent) -> None:
-        super().__init__(parent)
-        self.result: dict = {"steps": [], "progress": [], "script_progress": []}
-        self.started = False
-        self.t0 = time.monotonic()
+class AnimationDriver(Driver):
+    watchdog_message = "the animation did not finish in time"
 
-    def setup(self) -> None:
-        Krita.instance().notifier().windowCreated.connect(self.window_created)
-        QTimer.singleShot(int(CONFIG["watchdog"] * 1000), self.watchdog)
-
-    def createActions(self, window) -> None:  # noqa: N802
-        pass
-
-    def step(self, text: str) -> None:
-        self.result["steps"].append(f"{time.monotonic() - self.t0:6.1f}s {text}")
-        (OUT / "steps.txt").write_text("\n".join(self.result["steps"]) + "\n")  # how far a crash got
-
-    def watchdog(self) -> None:
-        self.step("watchdog fired")
-        finish(self.result | {"error": "watchdog: the animation did not finish in time"}, 3)
-
-    def guarded(self, fn, *args) -> None:
-        try:
-            fn(*args)
-        except Exception:  # noqa: BLE001 - reported to the test
-            finish(self.result | {"error": traceback.format_exc()}, 2)
-
-    def window_created(self) -> None:
-        if not self.started:
-            self.started = True
-            QTimer.singleShot(500, lambda: self.guarded(self.open))
-
-    def open(self) -> None:
+    def start(self) -> None:
         app = Krita.instance()
         self.doc = app.openDocument(CONFIG["frames"][0])
         app.activeWindow().qwindow().setGeometry(0, 0, 1280, 1024)
@@ -126,23 +79,7 @@ class Driver(Extension):
             self.result["still_refusal"] = str(exc)
         self.result["layers_after_refusal"] = [n.name() for n in doc.topLevelNodes()]
         doc.setActiveNode(self.clip)
-        self.step("triggering the action")
-        Krita.instance().action("painterly_style_transfer").trigger()
-        dialog = next((w for w in QApplication.topLevelWidgets() if w.objectName() == "painterly-dialog"), None)
-        if dialog is None or not dialog.isVisible():
-            raise RuntimeError("the action did not show the Painterly dialog")
-        self.panel = dialog.findChild(QWidget, "painterly-panel")
-        self.wait(lambda: bool(self.panel.presets), self.apply_all_frames, "presets")
-
-    def wait(self, condition, then, what: str) -> None:
-        def poll() -> None:
-            if condition():
-                self.step(f"{what} ready")
-                self.guarded(then)
-            else:
-                QTimer.singleShot(100, lambda: self.guarded(poll))
-
-        poll()
+        self.open_dialog(self.apply_all_frames)
 
     def apply_all_frames(self) -> None:
         panel = self.panel
@@ -151,9 +88,7 @@ class Driver(Extension):
         if not panel.select_preset(CONFIG["style"]):
             raise RuntimeError(f"preset {CONFIG['style']!r} is not in the gallery")
         panel.frames_check.setChecked(True)
-        panel.progressChanged.connect(lambda f, s: self.result["progress"].append([f, s]))
-        panel.applied.connect(lambda node: self.guarded(self.applied, node))
-        panel.failed.connect(lambda code, msg: finish(self.result | {"error": f"{code}: {msg}"}, 2))
+        self.watch_panel(self.applied)
         self.step("pressing Apply with All frames")
         panel.apply_button.click()
         self.result["busy_after_click"] = panel.busy
@@ -187,4 +122,4 @@ class Driver(Extension):
         finish(self.result, 0)
 
 
-Krita.instance().addExtension(Driver(Krita.instance()))
+Krita.instance().addExtension(AnimationDriver(Krita.instance(), script_progress=[]))

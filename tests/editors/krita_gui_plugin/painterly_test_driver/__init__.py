@@ -8,62 +8,18 @@ os._exit: 0 on success, 2 on a failure it could report, 3 on the watchdog.
 
 from __future__ import annotations
 
-import json
-import os
 import time
-import traceback
-from pathlib import Path
 
-from krita import Extension, InfoObject, Krita  # type: ignore[import-not-found]
+from krita import InfoObject, Krita  # type: ignore[import-not-found]
+from painterly_driver_base import ACTION, CONFIG, OUT, Driver, finish  # type: ignore[import-not-found]
 from PyQt5.QtCore import QTimer  # type: ignore[import-not-found]
-from PyQt5.QtWidgets import QApplication, QWidget  # type: ignore[import-not-found]
-
-CONFIG = json.loads(Path(os.environ["PAINTERLY_TEST_CONFIG"]).read_text())
-OUT = Path(CONFIG["out"])
-ACTION = "painterly_style_transfer"
+from PyQt5.QtWidgets import QApplication  # type: ignore[import-not-found]
 
 
-def finish(result: dict, code: int) -> None:
-    try:
-        OUT.mkdir(parents=True, exist_ok=True)
-        (OUT / "result.json").write_text(json.dumps(result, indent=1))
-    finally:
-        os._exit(code)
+class DialogDriver(Driver):
+    watchdog_message = "the dialog did not finish in time"
 
-
-class Driver(Extension):
-    def __init__(self, parent) -> None:
-        super().__init__(parent)
-        self.result: dict = {"steps": [], "progress": []}
-        self.started = False
-        self.t0 = time.monotonic()
-
-    def setup(self) -> None:
-        Krita.instance().notifier().windowCreated.connect(self.window_created)
-        QTimer.singleShot(int(CONFIG["watchdog"] * 1000), self.watchdog)
-
-    def createActions(self, window) -> None:  # noqa: N802
-        pass
-
-    def step(self, text: str) -> None:
-        self.result["steps"].append(f"{time.monotonic() - self.t0:6.1f}s {text}")
-
-    def watchdog(self) -> None:
-        self.step("watchdog fired")
-        finish(self.result | {"error": "watchdog: the dialog did not finish in time"}, 3)
-
-    def guarded(self, fn, *args) -> None:
-        try:
-            fn(*args)
-        except Exception:  # noqa: BLE001 - reported to the test
-            finish(self.result | {"error": traceback.format_exc()}, 2)
-
-    def window_created(self) -> None:
-        if not self.started:
-            self.started = True
-            QTimer.singleShot(500, lambda: self.guarded(self.open_and_trigger))
-
-    def open_and_trigger(self) -> None:
+    def start(self) -> None:
         app = Krita.instance()
         self.doc = app.openDocument(CONFIG["input"])
         app.activeWindow().qwindow().setGeometry(0, 0, 1280, 1024)  # no window manager under Xvfb
@@ -78,23 +34,7 @@ class Driver(Extension):
 
         # the docker is visible in a fresh Krita, but nobody used Painterly yet: no worker
         self.result["worker_before_action"] = session._client is not None and session._client.running
-        self.step("triggering the action")
-        action.trigger()
-        dialog = next((w for w in QApplication.topLevelWidgets() if w.objectName() == "painterly-dialog"), None)
-        if dialog is None or not dialog.isVisible():
-            raise RuntimeError("the action did not show the Painterly dialog")
-        self.panel = dialog.findChild(QWidget, "painterly-panel")
-        self.wait(lambda: bool(self.panel.presets), self.choose_and_apply, "presets")
-
-    def wait(self, condition, then, what: str) -> None:
-        def poll() -> None:
-            if condition():
-                self.step(f"{what} ready")
-                self.guarded(then)
-            else:
-                QTimer.singleShot(100, lambda: self.guarded(poll))
-
-        poll()
+        self.open_dialog(self.choose_and_apply)
 
     def choose_and_apply(self) -> None:
         panel = self.panel
@@ -104,9 +44,7 @@ class Driver(Extension):
         opts = panel.options()
         self.result["options"] = {"style": opts.style, "strength": opts.strength, "preserve_color": opts.preserve_color}
         self.result["presets"] = [p["name"] for p in panel.presets]
-        panel.progressChanged.connect(lambda f, s: self.result["progress"].append([f, s]))
-        panel.applied.connect(lambda node: self.guarded(self.applied, node))
-        panel.failed.connect(lambda code, msg: finish(self.result | {"error": f"{code}: {msg}"}, 2))
+        self.watch_panel(self.applied)
         self.ticks = [time.monotonic()]
         self.ticker = QTimer()
         self.ticker.timeout.connect(lambda: self.ticks.append(time.monotonic()))
@@ -181,4 +119,4 @@ class Driver(Extension):
         finish(self.result, 0)
 
 
-Krita.instance().addExtension(Driver(Krita.instance()))
+Krita.instance().addExtension(DialogDriver(Krita.instance()))

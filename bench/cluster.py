@@ -10,8 +10,9 @@ inside the chunks, as a ratio to the frames stylized one by one.
 
 `python bench/cluster.py --throughput`: two real Ray clusters on this machine, one with a single
 node and one with two, each node given one CPU (so that two nodes have twice the cores, as two
-machines would); the same batch through `painterly stylize --ray` on each, alternated, repeated;
-the median time of each and the ratio.
+machines would); the same batch through `painterly stylize --ray` on each, alternated, repeated,
+and the same command without a cluster; the median time of each and the ratio. `--clip 48`: the
+batch is one video of 48 frames instead (its chunks spread over the nodes).
 """
 
 from __future__ import annotations
@@ -136,7 +137,14 @@ def throughput(args) -> None:
         inputs = []
         photos = sorted((SHARED / "content").glob("kodim*.png"))
         (tmp / "in").mkdir()
-        for i in range(args.images):  # the photos again, under other names, for a longer batch
+        if args.clip:  # one video: a pan over kodim05, cut into chunks over the nodes
+            from bench.quality import panned
+            from tests.video_files import make_video
+
+            photo = np.asarray(Image.open(SHARED / "content" / "kodim05.png").convert("RGB"), np.float32) / 255
+            frames = [np.clip(np.rint(f * 255), 0, 255).astype(np.uint8) for f in panned(photo, args.clip, 3, SIZE)]
+            inputs.append(str(make_video(tmp / "in" / "pan.mp4", frames)))
+        for i in range(0 if args.clip else args.images):  # the photos again, under other names
             dst = tmp / "in" / f"photo{i:03d}.png"
             Image.open(photos[i % len(photos)]).convert("RGB").save(dst)
             inputs.append(str(dst))
@@ -151,7 +159,8 @@ def throughput(args) -> None:
             for r in range(args.repeats + 1):  # the first round installs the models on every node
                 for n, port in {0: 0, **clusters}.items():
                     out = tmp / f"out-{n}-{r}"
-                    cmd = [sys.executable, "-m", "painterly.cli", "stylize", *inputs, "-o", f"{out}/"]
+                    target = str(out / "pan.mp4") if args.clip else f"{out}/"
+                    cmd = [sys.executable, "-m", "painterly.cli", "stylize", *inputs, "-o", target]
                     cmd += ["--style", args.style, "--quiet"] + (["--ray", f"127.0.0.1:{port}"] if n else [])
                     t0 = time.perf_counter()
                     run = subprocess.run(cmd, capture_output=True, text=True, env=env)
@@ -166,12 +175,13 @@ def throughput(args) -> None:
             for p in procs:
                 os.killpg(p.pid, signal.SIGKILL)
         alone, one, two = (statistics.median(times[n]) for n in (0, 1, 2))
-        per = len(inputs)
-        print(f"{per} images (768×512 Kodak photos), {args.style}, default brush, the whole command's wall time,")
+        per, unit = (args.clip, "frames") if args.clip else (len(inputs), "images")
+        what = f"a video of {per} frames of 512×384 (a pan)" if args.clip else f"{per} images (768×512 Kodak photos)"
+        print(f"{what}, {args.style}, default brush, the whole command's wall time,")
         print(f"{args.repeats} runs each, alternated, medians (a first round installs the models, not counted):")
-        print(f"no cluster, 2 cores: {alone:6.1f} s  {per / alone * 60:5.1f} images a minute")
-        print(f"1 node : {one:6.1f} s  {per / one * 60:5.1f} images a minute")
-        print(f"2 nodes: {two:6.1f} s  {per / two * 60:5.1f} images a minute  ({one / two:.2f}x)")
+        print(f"no cluster, 2 cores: {alone:6.1f} s  {per / alone * 60:5.1f} {unit} a minute")
+        print(f"1 node : {one:6.1f} s  {per / one * 60:5.1f} {unit} a minute")
+        print(f"2 nodes: {two:6.1f} s  {per / two * 60:5.1f} {unit} a minute  ({one / two:.2f}x)")
 
 
 def main() -> None:
@@ -184,6 +194,7 @@ def main() -> None:
     p.add_argument("--stability", type=float, default=0.7)
     p.add_argument("--images", type=int, default=24)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--clip", type=int, metavar="FRAMES", help="--throughput on one video of this many frames")
     args = p.parse_args()
     if args.seams or not args.throughput:
         seams(args)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -36,100 +35,46 @@ os.environ.setdefault("PAINTERLY_MODEL_MIRROR", str(SHARED / "models"))
 SIZE = (384, 512)
 
 
-def chunked(st, frames, style, stability, length, overlap, weights=None):
-    from painterly.cluster import chunks
-    from painterly.sequence import Sequence
-
-    def pieces():
-        for piece in chunks.cut(frames, length, overlap):
-            seq = Sequence(stability)
-            yield [seq.stylize(st, f, style=style) for f in piece]
-
-    if weights is None:
-        return list(chunks.join(pieces(), overlap))
-    saved = chunks.fade_weights
-    chunks.fade_weights = lambda n: weights(n)
-    try:
-        return list(chunks.join(pieces(), overlap))
-    finally:
-        chunks.fade_weights = saved
-
-
-def pair_flicker(outs, step):
-    from bench.quality import pan_flicker
-
-    f = [np.asarray(o, np.float32) / 255.0 for o in outs]
-    return [pan_flicker([a, b], step) for a, b in zip(f, f[1:], strict=False)]
-
-
 def seams(args) -> None:
     from painterly import Stylizer
     from painterly.cluster import chunks
     from painterly.imageio import load_image
 
-    from bench.quality import panned
+    from bench.quality import chunked_here, pan_flicker, panned, seam_flicker
 
     st = Stylizer(device="cpu")
     photo = load_image(SHARED / "content" / "kodim05.png").pixels.astype(np.float32) / 255.0
     frames = [np.clip(np.rint(f * 255), 0, 255).astype(np.uint8) for f in panned(photo, args.frames, 3, SIZE)]
-    alone = pair_flicker([st.stylize(f, style=args.style) for f in frames], 3)
-    base = float(np.mean(alone))
-    whole = pair_flicker(list(st.stylize_sequence(frames, style=args.style, stability=args.stability)), 3)
+
+    def flicker(outs: list[np.ndarray]) -> float:  # the mean over consecutive pairs, as seam_flicker's
+        f = [o.astype(np.float32) / 255.0 for o in outs]
+        return float(np.mean([pan_flicker([a, b], 3) for a, b in zip(f, f[1:], strict=False)]))
+
+    base = flicker([st.stylize(f, style=args.style) for f in frames])
+    whole = flicker(list(st.stylize_sequence(frames, style=args.style, stability=args.stability)))
     print(f"{args.frames} frames, {args.style}, stability {args.stability}, chunks of {args.chunk} new frames")
     print(f"{'case':52} {'inside':>7} {'seams':>7} {'worst seam':>10}")
-    print(f"{'whole clip (one node)':52} {np.mean(whole) / base:6.2f}x {'':>7} {'':>10}")
+    print(f"{'whole clip (one node)':52} {whole / base:6.2f}x {'':>7} {'':>10}")
     default = chunks.lead_in(args.stability)
     cases = [
         (f"lead-in {default} (default), second half cross-faded", default, None),
         (
             f"lead-in {default}, the whole overlap cross-faded",
             default,
-            lambda n: [(j + 1) / (n + 1) for j in range(n)],
+            [(j + 1) / (default + 1) for j in range(default)],
         ),
-        (f"lead-in {default}, no cross-fade (switch after it)", default, lambda n: [0.0] * n),
+        (f"lead-in {default}, no cross-fade (switch after it)", default, [0.0] * default),
         ("lead-in 4, second half cross-faded", 4, None),
         ("no lead-in (chunks cut apart)", 0, None),
     ]
     for label, overlap, weights in cases:
-        outs = chunked(st, frames, args.style, args.stability, args.chunk, overlap, weights)
+        outs = chunked_here(st, frames, args.chunk, overlap, args.stability, weights, style=args.style)
         assert len(outs) == len(frames)
-        pairs = pair_flicker(outs, 3)
-        # pair i is frames (i, i+1); chunk k's new frames start at k*chunk, its overlap before that
-        starts = range(args.chunk, args.frames, args.chunk)
-        seam = {i for s in starts for i in range(s - max(overlap, 1) - 1, s + 1) if 0 <= i < len(pairs)}
-        inside = [p for i, p in enumerate(pairs) if i not in seam]
-        at = [pairs[i] for i in sorted(seam)]
-        print(f"{label:52} {np.mean(inside) / base:6.2f}x {np.mean(at) / base:6.2f}x {max(at) / base:9.2f}x")
-
-
-def start_cluster(nodes: int, tmp: Path, port: int, env: dict) -> list[subprocess.Popen]:
-    ray = str(Path(sys.executable).with_name("ray"))
-    procs = []
-    head = [ray, "start", "--head", f"--port={port}", "--num-cpus=1", "--include-dashboard=false"]
-    head += ["--disable-usage-stats", f"--temp-dir={tmp}", "--block"]
-    procs.append(
-        subprocess.Popen(head, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-    )
-    time.sleep(4)
-    for _ in range(nodes - 1):
-        join = [ray, "start", f"--address=127.0.0.1:{port}", "--num-cpus=1", "--block"]
-        procs.append(
-            subprocess.Popen(
-                join, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
-            )
-        )
-    probe = f"import ray; ray.init(address='127.0.0.1:{port}'); print(sum(n['Alive'] for n in ray.nodes()))"
-    for _ in range(60):
-        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
-        if r.stdout.strip() == str(nodes):
-            return procs
-        time.sleep(1)
-    raise RuntimeError(f"the {nodes}-node cluster did not start")
+        inside, at, worst = seam_flicker(outs, 3, args.chunk, overlap)
+        print(f"{label:52} {inside / base:6.2f}x {at / base:6.2f}x {worst / base:9.2f}x")
 
 
 def throughput(args) -> None:
-    import signal
-
     from PIL import Image
 
     with tempfile.TemporaryDirectory(prefix="painterly-bench-") as td:
@@ -148,20 +93,21 @@ def throughput(args) -> None:
             dst = tmp / "in" / f"photo{i:03d}.png"
             Image.open(photos[i % len(photos)]).convert("RGB").save(dst)
             inputs.append(str(dst))
-        env = {**os.environ, "RAY_AUTH_MODE": "token", "PAINTERLY_HOME": str(tmp / "home")}
-        env.setdefault("RAY_AUTH_TOKEN", secrets.token_hex(32))  # the clusters' own: ~/.ray is left alone
-        clusters = {1: 6401, 2: 6402}
-        procs: list[subprocess.Popen] = []
+        from tests.ray_cluster import LocalCluster
+
+        here = {**os.environ, "PAINTERLY_HOME": str(tmp / "home")}
+        clusters: dict[int, LocalCluster] = {}
         try:
-            for n, port in clusters.items():
-                procs += start_cluster(n, tmp / f"ray{n}", port, env)
+            for n in (1, 2):  # each node with a CPU, a data folder and the cluster's token of its own
+                clusters[n] = LocalCluster(tmp / f"cluster{n}", nodes=n)
             times: dict[int, list[float]] = {0: [], 1: [], 2: []}  # 0: this machine, no cluster
             for r in range(args.repeats + 1):  # the first round installs the models on every node
-                for n, port in {0: 0, **clusters}.items():
+                for n in times:
+                    env = clusters[n].env if n else here
                     out = tmp / f"out-{n}-{r}"
                     target = str(out / "pan.mp4") if args.clip else f"{out}/"
                     cmd = [sys.executable, "-m", "painterly.cli", "stylize", *inputs, "-o", target]
-                    cmd += ["--style", args.style, "--quiet"] + (["--ray", f"127.0.0.1:{port}"] if n else [])
+                    cmd += ["--style", args.style, "--quiet"] + (["--ray", clusters[n].address] if n else [])
                     t0 = time.perf_counter()
                     run = subprocess.run(cmd, capture_output=True, text=True, env=env)
                     seconds = time.perf_counter() - t0
@@ -172,8 +118,8 @@ def throughput(args) -> None:
                     label = f"{n} node{'s' if n > 1 else ''}" if n else "no cluster"
                     print(f"round {r} {label}: {seconds:.1f} s", file=sys.stderr)
         finally:
-            for p in procs:
-                os.killpg(p.pid, signal.SIGKILL)
+            for c in clusters.values():
+                c.stop()
         alone, one, two = (statistics.median(times[n]) for n in (0, 1, 2))
         per, unit = (args.clip, "frames") if args.clip else (len(inputs), "images")
         what = f"a video of {per} frames of 512×384 (a pan)" if args.clip else f"{per} images (768×512 Kodak photos)"

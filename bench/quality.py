@@ -165,3 +165,33 @@ def pan_flicker(frames: Sequence[np.ndarray], step: float, margin: int = 24) -> 
         m = margin
         diffs.append(float(np.abs(current[m:-m, m:-m] - moved[m:-m, m:-m]).mean()))
     return float(np.mean(diffs))
+
+
+def seam_flicker(frames: Sequence[np.ndarray], step: float, length: int, overlap: int) -> tuple[float, float, float]:
+    """A pan (`panned`) stylized in chunks of `length` new frames led in by `overlap`
+    (`painterly.cluster.chunks`): the mean `pan_flicker` of consecutive pairs inside the chunks, at
+    the seams (the pairs in or next to an overlap), and at the worst seam. uint8 frames are read as 0..1."""
+    f = [np.asarray(a, np.float32) / (255.0 if a.dtype == np.uint8 else 1.0) for a in frames]
+    pairs = [pan_flicker([a, b], step) for a, b in zip(f, f[1:], strict=False)]
+    seam = {
+        i for s in range(length, len(f), length) for i in range(s - max(overlap, 1) - 1, s + 1) if 0 <= i < len(pairs)
+    }
+    inside = [p for i, p in enumerate(pairs) if i not in seam]
+    at = [pairs[i] for i in sorted(seam)]
+    return float(np.mean(inside)), float(np.mean(at)), float(max(at))
+
+
+def chunked_here(
+    stylizer, frames: Sequence[np.ndarray], length: int, overlap: int, stability: float = 0.7, weights=None, **options
+) -> list[np.ndarray]:
+    """The clip a cluster makes of `frames` in chunks (`painterly.cluster.chunks`), made here one
+    chunk after another: each chunk a `Sequence` of its own, as a node runs it."""
+    from painterly.cluster import chunks
+    from painterly.sequence import Sequence
+
+    def stylized():
+        for piece in chunks.cut(frames, length, overlap):
+            sequence = Sequence(stability)
+            yield [sequence.stylize(stylizer, f, **options) for f in piece]
+
+    return list(chunks.join(stylized(), overlap, weights))

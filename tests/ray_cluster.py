@@ -65,14 +65,16 @@ class LocalCluster:
         self.homes.append(home)
 
     def alive_nodes(self) -> int:
-        probe = f"import ray; ray.init(address='{self.address}'); print(sum(n['Alive'] for n in ray.nodes()))"
-        r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=self.env, timeout=60)
-        return int(r.stdout.strip().splitlines()[-1]) if r.returncode == 0 and r.stdout.strip() else 0
+        return int(self._ask("sum(n['Alive'] for n in ray.nodes())") or 0)
 
     def free_cpus(self) -> float:
-        probe = f"import ray; ray.init(address='{self.address}'); print(ray.available_resources().get('CPU', 0))"
+        return float(self._ask("ray.available_resources().get('CPU', 0)"))
+
+    def _ask(self, expression: str) -> str:
+        """`expression`'s value, from a Ray driver of its own joined to the cluster ('' if it failed)."""
+        probe = f"import ray; ray.init(address='{self.address}'); print({expression})"
         r = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=self.env, timeout=60)
-        return float(r.stdout.strip().splitlines()[-1])
+        return r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else ""
 
     def wait_for_nodes(self, count: int, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout

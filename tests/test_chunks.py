@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from painterly.cluster import chunks
-from painterly.sequence import Sequence
 
-from bench.quality import pan_flicker, panned
+from bench.quality import chunked_here, pan_flicker, panned, seam_flicker
 
 from .conftest import CONTENT, save_for_review
 
@@ -88,22 +87,13 @@ def test_chunked_clip_has_no_seams(stylizer) -> None:
     options = {"style": "candy", "brush_size": "native"}
     overlap, length = chunks.lead_in(0.7), 12
 
-    def stylized(pieces):
-        for piece in pieces:
-            seq = Sequence(0.7)
-            yield [seq.stylize(stylizer, f, **options) for f in piece]
-
-    joined = list(chunks.join(stylized(chunks.cut(frames, length, overlap)), overlap))
+    joined = chunked_here(stylizer, frames, length, overlap, **options)
     whole = list(stylizer.stylize_sequence(frames, **options))
     assert len(joined) == len(frames)
     save_for_review("chunks_candy_seam_frame10.png", np.concatenate([joined[10], whole[10]], axis=1))
     for a, b in zip(joined[: length - overlap], whole, strict=False):
         np.testing.assert_array_equal(a, b)
-    f = [a.astype(np.float32) / 255 for a in joined]
-    pairs = [pan_flicker([a, b], 3) for a, b in zip(f, f[1:], strict=False)]
-    seam = {i for s in (12,) for i in range(s - overlap - 1, s + 1)}
-    inside = np.mean([p for i, p in enumerate(pairs) if i not in seam])
-    at_seams = np.mean([pairs[i] for i in sorted(seam)])
+    inside, at_seams, _ = seam_flicker(joined, 3, length, overlap)
     alone = [stylizer.stylize(x, **options).astype(np.float32) / 255 for x in frames[:8]]
     still_flicker = pan_flicker(alone, 3)
     assert inside < 0.6 * still_flicker  # the chunks are stable…

@@ -189,96 +189,35 @@ def test_a_node_killed_mid_batch_loses_nothing(photos, local_results, tmp_path) 
         c.stop()
 
 
-def test_a_clip_on_the_cluster_joins_its_chunks_without_seams(cluster, stylizer) -> None:
+def test_a_clip_on_the_cluster_joins_its_chunks_without_seams(cluster, stylizer, monkeypatch) -> None:
     """The library: a pan in chunks of 12 frames over both nodes is the clip the same chunks make on
     this machine, in order, and its seams flicker no more than the frames inside the chunks."""
     from painterly.cluster import Cluster, chunks
     from painterly.imageio import load_image
-    from painterly.sequence import Sequence
 
-    from bench.quality import pan_flicker, panned
+    from bench.quality import chunked_here, panned, seam_flicker
 
     photo = load_image(CONTENT / "kodim05.png").pixels.astype(np.float32) / 255.0
     frames = [np.clip(np.rint(f * 255), 0, 255).astype(np.uint8) for f in panned(photo, 30, 3, (192, 256))]
     options = {"style": "candy", "brush_size": "native"}
     overlap = chunks.lead_in(0.7)
 
-    def here():
-        for piece in chunks.cut(frames, 12, overlap):
-            seq = Sequence(0.7)
-            yield [seq.stylize(stylizer, f, **options) for f in piece]
-
-    want = list(chunks.join(here(), overlap))
+    want = chunked_here(stylizer, frames, 12, overlap, **options)
     progress: list[int] = []
-    import os
-
-    saved = dict(os.environ)
-    os.environ.update(cluster.env)
-    try:
-        with Cluster(cluster.address) as on_cluster:
-            assert on_cluster.slots == 2
-            got = list(
-                on_cluster.stylize_sequence(
-                    frames, on_progress=lambda n, f, s: progress.append(n), chunk_frames=12, **options
-                )
+    for key, value in cluster.env.items():  # the cluster's token
+        monkeypatch.setenv(key, value)
+    with Cluster(cluster.address) as on_cluster:
+        assert on_cluster.layout.slots == 2
+        got = list(
+            on_cluster.stylize_sequence(
+                frames, on_progress=lambda n, f, s: progress.append(n), chunk_frames=12, **options
             )
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        )
     assert len(got) == len(frames) and progress[-1] == len(frames)
     for i, (a, b) in enumerate(zip(got, want, strict=True)):
         assert psnr(a, b) >= 40, f"frame {i}: {psnr(a, b):.1f} dB"
-    f = [a.astype(np.float32) / 255 for a in got]
-    pairs = [pan_flicker([a, b], 3) for a, b in zip(f, f[1:], strict=False)]
-    seam = {i for s in (12, 24) for i in range(s - overlap - 1, s + 1)}
-    inside = np.mean([p for i, p in enumerate(pairs) if i not in seam])
-    assert np.mean([pairs[i] for i in sorted(seam)]) <= 1.1 * inside
-
-
-def test_a_video_and_a_sequence_on_the_cluster(cluster, tmp_path) -> None:
-    """A video file through --ray keeps every frame, its timing and its audio; frames given as PNG
-    files (`--sequence`, lossless) are the local command's."""
-    from bench.quality import panned
-
-    from .video_files import make_video, probe
-
-    photo = load_rgb("kodim05.png").astype(np.float32) / 255
-    frames = [np.clip(np.rint(f * 255), 0, 255).astype(np.uint8) for f in panned(photo, 16, 3, (120, 160))]
-    clip = make_video(tmp_path / "clip.mp4", frames)
-    options = ["--style", "mosaic", "--brush-size", "native", "--quiet"]
-    there = run_cli(
-        "stylize", str(clip), "-o", str(tmp_path / "there.mp4"), *options, "--ray", cluster.address, env=cluster.env
-    )
-    assert there.returncode == 0, there.stderr
-    src, got = probe(clip), probe(tmp_path / "there.mp4")
-    assert len(got["frames"]) == len(frames) and got["rate"] == src["rate"]
-    np.testing.assert_allclose(got["times"], src["times"], atol=1e-3)
-    assert got["audio"] == "aac" and got["audio_span"] == pytest.approx(src["audio_span"], abs=0.03)
-    for a, b in zip(got["frames"], src["frames"], strict=True):
-        assert np.abs(a.astype(int) - b).mean() > 20  # stylized, every frame
-
-    names = []
-    for i, f in enumerate(frames):
-        names.append(str(tmp_path / f"frame{i:02d}.png"))
-        Image.fromarray(f).save(names[-1])
-    here = run_cli("stylize", *names, "-o", f"{tmp_path / 'here'}/", "--sequence", *options)
-    assert here.returncode == 0, here.stderr
-    there = run_cli(
-        "stylize",
-        *names,
-        "-o",
-        f"{tmp_path / 'there'}/",
-        "--sequence",
-        *options,
-        "--ray",
-        cluster.address,
-        env=cluster.env,
-    )
-    assert there.returncode == 0, there.stderr
-    for name in names:
-        want = np.asarray(Image.open(tmp_path / "here" / Path(name).name))
-        got_frame = np.asarray(Image.open(tmp_path / "there" / Path(name).name))
-        assert psnr(got_frame, want) >= 40, f"{name}: {psnr(got_frame, want):.1f} dB"
+    inside, at_seams, _ = seam_flicker(got, 3, 12, overlap)
+    assert at_seams <= 1.1 * inside
 
 
 def _raylets() -> int:

@@ -329,12 +329,7 @@ def _stylize(args: argparse.Namespace) -> int:
         tile=args.tile,
         allow_download=not args.no_download,
     ) as cluster:
-        print(
-            f"painterly: on a Ray cluster of {cluster.nodes} node{'s' if cluster.nodes != 1 else ''}, "
-            f"{cluster.slots} image{'s' if cluster.slots != 1 else ''} at a time "
-            f"({'a GPU and ' if cluster.layout.gpus else ''}{cluster.cpus} CPU{'s' if cluster.cpus != 1 else ''} each)",
-            file=sys.stderr,
-        )
+        print(f"painterly: on a Ray cluster of {cluster.layout}", file=sys.stderr)
         return _run(cluster, plan, options, args)
 
 
@@ -371,8 +366,7 @@ def _run(engine: Stylizer | Cluster, plan: OutputPlan, options: dict, args: argp
             file=sys.stderr,
         )
     if failed:
-        total = len(plan.pairs)
-        print(f"painterly: {len(failed)} of {total} inputs failed: {', '.join(failed)}", file=sys.stderr)
+        print(f"painterly: {len(failed)} of {len(plan.pairs)} inputs failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
 

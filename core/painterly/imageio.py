@@ -268,31 +268,34 @@ def save_image(
 ) -> None:
     """Write atomically (a temporary file renamed into place): never a partial output."""
     p = Path(path)
-    _check_extension(p)
-    write_encoded(p, encode_image(pixels, p.suffix, icc_profile, quality))
-
-
-def _check_extension(p: Path) -> None:
-    if p.suffix.lower() not in WRITABLE:
-        raise PainterlyError(
-            f"{p}: cannot write '{p.suffix.lower() or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}"
-        )
+    _check_extension(p.suffix, p)
+    _write(p, _encode(pixels, p.suffix.lower(), icc_profile, quality))
 
 
 def encode_image(pixels: np.ndarray, extension: str, icc_profile: bytes | None = None, quality: int = 95) -> bytes:
     """The file `save_image` writes for `extension` (".png", …), as bytes (a cluster's node encodes
     its result, and the caller writes it: `write_encoded`)."""
-    ext = extension.lower()
-    if ext not in WRITABLE:
-        raise PainterlyError(f"cannot write '{ext or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}")
-    icc = icc_profile if icc_profile and len(icc_profile) <= MAX_ICC_BYTES else None
-    return _encode(pixels, ext, icc, quality)
+    _check_extension(extension)
+    return _encode(pixels, extension.lower(), icc_profile, quality)
 
 
 def write_encoded(path: str | os.PathLike, data: bytes) -> None:
     """An encoded picture written atomically, with the OS's refusal in one line."""
     p = Path(path)
-    _check_extension(p)
+    _check_extension(p.suffix, p)
+    _write(p, data)
+
+
+def _check_extension(extension: str, path: Path | None = None) -> None:
+    ext = extension.lower()
+    if ext not in WRITABLE:
+        where = f"{path}: " if path is not None else ""
+        raise PainterlyError(
+            f"{where}cannot write '{ext or 'no extension'}' files; use one of {', '.join(sorted(WRITABLE))}"
+        )
+
+
+def _write(p: Path, data: bytes) -> None:
     try:
         write_atomic(p, data, make_parents=True)
     except OSError as exc:
@@ -339,7 +342,8 @@ def is_complete(path: str | os.PathLike, size: tuple[int, int]) -> bool:
         return False
 
 
-def _encode(pixels: np.ndarray, ext: str, icc: bytes | None, quality: int) -> bytes:
+def _encode(pixels: np.ndarray, ext: str, icc_profile: bytes | None, quality: int) -> bytes:
+    icc = icc_profile if icc_profile and len(icc_profile) <= MAX_ICC_BYTES else None
     if pixels.dtype == np.float32:  # float images come out in 16 bits where the format has them
         scale = 65535 if ext == ".png" else 255
         pixels = np.rint(np.clip(pixels, 0.0, 1.0) * scale).astype(np.uint16 if scale == 65535 else np.uint8)

@@ -73,9 +73,10 @@ def plan_outputs(
             raise PainterlyError(f"{out}: several inputs need an output folder, not a file name")
         targets = _folder_targets(inputs, out, notes)
     _refuse_inputs(inputs, protected, targets)
-    pairs = list(zip(inputs, targets, strict=True))
-    skipped = [(src, dst) for src, dst in pairs if resume and _complete(src, dst)]
-    pairs = [pair for pair in pairs if pair not in skipped]
+    pairs: list[tuple[str, Path]] = []
+    skipped: list[tuple[str, Path]] = []
+    for pair in zip(inputs, targets, strict=True):
+        (skipped if resume and _complete(*pair) else pairs).append(pair)
     if not overwrite:
         _refuse_existing([dst for _, dst in pairs], resume)
     for t in dict.fromkeys(t.parent for t in targets):

@@ -15,7 +15,7 @@ whole overlap, which blends in the lead-in's first, least settled frames.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
@@ -67,9 +67,12 @@ def fade_weights(overlap: int) -> list[float]:
     return [0.0 if j < settle else (j - settle + 1) / (overlap - settle + 1) for j in range(overlap)]
 
 
-def join(chunks: Iterable[list[np.ndarray]], overlap: int) -> Iterator[np.ndarray]:
-    """The stylized chunks (as `cut` made them, in order) → the clip's frames, each once."""
-    weights = fade_weights(overlap)
+def join(
+    chunks: Iterable[list[np.ndarray]], overlap: int, weights: Sequence[float] | None = None
+) -> Iterator[np.ndarray]:
+    """The stylized chunks (as `cut` made them, in order) → the clip's frames, each once; `weights`:
+    the later chunk's in each frame of an overlap (`fade_weights` unless given)."""
+    weights = fade_weights(overlap) if weights is None else weights
     held: list[np.ndarray] = []  # the last chunk's overlap with the next, if one comes
     for i, frames in enumerate(chunks):
         if i and len(frames) <= overlap:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,11 +127,10 @@ class Cluster:
         except BaseException:
             self.close()
             raise
-        self.cpus, self.slots, self.nodes = self.layout.cpus, self.layout.slots, self.layout.nodes
         self.settings = NodeSettings(
-            threads=self.cpus, device=device, precision=precision, tile=tile, allow_download=allow_download
+            threads=self.layout.cpus, device=device, precision=precision, tile=tile, allow_download=allow_download
         )
-        remote = {"num_cpus": self.cpus, "max_retries": RETRIES, "retry_exceptions": False}
+        remote = {"num_cpus": self.layout.cpus, "max_retries": RETRIES, "retry_exceptions": False}
         if self.layout.gpus:
             remote["num_gpus"] = 1  # Ray shows each task its GPU alone (CUDA_VISIBLE_DEVICES)
         self._image = ray.remote(**remote)(_image_task)
@@ -182,7 +182,7 @@ class Cluster:
                     ref = self._image.remote(data, Path(src).name, dst.suffix, self.settings, shared)
                     pending[ref] = (src, dst)
                     del data
-                    if len(pending) >= AHEAD * self.slots:
+                    if len(pending) >= AHEAD * self.layout.slots:
                         break
                 if not pending:
                     return report
@@ -224,7 +224,7 @@ class Cluster:
 
         stability = check_stability(stability)
         overlap = chunks.lead_in(stability)
-        length = chunk_frames or chunks.chunk_length(frame_count, self.slots, overlap)
+        length = chunk_frames or chunks.chunk_length(frame_count, self.layout.slots, overlap)
         if length <= overlap:
             raise PainterlyError(f"chunks of {length} frames are too short: each is led in by {overlap}")
         return chunks.join(
@@ -241,25 +241,25 @@ class Cluster:
     ) -> Iterator[list[np.ndarray]]:
         ray = self._ray
         shared = ray.put(portable(options))
-        window: list[Any] = []  # in the clip's order
+        window: deque[Any] = deque()  # in the clip's order
         frames_done, more = 0, True
         try:
             while more or window:
-                while more and len(window) <= self.slots:  # a chunk is long work: one waiting is enough
+                while more and len(window) <= self.layout.slots:  # a chunk is long work: one waiting is enough
                     piece = next(pieces, None)
                     if piece is None:
                         more = False
                         break
                     window.append(self._chunk.remote(piece, stability, self.settings, shared))
                     del piece
-                ref = window.pop(0)
+                ref = window.popleft()
                 done = self._answer(ref, "the clip")
                 del ref
                 if done.error is not None:
                     raise PainterlyError(done.error)
                 frames_done += len(done.result) - (overlap if frames_done else 0)
                 if on_progress is not None:
-                    on_progress(frames_done, 0.0, f"on {self.nodes} node{'s' if self.nodes > 1 else ''}")
+                    on_progress(frames_done, 0.0, f"on {_count(self.layout.nodes, 'node')}")
                 yield done.result
         finally:
             self._cancel(window)
@@ -313,6 +313,15 @@ class Layout:
     gpus: bool
     slots: int
     nodes: int
+
+    def __str__(self) -> str:
+        """e.g. '2 nodes, 2 images at a time (1 CPU each)'."""
+        each = f"{'a GPU and ' if self.gpus else ''}{_count(self.cpus, 'CPU')} each"
+        return f"{_count(self.nodes, 'node')}, {_count(self.slots, 'image')} at a time ({each})"
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def plan_slots(nodes: Sequence[dict[str, float]], cpus: int | None = None, gpus: bool = True) -> Layout:

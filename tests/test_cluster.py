@@ -220,6 +220,52 @@ def test_a_clip_on_the_cluster_joins_its_chunks_without_seams(cluster, stylizer,
     assert at_seams <= 1.1 * inside
 
 
+def test_a_video_and_a_sequence_on_the_cluster(cluster, tmp_path) -> None:
+    """A video file through --ray keeps every frame, its timing and its audio; frames given as PNG
+    files (`--sequence`, lossless) are the local command's."""
+    from bench.quality import panned
+
+    from .video_files import make_video, probe
+
+    photo = load_rgb("kodim05.png").astype(np.float32) / 255
+    frames = [np.clip(np.rint(f * 255), 0, 255).astype(np.uint8) for f in panned(photo, 16, 3, (120, 160))]
+    clip = make_video(tmp_path / "clip.mp4", frames)
+    options = ["--style", "mosaic", "--brush-size", "native", "--quiet"]
+    there = run_cli(
+        "stylize", str(clip), "-o", str(tmp_path / "there.mp4"), *options, "--ray", cluster.address, env=cluster.env
+    )
+    assert there.returncode == 0, there.stderr
+    src, got = probe(clip), probe(tmp_path / "there.mp4")
+    assert len(got["frames"]) == len(frames) and got["rate"] == src["rate"]
+    np.testing.assert_allclose(got["times"], src["times"], atol=1e-3)
+    assert got["audio"] == "aac" and got["audio_span"] == pytest.approx(src["audio_span"], abs=0.03)
+    for a, b in zip(got["frames"], src["frames"], strict=True):
+        assert np.abs(a.astype(int) - b).mean() > 20  # stylized, every frame
+
+    names = []
+    for i, f in enumerate(frames):
+        names.append(str(tmp_path / f"frame{i:02d}.png"))
+        Image.fromarray(f).save(names[-1])
+    here = run_cli("stylize", *names, "-o", f"{tmp_path / 'here'}/", "--sequence", *options)
+    assert here.returncode == 0, here.stderr
+    there = run_cli(
+        "stylize",
+        *names,
+        "-o",
+        f"{tmp_path / 'there'}/",
+        "--sequence",
+        *options,
+        "--ray",
+        cluster.address,
+        env=cluster.env,
+    )
+    assert there.returncode == 0, there.stderr
+    for name in names:
+        want = np.asarray(Image.open(tmp_path / "here" / Path(name).name))
+        got_frame = np.asarray(Image.open(tmp_path / "there" / Path(name).name))
+        assert psnr(got_frame, want) >= 40, f"{name}: {psnr(got_frame, want):.1f} dB"
+
+
 def _raylets() -> int:
     out = subprocess.run(["ps", "-eo", "stat=,args="], capture_output=True, text=True).stdout
     return sum(1 for line in out.splitlines() if not line.startswith("Z") and "/raylet/raylet " in line)
